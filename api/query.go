@@ -1,0 +1,70 @@
+package api
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+)
+
+// queryParams reads a request's query string strictly: unknown and repeated
+// parameters are errors, and every problem found is collected so one 400
+// can name them all.
+type queryParams struct {
+	values url.Values
+	errs   []FieldError
+}
+
+// parseQuery checks that only the allowed parameters appear, once each.
+func parseQuery(values url.Values, allowed ...string) *queryParams {
+	q := &queryParams{values: values}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		switch {
+		case !slices.Contains(allowed, k):
+			q.fail(k, "unknown query parameter")
+		case len(values[k]) > 1:
+			q.fail(k, "given more than once")
+		}
+	}
+	return q
+}
+
+func (q *queryParams) fail(field, msg string) {
+	q.errs = append(q.errs, FieldError{Field: field, Message: msg})
+}
+
+// String returns the parameter's value, or def when absent.
+func (q *queryParams) String(name, def string) string {
+	if v, ok := q.values[name]; ok {
+		return v[0]
+	}
+	return def
+}
+
+// Int returns the parameter as an integer in [lo, hi], or def when absent.
+func (q *queryParams) Int(name string, def, lo, hi int64) int64 {
+	v, ok := q.values[name]
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil {
+		q.fail(name, "must be an integer")
+		return def
+	}
+	if n < lo || n > hi {
+		q.fail(name, fmt.Sprintf("must be between %d and %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+// Errors returns the problems found so far.
+func (q *queryParams) Errors() []FieldError {
+	return q.errs
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/cointracker/cointracker/api"
+	"github.com/cointracker/cointracker/config"
+	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/migrations"
+)
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("serve takes no arguments, got %q", args[0])}
+	}
+	if err := cfg.ValidateServe(); err != nil {
+		return usageError{err}
+	}
+	if cfg.AuthMode == config.AuthDev {
+		log.Warn("AUTH_MODE=dev: development authentication, listening on loopback only", "addr", cfg.HTTPAddr)
+	}
+
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker"})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := migrations.New(pool)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = m.Close() }()
+	if err := m.Check(ctx); err != nil {
+		if errors.Is(err, migrations.ErrSchemaTooNew) {
+			return err
+		}
+		// Pending migrations: serve, but report not ready until
+		// `cointracker migrate up` has run.
+		log.Warn("database schema is behind; /readyz answers 503 until it is migrated", "reason", err.Error())
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	srv := api.NewHTTPServer(cfg.HTTPAddr, api.New(api.Options{
+		Store:       db.NewStore(pool),
+		Logger:      log,
+		SchemaCheck: m.Check,
+	}).Handler())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs/index.html",
+		"database", config.RedactURL(cfg.DatabaseURL), "version", version)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

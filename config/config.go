@@ -1,0 +1,176 @@
+// Package config reads the service's settings from environment variables,
+// optionally from a .env file and from NAME_FILE files holding secrets.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/joho/godotenv"
+)
+
+// Auth modes.
+const (
+	// AuthOIDC verifies tokens from an identity vendor.
+	AuthOIDC = "oidc"
+	// AuthDev signs and verifies tokens with a local key, on loopback only.
+	AuthDev = "dev"
+)
+
+// Config holds every setting. The env tags are the variable names
+// documented in .env.example.
+type Config struct {
+	// DatabaseURL is the primary PostgreSQL (a URL or key=value DSN).
+	DatabaseURL string `env:"DATABASE_URL"`
+	// DatabaseReplicaURL is an optional streaming replica for reads.
+	DatabaseReplicaURL string `env:"DATABASE_REPLICA_URL"`
+	// DatabaseMaxConns caps the pool; 0 lets pgx choose (4 × CPUs).
+	DatabaseMaxConns int32 `env:"DATABASE_MAX_CONNS" envDefault:"0"`
+	// HTTPAddr is where the API listens.
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8000"`
+	// AuthMode is "oidc" or "dev".
+	AuthMode string `env:"AUTH_MODE"`
+	// AuthIssuer is the OIDC issuer URL (oidc mode).
+	AuthIssuer string `env:"AUTH_ISSUER"`
+	// AuthAudience is the expected "aud" claim (oidc mode).
+	AuthAudience string `env:"AUTH_AUDIENCE"`
+	// ChainProviderURL is the Esplora-compatible API's base URL.
+	ChainProviderURL string `env:"CHAIN_PROVIDER_URL" envDefault:"https://blockstream.info/api"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json or text.
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// after SIGTERM.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+}
+
+// secretNames lists the variables that may hold secrets. Each may instead
+// be given as NAME_FILE, the path of a file holding the value.
+var secretNames = []string{"DATABASE_URL", "DATABASE_REPLICA_URL"}
+
+// Load reads .env (when present; real environment variables win), resolves
+// NAME_FILE variables and parses the environment. It returns every problem
+// found, joined, one per line.
+func Load() (Config, error) {
+	if err := godotenv.Load(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Config{}, fmt.Errorf(".env: %w", err)
+	}
+	if err := resolveFiles(secretNames); err != nil {
+		return Config{}, err
+	}
+	cfg, err := env.ParseAs[Config]()
+	if err != nil {
+		var agg env.AggregateError
+		if errors.As(err, &agg) {
+			return Config{}, errors.Join(agg.Errors...)
+		}
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// resolveFiles sets NAME from the file named by NAME_FILE. Giving both is
+// an error, so it is never unclear which one is used.
+func resolveFiles(names []string) error {
+	var errs []error
+	for _, name := range names {
+		path := os.Getenv(name + "_FILE")
+		if path == "" {
+			continue
+		}
+		if os.Getenv(name) != "" {
+			errs = append(errs, fmt.Errorf("%s and %s_FILE are both set: set one", name, name))
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+			continue
+		}
+		if err := os.Setenv(name, strings.TrimRight(string(b), "\r\n")); err != nil {
+			errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateDatabase checks the settings every database command needs.
+func (c Config) ValidateDatabase() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is required (or DATABASE_URL_FILE); scripts/start_db.sh prints one for a local database"))
+	} else if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+		errs = append(errs, fmt.Errorf("DATABASE_URL is malformed: %s", RedactError(err, c.DatabaseURL)))
+	}
+	if c.DatabaseReplicaURL != "" {
+		if _, err := pgxpool.ParseConfig(c.DatabaseReplicaURL); err != nil {
+			errs = append(errs, fmt.Errorf("DATABASE_REPLICA_URL is malformed: %s", RedactError(err, c.DatabaseReplicaURL)))
+		}
+	}
+	if c.DatabaseMaxConns < 0 {
+		errs = append(errs, errors.New("DATABASE_MAX_CONNS must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateServe checks everything `cointracker serve` needs.
+func (c Config) ValidateServe() error {
+	errs := []error{c.ValidateDatabase(), c.validateLogging()}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP_ADDR %q is not host:port: %v", c.HTTPAddr, err))
+	}
+	switch c.AuthMode {
+	case AuthDev:
+		if !IsLoopback(c.HTTPAddr) {
+			errs = append(errs, fmt.Errorf("AUTH_MODE=dev only listens on loopback, but HTTP_ADDR is %q: set HTTP_ADDR=127.0.0.1:8000 or use AUTH_MODE=oidc", c.HTTPAddr))
+		}
+	case AuthOIDC:
+		errs = append(errs, errors.New("AUTH_MODE=oidc is not available in this build yet: use AUTH_MODE=dev on loopback"))
+	case "":
+		errs = append(errs, errors.New("AUTH_MODE is required: oidc (production) or dev (local development)"))
+	default:
+		errs = append(errs, fmt.Errorf("AUTH_MODE %q is unknown: use oidc or dev", c.AuthMode))
+	}
+	if u, err := url.Parse(c.ChainProviderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("CHAIN_PROVIDER_URL %q is not an http(s) URL", c.ChainProviderURL))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) validateLogging() error {
+	var errs []error
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL %q is unknown: use debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT %q is unknown: use json or text", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// IsLoopback reports whether a listen address (host:port) only accepts
+// connections from this machine. An empty host listens everywhere.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,287 @@
+// Package dbtest gives each test its own PostgreSQL database, cloned from a
+// template migrated once per migrations version, so tests run in parallel
+// against a real server and never see each other's rows.
+//
+// The server is TEST_DATABASE_URL when set, otherwise the one
+// scripts/start_db.sh starts (and reuses) for the project.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/migrations"
+)
+
+var (
+	serverOnce sync.Once
+	serverURL  string
+	serverErr  error
+
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// ServerURL returns the URL of the test PostgreSQL server (any database on
+// it), starting the project's local server if needed.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	serverOnce.Do(func() {
+		if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+			serverURL = u
+			return
+		}
+		root, err := repoRoot()
+		if err != nil {
+			serverErr = err
+			return
+		}
+		cmd := exec.Command(filepath.Join(root, "scripts", "start_db.sh"))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			serverErr = fmt.Errorf("scripts/start_db.sh: %w", err)
+			return
+		}
+		serverURL = strings.TrimSpace(string(out))
+	})
+	if serverErr != nil {
+		t.Fatalf("test database server: %v", serverErr)
+	}
+	return serverURL
+}
+
+// NewEmptyURL creates an empty database (no schema) for the test, dropped when
+// the test ends, and returns its URL.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	return createDatabase(t, "template0")
+}
+
+// NewURL creates a migrated database for the test, dropped when the test
+// ends, and returns its URL.
+func NewURL(t testing.TB) string {
+	t.Helper()
+	base := ServerURL(t)
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(base) })
+	if templateErr != nil {
+		t.Fatalf("migrated template database: %v", templateErr)
+	}
+	return createDatabase(t, templateName)
+}
+
+// NewStore creates a migrated database for the test and returns a store on
+// it; both are closed and dropped when the test ends.
+func NewStore(t testing.TB) *db.Store {
+	t.Helper()
+	return db.NewStore(NewPool(t, NewURL(t)))
+}
+
+// NewPool opens a pool on url, closed when the test ends.
+func NewPool(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := db.Connect(ctx, url, db.PoolOptions{MaxConns: 4, ApplicationName: "cointracker-test"})
+	if err != nil {
+		t.Fatalf("connect to test database: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func createDatabase(t testing.TB, template string) string {
+	t.Helper()
+	base := ServerURL(t)
+	name := "test_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := adminExec(ctx, base, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := adminExec(ctx, base, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)",
+			pgx.Identifier{name}.Sanitize())); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	u, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// ensureTemplate builds the migrated template for this set of migrations
+// once per server. Test binaries of several packages run at once, so an
+// advisory lock serialises the building, and the template only takes its
+// final name once it is complete.
+func ensureTemplate(base string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	hash, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	name := "cointracker_template_" + hash
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	const lockKey = 7_310_251_001 // any constant shared by all test binaries
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	defer func() { _, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey) }()
+
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", fmt.Errorf("look for template: %w", err)
+	}
+	if exists {
+		return name, nil
+	}
+	if err := dropStaleTemplates(ctx, conn); err != nil {
+		return "", err
+	}
+	building := "cointracker_building_" + randomHex(6)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()+" TEMPLATE template0"); err != nil {
+		return "", fmt.Errorf("create template: %w", err)
+	}
+	buildingURL, err := withDatabase(base, building)
+	if err != nil {
+		return "", err
+	}
+	if err := migrate(ctx, buildingURL); err != nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)")
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s",
+		pgx.Identifier{building}.Sanitize(), pgx.Identifier{name}.Sanitize())); err != nil {
+		return "", fmt.Errorf("name template: %w", err)
+	}
+	return name, nil
+}
+
+// dropStaleTemplates removes templates of earlier migration versions and
+// half-built ones left by a crash.
+func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database
+		WHERE datname LIKE 'cointracker\_template\_%' OR datname LIKE 'cointracker\_building\_%'`)
+	if err != nil {
+		return fmt.Errorf("list stale templates: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list stale templates: %w", err)
+	}
+	for _, n := range names {
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop stale template %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, url string) error {
+	pool, err := db.Connect(ctx, url, db.PoolOptions{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := migrations.New(pool)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = m.Close() }()
+	_, err = m.Up(ctx)
+	return err
+}
+
+// migrationsHash names the template after the migrations' contents, so a
+// changed migration gets a fresh template.
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash migrations: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func adminExec(ctx context.Context, base, sql string) error {
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+// withDatabase returns the server URL pointing at database name.
+func withDatabase(raw, name string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "", fmt.Errorf("the test database URL must be a postgres:// URL")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// repoRoot finds the checkout's top directory from the working directory
+// (go test runs in the package's directory).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "scripts", "start_db.sh")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("scripts/start_db.sh not found above the working directory: set TEST_DATABASE_URL")
+		}
+		dir = parent
+	}
+}

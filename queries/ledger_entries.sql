@@ -1,0 +1,49 @@
+-- name: LedgerEntriesUpsert :exec
+-- LedgerEntriesUpsert writes a batch of (address, transaction) effects by
+-- natural key, copying each transaction's ordering columns so the history
+-- index can serve pages alone. Rows whose amounts are unchanged are left
+-- untouched, so a re-run writes nothing.
+INSERT INTO ledger_entries AS le
+    (address_id, transaction_id, received_sats, sent_sats,
+     txid, status, block_height, block_time, first_seen)
+SELECT i.address_id, t.id, i.received_sats, i.sent_sats,
+       t.txid, t.status, t.block_height, t.block_time, t.first_seen
+FROM (
+    SELECT
+        unnest(@address_ids::bigint[]) AS address_id,
+        unnest(@transaction_ids::bigint[]) AS transaction_id,
+        unnest(@received_sats::bigint[]) AS received_sats,
+        unnest(@sent_sats::bigint[]) AS sent_sats
+) i
+JOIN transactions t ON t.id = i.transaction_id
+ON CONFLICT (address_id, transaction_id) DO UPDATE
+SET received_sats = EXCLUDED.received_sats,
+    sent_sats = EXCLUDED.sent_sats
+WHERE (le.received_sats, le.sent_sats)
+    IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats);
+
+-- name: LedgerEntryListByAddress :many
+-- LedgerEntryListByAddress returns one page of an address's history, newest
+-- first: unconfirmed rows by first seen, then confirmed rows by block time,
+-- height and txid. The row comparison is the keyset predicate; the first
+-- page passes a key above every row. Served by a backward range scan of
+-- ledger_entries_history_idx, so page 10,000 costs what page 1 costs.
+SELECT
+    le.transaction_id,
+    le.txid,
+    le.status,
+    le.received_sats,
+    le.sent_sats,
+    le.net_sats,
+    le.block_height,
+    le.block_time,
+    le.first_seen,
+    le.unconfirmed,
+    le.sort_time,
+    le.sort_height
+FROM ledger_entries le
+WHERE le.address_id = @address_id
+  AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
+      < (@before_unconfirmed::boolean, @before_time::timestamptz, @before_height::integer, @before_txid::bytea)
+ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
+LIMIT @max_rows;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Brings the API up locally: database, migrations, then the server on
+# http://localhost:8000 (docs at /docs/index.html) in dev auth mode.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATABASE_URL=$(scripts/start_db.sh)
+export DATABASE_URL
+export AUTH_MODE=${AUTH_MODE:-dev}
+export HTTP_ADDR=${HTTP_ADDR:-127.0.0.1:8000}
+export LOG_FORMAT=${LOG_FORMAT:-text}
+
+make --no-print-directory build
+bin/cointracker migrate up
+exec bin/cointracker serve
