@@ -81,7 +81,7 @@ type addressCursor struct {
 //	@Security		BearerAuth
 //	@Router			/v1/addresses [get]
 func (s *Server) listAddresses(c *gin.Context) {
-	q := parseQuery(c.Request.URL.Query(), "limit", "cursor")
+	q := parseQuery(c.Request.URL.RawQuery, "limit", "cursor")
 	limit := q.Int("limit", 50, 1, 500)
 	var after addressCursor
 	if cur := q.String("cursor", ""); cur != "" {

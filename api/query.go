@@ -15,9 +15,14 @@ type queryParams struct {
 	errs   []FieldError
 }
 
-// parseQuery checks that only the allowed parameters appear, once each.
-func parseQuery(values url.Values, allowed ...string) *queryParams {
+// parseQuery parses a raw query string and checks that it is well formed
+// and that only the allowed parameters appear, once each.
+func parseQuery(rawQuery string, allowed ...string) *queryParams {
+	values, err := url.ParseQuery(rawQuery)
 	q := &queryParams{values: values}
+	if err != nil {
+		q.fail("query", "is not a well-formed query string: "+err.Error())
+	}
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)

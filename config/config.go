@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -70,12 +71,31 @@ func Load() (Config, error) {
 	cfg, err := env.ParseAs[Config]()
 	if err != nil {
 		var agg env.AggregateError
-		if errors.As(err, &agg) {
-			return Config{}, errors.Join(agg.Errors...)
+		if !errors.As(err, &agg) {
+			return Config{}, err
 		}
-		return Config{}, err
+		errs := make([]error, 0, len(agg.Errors))
+		for _, e := range agg.Errors {
+			errs = append(errs, describe(e))
+		}
+		return Config{}, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// describe names the environment variable behind a parse error, where the
+// library names the Go field.
+func describe(err error) error {
+	var perr env.ParseError
+	if !errors.As(err, &perr) {
+		return err
+	}
+	field, ok := reflect.TypeFor[Config]().FieldByName(perr.Name)
+	if !ok {
+		return err
+	}
+	name, _, _ := strings.Cut(field.Tag.Get("env"), ",")
+	return fmt.Errorf("%s is not a valid %s: %w", name, perr.Type, perr.Err)
 }
 
 // resolveFiles sets NAME from the file named by NAME_FILE. Giving both is
@@ -126,7 +146,7 @@ func (c Config) ValidateDatabase() error {
 func (c Config) ValidateServe() error {
 	errs := []error{c.ValidateDatabase(), c.validateLogging()}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("HTTP_ADDR %q is not host:port: %v", c.HTTPAddr, err))
+		errs = append(errs, fmt.Errorf("HTTP_ADDR %q is not host:port: %w", c.HTTPAddr, err))
 	}
 	switch c.AuthMode {
 	case AuthDev:

@@ -53,7 +53,9 @@ func ServerURL(t testing.TB) string {
 			serverErr = err
 			return
 		}
-		cmd := exec.Command(filepath.Join(root, "scripts", "start_db.sh"))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(root, "scripts", "start_db.sh"))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {

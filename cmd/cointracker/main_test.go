@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cointracker/cointracker/db/dbtest"
+)
+
+// runCmd runs the command line in-process and returns its exit code and
+// what it wrote.
+func runCmd(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// clearEnv isolates a test from the developer's environment.
+func clearEnv(t *testing.T) {
+	for _, name := range []string{"DATABASE_URL", "DATABASE_URL_FILE", "DATABASE_REPLICA_URL", "HTTP_ADDR",
+		"AUTH_MODE", "AUTH_ISSUER", "AUTH_AUDIENCE", "LOG_LEVEL", "LOG_FORMAT"} {
+		t.Setenv(name, "")
+	}
+	t.Setenv("LOG_FORMAT", "json")
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+func get(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
+}
+
+func TestUsage(t *testing.T) {
+	clearEnv(t)
+	ctx := context.Background()
+	if code, _, errOut := runCmd(ctx); code != 2 || !strings.Contains(errOut, "usage") {
+		t.Fatalf("no arguments: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCmd(ctx, "frobnicate"); code != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: %d %q", code, errOut)
+	}
+	if code, out, _ := runCmd(ctx, "version"); code != 0 || !strings.HasPrefix(out, "cointracker ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	if code, _, errOut := runCmd(ctx, "migrate"); code != 2 || !strings.Contains(errOut, "subcommand") {
+		t.Fatalf("migrate alone: %d %q", code, errOut)
+	}
+	if code, _, errOut := runCmd(ctx, "migrate", "sideways"); code != 2 || !strings.Contains(errOut, "DATABASE_URL is required") {
+		t.Fatalf("migrate without a database: %d %q", code, errOut)
+	}
+}
+
+// TestBadInputGetsOneClearLine covers the failures an operator meets
+// first: each is one log line, a non-zero exit and no panic trace.
+func TestBadInputGetsOneClearLine(t *testing.T) {
+	clearEnv(t)
+	ctx := context.Background()
+	var lc net.ListenConfig
+	busy, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = busy.Close() }()
+	tooNew := dbtest.NewURL(t)
+	conn, err := pgx.Connect(ctx, tooNew)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close(ctx)
+
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"malformed DATABASE_URL", map[string]string{"DATABASE_URL": "postgres://u:hunter2@[::1"}, []string{"migrate", "up"}, 2, "DATABASE_URL is malformed"},
+		{"unreachable database", map[string]string{"DATABASE_URL": "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2"}, []string{"migrate", "up"}, 1, "connect to database"},
+		{"port in use", map[string]string{"DATABASE_URL": dbtest.NewURL(t), "AUTH_MODE": "dev", "HTTP_ADDR": busy.Addr().String()}, []string{"serve"}, 1, "listen on HTTP_ADDR"},
+		{"schema too new", map[string]string{"DATABASE_URL": tooNew, "AUTH_MODE": "dev", "HTTP_ADDR": freeAddr(t)}, []string{"serve"}, 1, "newer than this binary"},
+		{"dev mode on all interfaces", map[string]string{"DATABASE_URL": tooNew, "AUTH_MODE": "dev", "HTTP_ADDR": ":8000"}, []string{"serve"}, 2, "only listens on loopback"},
+		{"bad duration", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, []string{"serve"}, 2, "SHUTDOWN_TIMEOUT is not a valid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, _, errOut := runCmd(ctx, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit code %d, want %d; stderr %s", code, tc.code, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			last := lines[len(lines)-1]
+			if !strings.Contains(last, tc.want) || !strings.Contains(last, `"level":"ERROR"`) {
+				t.Fatalf("last line %q does not say %q", last, tc.want)
+			}
+			if strings.Contains(errOut, "goroutine ") || strings.Contains(errOut, "hunter2") {
+				t.Fatalf("stderr has a panic trace or a password:\n%s", errOut)
+			}
+		})
+	}
+}
+
+// TestServeAndMigrate drives the real commands end to end: migrate an
+// empty database, serve it, answer requests, and stop on cancellation.
+func TestServeAndMigrate(t *testing.T) {
+	clearEnv(t)
+	addr := freeAddr(t)
+	t.Setenv("DATABASE_URL", dbtest.NewEmptyURL(t))
+	t.Setenv("AUTH_MODE", "dev")
+	t.Setenv("HTTP_ADDR", addr)
+
+	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: %d %s", code, errOut)
+	}
+	code, out, _ := runCmd(context.Background(), "migrate", "status")
+	if code != 0 || strings.Count(out, "applied") != strings.Count(out, "\n") || !strings.Contains(out, "00001") {
+		t.Fatalf("migrate status: %d\n%s", code, out)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, os.Stdout, &stderr) }()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := get(ctx, base+"/readyz")
+		if err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never became ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, path := range []string{"/v1/addresses", "/docs/index.html", "/docs/doc.json"} {
+		res, err := get(ctx, base+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s = %d", path, res.StatusCode)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d after cancellation", code)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after cancellation")
+	}
+}
+
+func TestMigrateCreate(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "migrations"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	code, out, errOut := runCmd(context.Background(), "migrate", "create", "add_notes")
+	if code != 0 || strings.TrimSpace(out) != filepath.Join("migrations", "00001_add_notes.sql") {
+		t.Fatalf("migrate create: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := runCmd(context.Background(), "migrate", "create", "Bad Name"); code == 0 {
+		t.Fatal("migrate create accepted a bad name")
+	}
+
+}

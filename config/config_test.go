@@ -1,0 +1,127 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func valid() Config {
+	return Config{
+		DatabaseURL:      "postgres://u:p@127.0.0.1:5432/db",
+		HTTPAddr:         "127.0.0.1:8000",
+		AuthMode:         AuthDev,
+		ChainProviderURL: "https://blockstream.info/api",
+		LogLevel:         "info",
+		LogFormat:        "json",
+		ShutdownTimeout:  1,
+	}
+}
+
+func TestValidateServe(t *testing.T) {
+	if err := valid().ValidateServe(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	cases := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"no database", func(c *Config) { c.DatabaseURL = "" }, "DATABASE_URL is required"},
+		{"malformed database", func(c *Config) { c.DatabaseURL = "postgres://u:hunter2@[::1" }, "DATABASE_URL is malformed"},
+		{"malformed replica", func(c *Config) { c.DatabaseReplicaURL = "postgres://u:hunter2@[::1" }, "DATABASE_REPLICA_URL is malformed"},
+		{"dev off loopback", func(c *Config) { c.HTTPAddr = ":8000" }, "only listens on loopback"},
+		{"no auth mode", func(c *Config) { c.AuthMode = "" }, "AUTH_MODE is required"},
+		{"unknown auth mode", func(c *Config) { c.AuthMode = "none" }, "AUTH_MODE \"none\" is unknown"},
+		{"bad addr", func(c *Config) { c.HTTPAddr = "8000" }, "HTTP_ADDR \"8000\" is not host:port"},
+		{"bad provider", func(c *Config) { c.ChainProviderURL = "ftp://x" }, "CHAIN_PROVIDER_URL"},
+		{"bad level", func(c *Config) { c.LogLevel = "loud" }, "LOG_LEVEL"},
+		{"bad format", func(c *Config) { c.LogFormat = "xml" }, "LOG_FORMAT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid()
+			tc.change(&c)
+			err := c.ValidateServe()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want it to say %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("error leaks the password: %v", err)
+			}
+		})
+	}
+	// Every problem is reported at once, one per line.
+	c := valid()
+	c.DatabaseURL, c.AuthMode, c.LogFormat = "", "", "xml"
+	if n := strings.Count(c.ValidateServe().Error(), "\n") + 1; n != 3 {
+		t.Fatalf("reported %d problems, want 3", n)
+	}
+}
+
+func TestLoadFromFileVariables(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dsn")
+	if err := os.WriteFile(path, []byte("postgres://u:from-file@db/x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("DATABASE_URL_FILE", path)
+	cfg, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "postgres://u:from-file@db/x" {
+		t.Fatalf("DATABASE_URL = %q, want the file's contents without the newline", cfg.DatabaseURL)
+	}
+	if cfg.HTTPAddr != ":8000" || cfg.LogLevel != "info" {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+
+	t.Setenv("DATABASE_URL", "postgres://both")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "both set") {
+		t.Fatalf("both set: %v", err)
+	}
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("DATABASE_URL_FILE", filepath.Join(t.TempDir(), "missing"))
+	if _, err := Load(); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestLoadRejectsBadTypes(t *testing.T) {
+	t.Setenv("SHUTDOWN_TIMEOUT", "soon")
+	t.Setenv("DATABASE_MAX_CONNS", "many")
+	_, err := Load()
+	if err == nil || !strings.Contains(err.Error(), "SHUTDOWN_TIMEOUT") || !strings.Contains(err.Error(), "DATABASE_MAX_CONNS") {
+		t.Fatalf("error = %v, want both variables named", err)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8000": true, "localhost:8000": true, "[::1]:8000": true, "127.5.5.5:1": true,
+		":8000": false, "0.0.0.0:8000": false, "10.0.0.1:8000": false, "example.com:80": false, "junk": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:hunter2@h:5432/db?sslmode=disable": "postgres://u:xxxxx@h:5432/db?sslmode=disable",
+		"postgres://u@h/db":                       "postgres://u@h/db",
+		"host=h user=u password=hunter2 dbname=d": "host=h user=u password=xxxxx dbname=d",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	err := errors.New("cannot parse postgres://u:p%40ss@h: bad")
+	if got := RedactError(err, "postgres://u:p%40ss@h"); strings.Contains(got, "p%40ss") || strings.Contains(got, "p@ss") {
+		t.Errorf("RedactError kept the password: %s", got)
+	}
+}

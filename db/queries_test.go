@@ -1,0 +1,446 @@
+package db_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/db/dbtest"
+)
+
+var ctx = context.Background()
+
+// txid makes a distinct, deterministic 32-byte txid from a name.
+func txid(name string) []byte {
+	h := sha256.Sum256([]byte(name))
+	return h[:]
+}
+
+func mustUser(t *testing.T, s *db.Store, subject string) db.User {
+	t.Helper()
+	u, err := s.UserUpsert(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: subject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mustAddress(t *testing.T, s *db.Store, addr, scriptType string) db.Address {
+	t.Helper()
+	a, err := s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "mainnet", Address: addr, ScriptType: scriptType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// chainTx describes a transaction and its effect on one address.
+type chainTx struct {
+	name     string
+	height   int32 // -1 while unconfirmed
+	time     time.Time
+	status   string
+	received int64
+	sent     int64
+}
+
+// writeTxs upserts transactions and their ledger entries for one address,
+// the way the fixtures and the sync do, and returns the transaction ids.
+func writeTxs(t *testing.T, s *db.Store, addressID int64, txs []chainTx) []int64 {
+	t.Helper()
+	var p db.TransactionsUpsertParams
+	for _, tx := range txs {
+		p.Networks = append(p.Networks, "mainnet")
+		p.Txids = append(p.Txids, txid(tx.name))
+		p.Statuses = append(p.Statuses, tx.status)
+		p.BlockHeights = append(p.BlockHeights, tx.height)
+		hash := []byte{}
+		if tx.height >= 0 {
+			hash = txid("block " + tx.name)
+		}
+		p.BlockHashes = append(p.BlockHashes, hash)
+		p.BlockTimes = append(p.BlockTimes, tx.time)
+		p.FeesSats = append(p.FeesSats, 1000)
+		p.Vsizes = append(p.Vsizes, 141)
+		p.FirstSeens = append(p.FirstSeens, tx.time.Add(-5*time.Minute))
+	}
+	rows, err := s.TransactionsUpsert(ctx, p)
+	if err != nil {
+		t.Fatalf("upsert transactions: %v", err)
+	}
+	if len(rows) != len(txs) {
+		t.Fatalf("upsert returned %d ids for %d transactions", len(rows), len(txs))
+	}
+	ids := make([]int64, len(txs))
+	for i, tx := range txs {
+		idx := slices.IndexFunc(rows, func(r db.TransactionsUpsertRow) bool { return bytes.Equal(r.Txid, txid(tx.name)) })
+		if idx < 0 {
+			t.Fatalf("no id returned for %s", tx.name)
+		}
+		ids[i] = rows[idx].ID
+	}
+	var lp db.LedgerEntriesUpsertParams
+	for i, tx := range txs {
+		lp.AddressIds = append(lp.AddressIds, addressID)
+		lp.TransactionIds = append(lp.TransactionIds, ids[i])
+		lp.ReceivedSats = append(lp.ReceivedSats, tx.received)
+		lp.SentSats = append(lp.SentSats, tx.sent)
+	}
+	if err := s.LedgerEntriesUpsert(ctx, lp); err != nil {
+		t.Fatalf("upsert ledger: %v", err)
+	}
+	return ids
+}
+
+var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestUserUpsert(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	u := mustUser(t, s, "alice")
+	email := "alice@example.com"
+	u2, err := s.UserUpsert(ctx, db.UserUpsertParams{Issuer: u.Issuer, Subject: "alice", Email: &email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u2.ID != u.ID || u2.Email == nil || *u2.Email != email {
+		t.Fatalf("second upsert = %+v, want same id with email", u2)
+	}
+	// A token without the email claim keeps the stored email.
+	u3, err := s.UserUpsert(ctx, db.UserUpsertParams{Issuer: u.Issuer, Subject: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u3.Email == nil || *u3.Email != email {
+		t.Fatalf("email lost on a token without it: %+v", u3)
+	}
+	got, err := s.UserGetByID(ctx, u.ID)
+	if err != nil || got.Subject != "alice" {
+		t.Fatalf("UserGetByID = %+v, %v", got, err)
+	}
+	if _, err := s.UserGetByID(ctx, u.ID+1000); !errors.Is(db.MapError(err), db.ErrNotFound) {
+		t.Fatalf("missing user: %v, want ErrNotFound", err)
+	}
+	// Same subject at another issuer is another user.
+	other, err := s.UserUpsert(ctx, db.UserUpsertParams{Issuer: "https://other.test", Subject: "alice"})
+	if err != nil || other.ID == u.ID {
+		t.Fatalf("other issuer: %+v, %v", other, err)
+	}
+}
+
+func TestAddressUpsertIsShared(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	a := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
+	b := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
+	if a.ID != b.ID {
+		t.Fatalf("same address got ids %d and %d", a.ID, b.ID)
+	}
+	rows, err := s.AddressesUpsert(ctx, db.AddressesUpsertParams{
+		Networks:    []string{"mainnet", "mainnet"},
+		Addresses:   []string{"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"},
+		ScriptTypes: []string{"p2wpkh", "p2pkh"},
+	})
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("bulk upsert = %v, %v", rows, err)
+	}
+	for _, r := range rows {
+		if r.Address == a.Address && r.ID != a.ID {
+			t.Fatalf("bulk upsert gave the existing address a new id")
+		}
+	}
+	_, err = s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "mainnet", Address: "bc1qshort", ScriptType: "p2wpkh"})
+	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+		t.Fatalf("too-short address: %v, want ErrInvalid", err)
+	}
+	_, err = s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "moonnet", Address: a.Address, ScriptType: "p2wpkh"})
+	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+		t.Fatalf("unknown network: %v, want ErrInvalid", err)
+	}
+}
+
+func TestWatchList(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	a1 := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
+	a2 := mustAddress(t, s, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "p2pkh")
+	label := "savings"
+	var ids []int64
+	for _, a := range []db.Address{a1, a2} {
+		ua, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: alice.ID, AddressID: a.ID, Label: &label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ua.ID)
+		if err := s.SyncStateEnsure(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Bob tracks a1 too: the chain data is shared, the entries are not.
+	if _, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: bob.ID, AddressID: a1.ID}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: alice.ID, AddressID: a1.ID})
+	var cerr *db.ConstraintError
+	if !errors.As(db.MapError(err), &cerr) || !errors.Is(cerr, db.ErrConflict) ||
+		cerr.Constraint != "user_addresses_user_id_address_id_key" {
+		t.Fatalf("tracking twice: %v, want a conflict on user_addresses_user_id_address_id_key", err)
+	}
+
+	writeTxs(t, s, a1.ID, []chainTx{
+		{name: "in", height: 800_000, time: t0, status: "confirmed", received: 150_000},
+		{name: "out", height: 800_010, time: t0.Add(time.Hour), status: "confirmed", sent: 50_000},
+		{name: "mempool", height: -1, time: t0.Add(2 * time.Hour), status: "pending", received: 7_000},
+		{name: "rbf", height: -1, time: t0.Add(3 * time.Hour), status: "replaced", received: 9_999},
+	})
+
+	page, err := s.UserAddressList(ctx, db.UserAddressListParams{UserID: alice.ID, AfterID: 0, MaxRows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1 || page[0].ID != ids[0] {
+		t.Fatalf("first page = %+v, want entry %d", page, ids[0])
+	}
+	r := page[0]
+	if r.ConfirmedSats != 100_000 || r.UnconfirmedSats != 7_000 || r.TxCount != 3 {
+		t.Fatalf("balance = confirmed %d, unconfirmed %d, count %d; want 100000, 7000, 3 (replaced excluded)",
+			r.ConfirmedSats, r.UnconfirmedSats, r.TxCount)
+	}
+	if r.SyncStatus != "new" || *r.Label != label {
+		t.Fatalf("row = %+v", r)
+	}
+	page, err = s.UserAddressList(ctx, db.UserAddressListParams{UserID: alice.ID, AfterID: ids[0], MaxRows: 10})
+	if err != nil || len(page) != 1 || page[0].ID != ids[1] || page[0].TxCount != 0 {
+		t.Fatalf("second page = %+v, %v", page, err)
+	}
+	bobs, err := s.UserAddressList(ctx, db.UserAddressListParams{UserID: bob.ID, AfterID: 0, MaxRows: 10})
+	if err != nil || len(bobs) != 1 || bobs[0].Address != a1.Address || bobs[0].Label != nil {
+		t.Fatalf("bob's list = %+v, %v", bobs, err)
+	}
+}
+
+func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	a := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
+	pending := chainTx{name: "tx", height: -1, time: t0, status: "pending", received: 5_000}
+	ids := writeTxs(t, s, a.ID, []chainTx{pending})
+
+	// Re-running the same upsert returns the same id and writes nothing.
+	var xminBefore, xminAfter uint32
+	if err := s.Pool().QueryRow(ctx, "SELECT xmin::text::bigint FROM transactions WHERE id = $1", ids[0]).Scan(&xminBefore); err != nil {
+		t.Fatal(err)
+	}
+	if again := writeTxs(t, s, a.ID, []chainTx{pending}); again[0] != ids[0] {
+		t.Fatalf("re-upsert gave id %d, want %d", again[0], ids[0])
+	}
+	if err := s.Pool().QueryRow(ctx, "SELECT xmin::text::bigint FROM transactions WHERE id = $1", ids[0]).Scan(&xminAfter); err != nil {
+		t.Fatal(err)
+	}
+	if xminAfter != xminBefore {
+		t.Fatal("re-upserting an unchanged transaction rewrote its row")
+	}
+
+	// Confirmation: the trigger carries block and status to the ledger.
+	confirmed := pending
+	confirmed.height, confirmed.status = 800_123, "confirmed"
+	writeTxs(t, s, a.ID, []chainTx{confirmed})
+	tx, err := s.TransactionGetByTxid(ctx, db.TransactionGetByTxidParams{Network: "mainnet", Txid: txid("tx")})
+	if err != nil || tx.Status != "confirmed" || tx.BlockHeight == nil || *tx.BlockHeight != 800_123 {
+		t.Fatalf("after confirmation: %+v, %v", tx, err)
+	}
+	rows := history(t, s, a.ID, 10)
+	if len(rows) != 1 || rows[0].Status != "confirmed" || rows[0].Unconfirmed || *rows[0].BlockHeight != 800_123 {
+		t.Fatalf("ledger after confirmation = %+v", rows)
+	}
+
+	// A reorg sends it back to pending.
+	writeTxs(t, s, a.ID, []chainTx{pending})
+	rows = history(t, s, a.ID, 10)
+	if rows[0].Status != "pending" || !rows[0].Unconfirmed || rows[0].BlockHeight != nil {
+		t.Fatalf("ledger after reorg = %+v", rows[0])
+	}
+
+	// The schema refuses a confirmed row without a block.
+	_, err = s.TransactionsUpsert(ctx, db.TransactionsUpsertParams{
+		Networks: []string{"mainnet"}, Txids: [][]byte{txid("bad")}, Statuses: []string{"confirmed"},
+		BlockHeights: []int32{-1}, BlockHashes: [][]byte{{}}, BlockTimes: []time.Time{t0},
+		FeesSats: []int64{1}, Vsizes: []int32{1}, FirstSeens: []time.Time{t0},
+	})
+	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+		t.Fatalf("confirmed without block: %v, want ErrInvalid", err)
+	}
+	// And a negative amount.
+	err = s.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{
+		AddressIds: []int64{a.ID}, TransactionIds: []int64{ids[0]}, ReceivedSats: []int64{-1}, SentSats: []int64{0},
+	})
+	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+		t.Fatalf("negative amount: %v, want ErrInvalid", err)
+	}
+}
+
+// history reads an address's whole history newest first through the
+// keyset query, limit rows a page, checking that pages join up.
+func history(t *testing.T, s *db.Store, addressID int64, limit int32) []db.LedgerEntryListByAddressRow {
+	t.Helper()
+	p := db.LedgerEntryListByAddressParams{
+		AddressID:         addressID,
+		BeforeUnconfirmed: true,
+		BeforeTime:        time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
+		BeforeHeight:      1 << 30,
+		BeforeTxid:        bytes.Repeat([]byte{0xff}, 32),
+		MaxRows:           limit,
+	}
+	var all []db.LedgerEntryListByAddressRow
+	for {
+		page, err := s.LedgerEntryListByAddress(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if int32(len(page)) < limit {
+			return all
+		}
+		last := page[len(page)-1]
+		p.BeforeUnconfirmed, p.BeforeTime, p.BeforeHeight, p.BeforeTxid = last.Unconfirmed, last.SortTime, last.SortHeight, last.Txid
+	}
+}
+
+func TestHistoryOrderAndPaging(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	a := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
+	var txs []chainTx
+	for i := range 23 {
+		txs = append(txs, chainTx{name: string(rune('a' + i)), height: 800_000 + int32(i/3), time: t0.Add(time.Duration(i/3) * 10 * time.Minute),
+			status: "confirmed", received: int64(1000 + i)})
+	}
+	// Pending rows come first, even when first seen before the last block.
+	txs = append(txs, chainTx{name: "p1", height: -1, time: t0, status: "pending", received: 1},
+		chainTx{name: "p2", height: -1, time: t0.Add(time.Minute), status: "pending", received: 2})
+	writeTxs(t, s, a.ID, txs)
+
+	want := history(t, s, a.ID, 1000)
+	if len(want) != len(txs) {
+		t.Fatalf("history has %d rows, want %d", len(want), len(txs))
+	}
+	if !bytes.Equal(want[0].Txid, txid("p2")) || !bytes.Equal(want[1].Txid, txid("p1")) {
+		t.Fatalf("pending rows are not first, newest first")
+	}
+	for i := 3; i < len(want); i++ {
+		prev, cur := want[i-1], want[i]
+		if cur.SortTime.After(prev.SortTime) ||
+			(cur.SortTime.Equal(prev.SortTime) && bytes.Compare(cur.Txid, prev.Txid) > 0) {
+			t.Fatalf("row %d out of order", i)
+		}
+	}
+	for _, limit := range []int32{1, 2, 3, 7, 25} {
+		got := history(t, s, a.ID, limit)
+		if len(got) != len(want) {
+			t.Fatalf("limit %d: %d rows, want %d", limit, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i].Txid, want[i].Txid) {
+				t.Fatalf("limit %d: row %d differs from the single-page order", limit, i)
+			}
+		}
+	}
+}
+
+func TestSyncStateTipsPricesXpubs(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	a := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
+	for range 2 {
+		if err := s.SyncStateEnsure(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := s.SyncStateGet(ctx, a.ID)
+	if err != nil || st.Status != "new" || st.Attempts != 0 {
+		t.Fatalf("sync state = %+v, %v", st, err)
+	}
+
+	for _, h := range []int32{870_000, 870_001} {
+		if err := s.ChainTipUpsert(ctx, db.ChainTipUpsertParams{Network: "mainnet", Height: h, BlockHash: txid("tip")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tip, err := s.ChainTipGet(ctx, "mainnet")
+	if err != nil || tip.Height != 870_001 {
+		t.Fatalf("tip = %+v, %v", tip, err)
+	}
+
+	days := []time.Time{t0.Truncate(24 * time.Hour), t0.Truncate(24*time.Hour).AddDate(0, 0, 1)}
+	for range 2 {
+		if err := s.PricesUpsert(ctx, db.PricesUpsertParams{Days: days, CloseUsdCents: []int64{6_200_000, 6_350_012}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := s.PriceLatest(ctx)
+	if err != nil || !p.Day.Equal(days[1]) || p.CloseUsdCents != 6_350_012 {
+		t.Fatalf("latest price = %+v, %v", p, err)
+	}
+
+	alice, bob := mustUser(t, s, "alice"), mustUser(t, s, "bob")
+	const zpub = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+	x, err := s.XpubCreate(ctx, db.XpubCreateParams{UserID: alice.ID, Network: "mainnet", Xpub: zpub, Purpose: 84})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := mustAddress(t, s, "bc1q9u6m6flqvyv5cpx8jedr6tq29zx3wuyyy7p0g0", "p2wpkh")
+	for range 2 {
+		err := s.XpubAddressesUpsert(ctx, db.XpubAddressesUpsertParams{
+			XpubID: x.ID, Chains: []string{"receive", "change"}, Indexes: []int32{0, 0}, AddressIds: []int64{a.ID, b.ID},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	derived, err := s.XpubAddressList(ctx, db.XpubAddressListParams{XpubID: x.ID, UserID: alice.ID})
+	if err != nil || len(derived) != 2 || derived[0].Chain != "receive" || derived[1].Chain != "change" {
+		t.Fatalf("derived = %+v, %v", derived, err)
+	}
+	if others, err := s.XpubAddressList(ctx, db.XpubAddressListParams{XpubID: x.ID, UserID: bob.ID}); err != nil || len(others) != 0 {
+		t.Fatalf("bob sees alice's xpub addresses: %+v, %v", others, err)
+	}
+	_, err = s.XpubCreate(ctx, db.XpubCreateParams{UserID: alice.ID, Network: "mainnet", Xpub: zpub, Purpose: 84})
+	if !errors.Is(db.MapError(err), db.ErrConflict) {
+		t.Fatalf("same xpub twice: %v, want ErrConflict", err)
+	}
+}
+
+func TestExecTx(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	boom := errors.New("boom")
+	err := s.ExecTx(ctx, func(q *db.Queries) error {
+		if _, err := q.UserUpsert(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: "rolled-back"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("ExecTx = %v, want boom", err)
+	}
+	var n int
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("users after rollback = %d, %v", n, err)
+	}
+	err = s.ExecTx(ctx, func(q *db.Queries) error {
+		_, err := q.UserUpsert(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: "kept"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("users after commit = %d, %v", n, err)
+	}
+}
