@@ -55,6 +55,14 @@ gen-check: ## fail when committed generated code differs from what make gen make
 migrate: ## apply pending migrations to the database
 	DATABASE_URL="$$(scripts/start_db.sh)" $(GO) run ./cmd/cointracker migrate up
 
+.PHONY: seed
+seed: ## fill the database with demo data: make seed [scale=demo|bench|large] [args="--seed 7"]
+	scripts/add_fixtures.sh --scale $(or $(scale),demo) $(args)
+
+.PHONY: bench
+bench: ## run the Go benchmarks (fixture seeding rate, re-run cost)
+	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./...
+
 .PHONY: migration
 migration: ## write a new migration: make migration name=add_something
 	$(GO) run ./cmd/cointracker migrate create $(name)

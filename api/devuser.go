@@ -22,7 +22,7 @@ func (s *Server) developmentUser() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := s.devUserID.Load()
 		if id == 0 {
-			u, err := s.store.UserUpsert(c.Request.Context(), db.UserUpsertParams{
+			u, err := s.store.UpsertUser(c.Request.Context(), db.UserUpsertParams{
 				Issuer:  auth.DevIssuer,
 				Subject: placeholderSubject,
 			})

@@ -40,11 +40,21 @@ func (q *Queries) AddressUpsert(ctx context.Context, arg AddressUpsertParams) (A
 }
 
 const addressesUpsert = `-- name: AddressesUpsert :many
-INSERT INTO addresses (network, address, script_type)
-SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[])
-ON CONFLICT ON CONSTRAINT addresses_network_address_key DO UPDATE
-SET network = EXCLUDED.network
-RETURNING id, network, address
+WITH input AS (
+    SELECT unnest($1::text[]) AS network,
+           unnest($2::text[]) AS address,
+           unnest($3::text[]) AS script_type
+), inserted AS (
+    INSERT INTO addresses (network, address, script_type)
+    SELECT network, address, script_type FROM input
+    ON CONFLICT ON CONSTRAINT addresses_network_address_key DO NOTHING
+    RETURNING id, network, address
+)
+SELECT inserted.id, inserted.network, inserted.address FROM inserted
+UNION ALL
+SELECT a.id, a.network, a.address
+FROM addresses a
+JOIN input i ON i.network = a.network AND i.address = a.address
 `
 
 type AddressesUpsertParams struct {
@@ -60,7 +70,9 @@ type AddressesUpsertRow struct {
 }
 
 // AddressesUpsert is the bulk form of AddressUpsert, for fixtures and xpub
-// derivation: it returns the id of every given address, new or existing.
+// derivation: it returns the id of every given address, new or existing,
+// and writes nothing for existing ones. An address another session inserts
+// concurrently is in neither part: callers compare counts and retry.
 func (q *Queries) AddressesUpsert(ctx context.Context, arg AddressesUpsertParams) ([]AddressesUpsertRow, error) {
 	rows, err := q.db.Query(ctx, addressesUpsert, arg.Networks, arg.Addresses, arg.ScriptTypes)
 	if err != nil {

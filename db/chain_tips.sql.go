@@ -27,10 +27,11 @@ func (q *Queries) ChainTipGet(ctx context.Context, network string) (ChainTip, er
 }
 
 const chainTipUpsert = `-- name: ChainTipUpsert :exec
-INSERT INTO chain_tips (network, height, block_hash, updated_at)
+INSERT INTO chain_tips AS c (network, height, block_hash, updated_at)
 VALUES ($1, $2, $3, now())
 ON CONFLICT (network) DO UPDATE
 SET height = EXCLUDED.height, block_hash = EXCLUDED.block_hash, updated_at = now()
+WHERE (c.height, c.block_hash) IS DISTINCT FROM (EXCLUDED.height, EXCLUDED.block_hash)
 `
 
 type ChainTipUpsertParams struct {
@@ -39,7 +40,8 @@ type ChainTipUpsertParams struct {
 	BlockHash []byte
 }
 
-// ChainTipUpsert records the best chain's tip for a network.
+// ChainTipUpsert records the best chain's tip for a network; the same tip
+// again writes nothing.
 func (q *Queries) ChainTipUpsert(ctx context.Context, arg ChainTipUpsertParams) error {
 	_, err := q.db.Exec(ctx, chainTipUpsert, arg.Network, arg.Height, arg.BlockHash)
 	return err

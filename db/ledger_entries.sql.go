@@ -24,7 +24,7 @@ FROM (
         unnest($4::bigint[]) AS sent_sats
 ) i
 JOIN transactions t ON t.id = i.transaction_id
-ON CONFLICT (address_id, transaction_id) DO UPDATE
+ON CONFLICT (transaction_id, address_id) DO UPDATE
 SET received_sats = EXCLUDED.received_sats,
     sent_sats = EXCLUDED.sent_sats
 WHERE (le.received_sats, le.sent_sats)

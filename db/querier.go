@@ -14,11 +14,14 @@ type Querier interface {
 	// the existing row too, in one round trip.
 	AddressUpsert(ctx context.Context, arg AddressUpsertParams) (Address, error)
 	// AddressesUpsert is the bulk form of AddressUpsert, for fixtures and xpub
-	// derivation: it returns the id of every given address, new or existing.
+	// derivation: it returns the id of every given address, new or existing,
+	// and writes nothing for existing ones. An address another session inserts
+	// concurrently is in neither part: callers compare counts and retry.
 	AddressesUpsert(ctx context.Context, arg AddressesUpsertParams) ([]AddressesUpsertRow, error)
 	// ChainTipGet returns the tip height that drives confirmations.
 	ChainTipGet(ctx context.Context, network string) (ChainTip, error)
-	// ChainTipUpsert records the best chain's tip for a network.
+	// ChainTipUpsert records the best chain's tip for a network; the same tip
+	// again writes nothing.
 	ChainTipUpsert(ctx context.Context, arg ChainTipUpsertParams) error
 	// LedgerEntriesUpsert writes a batch of (address, transaction) effects by
 	// natural key, copying each transaction's ordering columns so the history
@@ -42,6 +45,10 @@ type Querier interface {
 	SyncStateEnsure(ctx context.Context, addressID int64) error
 	// SyncStateGet returns an address's sync progress (primary key).
 	SyncStateGet(ctx context.Context, addressID int64) (SyncState, error)
+	// SyncStatesMarkDone records a batch of addresses as fully synchronised
+	// at a height and time (the fixtures' data is complete by construction).
+	// Unchanged states are left untouched.
+	SyncStatesMarkDone(ctx context.Context, arg SyncStatesMarkDoneParams) error
 	// TransactionGetByTxid looks one transaction up by its natural key
 	// (transactions_network_txid_key).
 	TransactionGetByTxid(ctx context.Context, arg TransactionGetByTxidParams) (Transaction, error)
@@ -55,7 +62,8 @@ type Querier interface {
 	// Arrays cannot carry SQL nulls from Go slices, so an unconfirmed row has
 	// block height -1 and an empty block hash, and its block time is ignored.
 	// Unchanged rows are not returned by the INSERT, so the final SELECT looks
-	// their ids up. A row another session inserts concurrently and identically
+	// their ids up; when the INSERT returned every row (a fresh batch) its
+	// one-time filter skips that lookup. A row another session inserts concurrently and identically
 	// is in neither set (it is newer than this statement's snapshot): callers
 	// compare the count returned with the count sent and retry when it is short.
 	TransactionsUpsert(ctx context.Context, arg TransactionsUpsertParams) ([]TransactionsUpsertRow, error)
@@ -67,12 +75,20 @@ type Querier interface {
 	// with its balance summary (an index-only scan of ledger_entries_history_idx)
 	// and sync status. Replaced and dropped transactions never count.
 	UserAddressList(ctx context.Context, arg UserAddressListParams) ([]UserAddressListRow, error)
+	// UserAddressesUpsert puts a batch of addresses on users' watch-lists (the
+	// fixtures and xpub derivation use it). An xpub id of 0 means none and an
+	// empty label means no label. Entries already there keep their row unless
+	// the label or xpub changed, so a re-run writes nothing.
+	UserAddressesUpsert(ctx context.Context, arg UserAddressesUpsertParams) error
 	// UserGetByID serves GET /v1/me (primary key).
 	UserGetByID(ctx context.Context, id int64) (User, error)
 	// UserUpsert returns the user for a token's (issuer, subject), creating it
 	// on first sight and refreshing the profile claims the token carries. A
-	// claim the token omits keeps its stored value.
-	UserUpsert(ctx context.Context, arg UserUpsertParams) (User, error)
+	// claim the token omits keeps its stored value. An unchanged user is read,
+	// not rewritten, so the common case writes nothing. When another session
+	// creates the same user concurrently, neither part sees it and no row is
+	// returned: Store.UpsertUser retries that once.
+	UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUpsertRow, error)
 	// XpubAddressList lists an xpub's derived addresses in derivation order
 	// (primary key), scoped to the owning user.
 	XpubAddressList(ctx context.Context, arg XpubAddressListParams) ([]XpubAddressListRow, error)
@@ -82,6 +98,9 @@ type Querier interface {
 	// XpubCreate starts tracking an extended public key for a user. It fails on
 	// xpubs_user_id_xpub_key when the user already tracks it.
 	XpubCreate(ctx context.Context, arg XpubCreateParams) (Xpub, error)
+	// XpubUpsert returns the user's xpub row, creating it when new (the
+	// fixtures use it). An existing row is read, not rewritten.
+	XpubUpsert(ctx context.Context, arg XpubUpsertParams) (XpubUpsertRow, error)
 }
 
 var _ Querier = (*Queries)(nil)

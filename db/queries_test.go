@@ -21,9 +21,9 @@ func txid(name string) []byte {
 	return h[:]
 }
 
-func mustUser(t *testing.T, s *db.Store, subject string) db.User {
+func mustUser(t *testing.T, s *db.Store, subject string) db.UserUpsertRow {
 	t.Helper()
-	u, err := s.UserUpsert(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: subject})
+	u, err := s.UpsertUser(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: subject})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const syncStateEnsure = `-- name: SyncStateEnsure :exec
@@ -44,4 +45,30 @@ func (q *Queries) SyncStateGet(ctx context.Context, addressID int64) (SyncState,
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const syncStatesMarkDone = `-- name: SyncStatesMarkDone :exec
+INSERT INTO sync_states AS s (address_id, status, last_synced_height, finished_at, updated_at)
+SELECT unnest($1::bigint[]), 'done', $2::integer, $3::timestamptz, $3::timestamptz
+ON CONFLICT (address_id) DO UPDATE
+SET status = 'done',
+    last_synced_height = EXCLUDED.last_synced_height,
+    finished_at = EXCLUDED.finished_at,
+    updated_at = EXCLUDED.updated_at
+WHERE (s.status, s.last_synced_height, s.finished_at)
+    IS DISTINCT FROM ('done', EXCLUDED.last_synced_height, EXCLUDED.finished_at)
+`
+
+type SyncStatesMarkDoneParams struct {
+	AddressIds []int64
+	Height     int32
+	FinishedAt time.Time
+}
+
+// SyncStatesMarkDone records a batch of addresses as fully synchronised
+// at a height and time (the fixtures' data is complete by construction).
+// Unchanged states are left untouched.
+func (q *Queries) SyncStatesMarkDone(ctx context.Context, arg SyncStatesMarkDoneParams) error {
+	_, err := q.db.Exec(ctx, syncStatesMarkDone, arg.AddressIds, arg.Height, arg.FinishedAt)
+	return err
 }

@@ -85,9 +85,10 @@ UNION ALL
 SELECT t.id, t.network, t.txid
 FROM transactions t
 JOIN input i ON i.network = t.network AND i.txid = t.txid
-WHERE NOT EXISTS (
+WHERE (SELECT count(*) FROM upserted) < (SELECT count(*) FROM input)
+  AND NOT EXISTS (
     SELECT 1 FROM upserted u WHERE u.network = t.network AND u.txid = t.txid
-)
+  )
 `
 
 type TransactionsUpsertParams struct {
@@ -118,7 +119,8 @@ type TransactionsUpsertRow struct {
 // Arrays cannot carry SQL nulls from Go slices, so an unconfirmed row has
 // block height -1 and an empty block hash, and its block time is ignored.
 // Unchanged rows are not returned by the INSERT, so the final SELECT looks
-// their ids up. A row another session inserts concurrently and identically
+// their ids up; when the INSERT returned every row (a fresh batch) its
+// one-time filter skips that lookup. A row another session inserts concurrently and identically
 // is in neither set (it is newer than this statement's snapshot): callers
 // compare the count returned with the count sent and retry when it is short.
 func (q *Queries) TransactionsUpsert(ctx context.Context, arg TransactionsUpsertParams) ([]TransactionsUpsertRow, error) {

@@ -133,3 +133,33 @@ func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams
 	}
 	return items, nil
 }
+
+const userAddressesUpsert = `-- name: UserAddressesUpsert :exec
+INSERT INTO user_addresses AS ua (user_id, address_id, label, xpub_id)
+SELECT unnest($1::bigint[]), unnest($2::bigint[]),
+       nullif(unnest($3::text[]), ''), nullif(unnest($4::bigint[]), 0)
+ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO UPDATE
+SET label = EXCLUDED.label, xpub_id = EXCLUDED.xpub_id
+WHERE (ua.label, ua.xpub_id) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.xpub_id)
+`
+
+type UserAddressesUpsertParams struct {
+	UserIds    []int64
+	AddressIds []int64
+	Labels     []string
+	XpubIds    []int64
+}
+
+// UserAddressesUpsert puts a batch of addresses on users' watch-lists (the
+// fixtures and xpub derivation use it). An xpub id of 0 means none and an
+// empty label means no label. Entries already there keep their row unless
+// the label or xpub changed, so a re-run writes nothing.
+func (q *Queries) UserAddressesUpsert(ctx context.Context, arg UserAddressesUpsertParams) error {
+	_, err := q.db.Exec(ctx, userAddressesUpsert,
+		arg.UserIds,
+		arg.AddressIds,
+		arg.Labels,
+		arg.XpubIds,
+	)
+	return err
+}

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const userGetByID = `-- name: UserGetByID :one
@@ -30,16 +31,22 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 }
 
 const userUpsert = `-- name: UserUpsert :one
-INSERT INTO users (issuer, subject, email, name)
-VALUES ($1, $2, $3, $4)
-ON CONFLICT ON CONSTRAINT users_issuer_subject_key DO UPDATE
-SET email = coalesce(EXCLUDED.email, users.email),
-    name = coalesce(EXCLUDED.name, users.name),
-    updated_at = CASE
-        WHEN users.email IS DISTINCT FROM coalesce(EXCLUDED.email, users.email)
-          OR users.name IS DISTINCT FROM coalesce(EXCLUDED.name, users.name)
-        THEN now() ELSE users.updated_at END
-RETURNING id, issuer, subject, email, name, created_at, updated_at
+WITH upserted AS (
+    INSERT INTO users AS u (issuer, subject, email, name)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT ON CONSTRAINT users_issuer_subject_key DO UPDATE
+    SET email = coalesce(EXCLUDED.email, u.email),
+        name = coalesce(EXCLUDED.name, u.name),
+        updated_at = now()
+    WHERE (u.email, u.name) IS DISTINCT FROM
+          (coalesce(EXCLUDED.email, u.email), coalesce(EXCLUDED.name, u.name))
+    RETURNING u.id, u.issuer, u.subject, u.email, u.name, u.created_at, u.updated_at
+)
+SELECT id, issuer, subject, email, name, created_at, updated_at FROM upserted
+UNION ALL
+SELECT id, issuer, subject, email, name, created_at, updated_at FROM users
+WHERE issuer = $1 AND subject = $2
+  AND NOT EXISTS (SELECT 1 FROM upserted)
 `
 
 type UserUpsertParams struct {
@@ -49,17 +56,30 @@ type UserUpsertParams struct {
 	Name    *string
 }
 
+type UserUpsertRow struct {
+	ID        int64
+	Issuer    string
+	Subject   string
+	Email     *string
+	Name      *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 // UserUpsert returns the user for a token's (issuer, subject), creating it
 // on first sight and refreshing the profile claims the token carries. A
-// claim the token omits keeps its stored value.
-func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (User, error) {
+// claim the token omits keeps its stored value. An unchanged user is read,
+// not rewritten, so the common case writes nothing. When another session
+// creates the same user concurrently, neither part sees it and no row is
+// returned: Store.UpsertUser retries that once.
+func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUpsertRow, error) {
 	row := q.db.QueryRow(ctx, userUpsert,
 		arg.Issuer,
 		arg.Subject,
 		arg.Email,
 		arg.Name,
 	)
-	var i User
+	var i UserUpsertRow
 	err := row.Scan(
 		&i.ID,
 		&i.Issuer,

@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const xpubAddressList = `-- name: XpubAddressList :many
@@ -101,6 +102,63 @@ func (q *Queries) XpubCreate(ctx context.Context, arg XpubCreateParams) (Xpub, e
 		arg.Label,
 	)
 	var i Xpub
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Network,
+		&i.Xpub,
+		&i.Purpose,
+		&i.Label,
+		&i.GapLimit,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const xpubUpsert = `-- name: XpubUpsert :one
+WITH inserted AS (
+    INSERT INTO xpubs (user_id, network, xpub, purpose, label)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT ON CONSTRAINT xpubs_user_id_xpub_key DO NOTHING
+    RETURNING id, user_id, network, xpub, purpose, label, gap_limit, created_at
+)
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM inserted
+UNION ALL
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs
+WHERE user_id = $1 AND xpub = $3
+  AND NOT EXISTS (SELECT 1 FROM inserted)
+`
+
+type XpubUpsertParams struct {
+	UserID  int64
+	Network string
+	Xpub    string
+	Purpose int16
+	Label   *string
+}
+
+type XpubUpsertRow struct {
+	ID        int64
+	UserID    int64
+	Network   string
+	Xpub      string
+	Purpose   int16
+	Label     *string
+	GapLimit  int16
+	CreatedAt time.Time
+}
+
+// XpubUpsert returns the user's xpub row, creating it when new (the
+// fixtures use it). An existing row is read, not rewritten.
+func (q *Queries) XpubUpsert(ctx context.Context, arg XpubUpsertParams) (XpubUpsertRow, error) {
+	row := q.db.QueryRow(ctx, xpubUpsert,
+		arg.UserID,
+		arg.Network,
+		arg.Xpub,
+		arg.Purpose,
+		arg.Label,
+	)
+	var i XpubUpsertRow
 	err := row.Scan(
 		&i.ID,
 		&i.UserID,

@@ -28,7 +28,11 @@ CREATE TABLE ledger_entries (
     unconfirmed boolean NOT NULL GENERATED ALWAYS AS (block_height IS NULL) STORED,
     sort_time timestamptz NOT NULL GENERATED ALWAYS AS (coalesce(block_time, first_seen)) STORED,
     sort_height integer NOT NULL GENERATED ALWAYS AS (coalesce(block_height, 0)) STORED,
-    PRIMARY KEY (address_id, transaction_id),
+    -- Transaction first: batches arrive in transaction order, so inserts
+    -- append to the index, and the key also serves the fan-out from a
+    -- transaction to the addresses it touches. Lookups by address use
+    -- ledger_entries_history_idx, which starts with address_id.
+    PRIMARY KEY (transaction_id, address_id),
     CONSTRAINT ledger_entries_amount_check CHECK (received_sats > 0 OR sent_sats > 0)
 );
 
@@ -38,8 +42,6 @@ CREATE TABLE ledger_entries (
 CREATE INDEX ledger_entries_history_idx ON ledger_entries
     (address_id, unconfirmed, sort_time, sort_height, txid)
     INCLUDE (status, received_sats, sent_sats, net_sats);
--- Serves the fan-out from a transaction to the addresses it touches.
-CREATE INDEX ledger_entries_transaction_id_idx ON ledger_entries (transaction_id);
 
 COMMENT ON TABLE ledger_entries IS 'Per-address effect of each transaction, in satoshis.';
 

@@ -1,17 +1,26 @@
 -- name: UserUpsert :one
 -- UserUpsert returns the user for a token's (issuer, subject), creating it
 -- on first sight and refreshing the profile claims the token carries. A
--- claim the token omits keeps its stored value.
-INSERT INTO users (issuer, subject, email, name)
-VALUES (@issuer, @subject, sqlc.narg(email), sqlc.narg(name))
-ON CONFLICT ON CONSTRAINT users_issuer_subject_key DO UPDATE
-SET email = coalesce(EXCLUDED.email, users.email),
-    name = coalesce(EXCLUDED.name, users.name),
-    updated_at = CASE
-        WHEN users.email IS DISTINCT FROM coalesce(EXCLUDED.email, users.email)
-          OR users.name IS DISTINCT FROM coalesce(EXCLUDED.name, users.name)
-        THEN now() ELSE users.updated_at END
-RETURNING *;
+-- claim the token omits keeps its stored value. An unchanged user is read,
+-- not rewritten, so the common case writes nothing. When another session
+-- creates the same user concurrently, neither part sees it and no row is
+-- returned: Store.UpsertUser retries that once.
+WITH upserted AS (
+    INSERT INTO users AS u (issuer, subject, email, name)
+    VALUES (@issuer, @subject, sqlc.narg(email), sqlc.narg(name))
+    ON CONFLICT ON CONSTRAINT users_issuer_subject_key DO UPDATE
+    SET email = coalesce(EXCLUDED.email, u.email),
+        name = coalesce(EXCLUDED.name, u.name),
+        updated_at = now()
+    WHERE (u.email, u.name) IS DISTINCT FROM
+          (coalesce(EXCLUDED.email, u.email), coalesce(EXCLUDED.name, u.name))
+    RETURNING u.*
+)
+SELECT * FROM upserted
+UNION ALL
+SELECT * FROM users
+WHERE issuer = @issuer AND subject = @subject
+  AND NOT EXISTS (SELECT 1 FROM upserted);
 
 -- name: UserGetByID :one
 -- UserGetByID serves GET /v1/me (primary key).

@@ -5,6 +5,21 @@ INSERT INTO xpubs (user_id, network, xpub, purpose, label)
 VALUES (@user_id, @network, @xpub, @purpose, sqlc.narg(label))
 RETURNING *;
 
+-- name: XpubUpsert :one
+-- XpubUpsert returns the user's xpub row, creating it when new (the
+-- fixtures use it). An existing row is read, not rewritten.
+WITH inserted AS (
+    INSERT INTO xpubs (user_id, network, xpub, purpose, label)
+    VALUES (@user_id, @network, @xpub, @purpose, sqlc.narg(label))
+    ON CONFLICT ON CONSTRAINT xpubs_user_id_xpub_key DO NOTHING
+    RETURNING *
+)
+SELECT * FROM inserted
+UNION ALL
+SELECT * FROM xpubs
+WHERE user_id = @user_id AND xpub = @xpub
+  AND NOT EXISTS (SELECT 1 FROM inserted);
+
 -- name: XpubAddressesUpsert :exec
 -- XpubAddressesUpsert records a batch of derived addresses of one xpub
 -- (primary key (xpub_id, chain, index)); re-deriving is a no-op.

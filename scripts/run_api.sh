@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Brings the API up locally: database, migrations, then the server on
-# http://localhost:8000 (docs at /docs/index.html) in dev auth mode.
+# Brings the API up locally: database, migrations, demo data when the
+# database is empty, then the server on http://localhost:8000 (docs at
+# /docs/index.html) in dev auth mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,5 @@ export LOG_FORMAT=${LOG_FORMAT:-text}
 
 make --no-print-directory build
 bin/cointracker migrate up
+bin/cointracker seed --scale demo --if-empty
 exec bin/cointracker serve

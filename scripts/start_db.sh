@@ -13,7 +13,9 @@ source scripts/lib/db.sh
 dbname=${1:-cointracker}
 
 if [ -n "${DATABASE_URL:-}" ]; then
-  if [ $# -gt 0 ]; then url_with_db "$DATABASE_URL" "$dbname"; else echo "$DATABASE_URL"; fi
+  if [ $# -eq 0 ]; then echo "$DATABASE_URL"; exit 0; fi
+  ensure_database "$DATABASE_URL" "$dbname"
+  url_with_db "$DATABASE_URL" "$dbname"
   exit 0
 fi
 

@@ -28,6 +28,7 @@ commands:
   migrate down [--to N]      roll back the latest migration, or down to version N
   migrate status             list migrations and whether each is applied
   migrate create NAME        write migrations/NNNNN_NAME.sql
+  seed [flags]               fill the database with demo data (seed -h for flags)
   version                    print the version
 
 Configuration comes from environment variables (see .env.example).
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, cfg, log, rest)
 	case "migrate":
 		err = migrate(ctx, cfg, log, rest, stdout)
+	case "seed":
+		err = seed(ctx, cfg, log, rest, stderr)
 	default:
 		fmt.Fprintf(stderr, "cointracker: unknown command %q\n\n%s", cmd, usage)
 		return 2

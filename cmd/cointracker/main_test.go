@@ -204,3 +204,49 @@ func TestMigrateCreate(t *testing.T) {
 	}
 
 }
+
+func TestSeedCommand(t *testing.T) {
+	clearEnv(t)
+	url := dbtest.NewURL(t)
+	t.Setenv("DATABASE_URL", url)
+	ctx := context.Background()
+	count := func() (n int) {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = conn.Close(ctx) }()
+		if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM transactions)").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	for _, bad := range [][]string{
+		{"seed", "--users", "-1"},
+		{"seed", "--scale", "huge"},
+		{"seed", "--users", "5", "--addresses", "2"},
+		{"seed", "--transactions", "lots"},
+		{"seed", "extra"},
+	} {
+		code, _, errOut := runCmd(ctx, bad...)
+		if code != 2 || !strings.Contains(errOut, "invalid configuration") {
+			t.Errorf("%v: exit %d, stderr %s", bad, code, errOut)
+		}
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("bad flags wrote %d rows", n)
+	}
+
+	code, _, errOut := runCmd(ctx, "seed", "--users", "2", "--addresses", "4", "--transactions", "50")
+	if code != 0 || !strings.Contains(errOut, `"transactions":50`) {
+		t.Fatalf("seed: %d %s", code, errOut)
+	}
+	if n := count(); n != 52 {
+		t.Fatalf("seeded %d users + transactions, want 52", n)
+	}
+	code, _, errOut = runCmd(ctx, "seed", "--if-empty", "--transactions", "80")
+	if code != 0 || !strings.Contains(errOut, "seed skipped") || count() != 52 {
+		t.Fatalf("seed --if-empty on a seeded database: %d %s", code, errOut)
+	}
+}
