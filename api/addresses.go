@@ -1,11 +1,18 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cointracker/cointracker/btc"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/sats"
 )
@@ -35,10 +42,16 @@ type Address struct {
 // AddressBalance is an address's balance summary. Replaced and dropped
 // transactions never count.
 type AddressBalance struct {
-	ConfirmedSats   int64  `json:"confirmed_sats" example:"150000"`
-	ConfirmedBTC    string `json:"confirmed_btc" example:"0.00150000"`
+	// ConfirmedSats is the net of confirmed transactions.
+	ConfirmedSats int64  `json:"confirmed_sats" example:"150000"`
+	ConfirmedBTC  string `json:"confirmed_btc" example:"0.00150000"`
+	// UnconfirmedSats is the net of pending transactions.
 	UnconfirmedSats int64  `json:"unconfirmed_sats" example:"-2500"`
 	UnconfirmedBTC  string `json:"unconfirmed_btc" example:"-0.00002500"`
+	ReceivedSats    int64  `json:"received_sats" example:"250000"`
+	ReceivedBTC     string `json:"received_btc" example:"0.00250000"`
+	SentSats        int64  `json:"sent_sats" example:"102500"`
+	SentBTC         string `json:"sent_btc" example:"0.00102500"`
 	TxCount         int64  `json:"tx_count" example:"12"`
 }
 
@@ -115,7 +128,7 @@ func (s *Server) listAddresses(c *gin.Context) {
 	c.JSON(http.StatusOK, page)
 }
 
-func addressFromRow(r db.UserAddressListRow) Address {
+func addressFromRow(r db.UserAddressSummary) Address {
 	return Address{
 		ID:        r.ID,
 		Address:   r.Address,
@@ -129,6 +142,10 @@ func addressFromRow(r db.UserAddressListRow) Address {
 			ConfirmedBTC:    sats.FormatBTC(r.ConfirmedSats),
 			UnconfirmedSats: r.UnconfirmedSats,
 			UnconfirmedBTC:  sats.FormatBTC(r.UnconfirmedSats),
+			ReceivedSats:    r.ReceivedSats,
+			ReceivedBTC:     sats.FormatBTC(r.ReceivedSats),
+			SentSats:        r.SentSats,
+			SentBTC:         sats.FormatBTC(r.SentSats),
 			TxCount:         r.TxCount,
 		},
 		Sync: SyncStatus{
@@ -138,4 +155,238 @@ func addressFromRow(r db.UserAddressListRow) Address {
 			LastError:        r.SyncError,
 		},
 	}
+}
+
+// CreateAddressRequest is the body of POST /v1/addresses.
+type CreateAddressRequest struct {
+	// Address is any mainnet (or the given network's) address of a tracked
+	// type; bech32 addresses may be upper case.
+	Address string `json:"address" binding:"required" example:"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"`
+	// Label names the address for the user (at most 200 characters).
+	Label *string `json:"label" example:"cold storage"`
+	// Network is mainnet (default), testnet, signet or regtest.
+	Network *string `json:"network" example:"mainnet" enums:"mainnet,testnet,signet,regtest"`
+}
+
+// UpdateAddressRequest is the body of PATCH /v1/addresses/{id}.
+type UpdateAddressRequest struct {
+	// Label is the new label; null removes it. Required.
+	Label nullableString `json:"label" swaggertype:"string" example:"savings"`
+}
+
+// maxLabelRunes bounds labels (the schema checks it too).
+const maxLabelRunes = 200
+
+// checkLabel returns why a label is refused, or "".
+func checkLabel(label *string) string {
+	if label == nil {
+		return ""
+	}
+	switch {
+	case !utf8.ValidString(*label):
+		return "must be valid UTF-8"
+	case utf8.RuneCountInString(*label) > maxLabelRunes:
+		return fmt.Sprintf("must be at most %d characters", maxLabelRunes)
+	case strings.IndexFunc(*label, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+// createAddress puts an address on the user's watch-list.
+//
+//	@Summary		Track an address
+//	@Description	Validates the address for its network and starts tracking it. Chain data is shared: an address someone else tracks is not fetched twice, and nobody learns that anyone else tracks it.
+//	@ID				createAddress
+//	@Tags			addresses
+//	@Accept			json
+//	@Produce		json
+//	@Param			body	body		CreateAddressRequest	true	"the address"
+//	@Success		201		{object}	Address
+//	@Header			201		{string}	Location	"/v1/addresses/{id}"
+//	@Failure		400		{object}	Problem		"malformed body, unknown field or wrong type"
+//	@Failure		409		{object}	Problem		"already tracked"
+//	@Failure		413		{object}	Problem
+//	@Failure		415		{object}	Problem
+//	@Failure		422		{object}	Problem	"not a valid address: bad checksum, wrong network, bech32/bech32m mix-up, unsupported witness version, unknown format"
+//	@Security		BearerAuth
+//	@Router			/v1/addresses [post]
+func (s *Server) createAddress(c *gin.Context) {
+	var req CreateAddressRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	network := "mainnet"
+	if req.Network != nil {
+		network = *req.Network
+	}
+	var errs []FieldError
+	params, ok := btc.Networks[network]
+	if !ok {
+		errs = append(errs, FieldError{Field: "network", Message: "must be mainnet, testnet, signet or regtest"})
+	}
+	if msg := checkLabel(req.Label); msg != "" {
+		errs = append(errs, FieldError{Field: "label", Message: msg})
+	}
+	if req.Address == "" {
+		errs = append(errs, FieldError{Field: "address", Message: "is required"})
+	}
+	if len(errs) > 0 {
+		abortValidation(c, errs)
+		return
+	}
+	address, scriptType, err := btc.ParseAddress(req.Address, params)
+	if err != nil {
+		var aerr *btc.AddressError
+		if errors.As(err, &aerr) {
+			abortUnprocessable(c, FieldError{Field: "address", Message: aerr.Detail, Code: string(aerr.Reason)})
+			return
+		}
+		abortError(c, err)
+		return
+	}
+
+	uid := currentUserID(c)
+	var id int64
+	err = s.store.ExecTx(c.Request.Context(), func(q *db.Queries) error {
+		a, err := q.AddressUpsert(c.Request.Context(), db.AddressUpsertParams{Network: network, Address: address, ScriptType: string(scriptType)})
+		if err != nil {
+			return err
+		}
+		ua, err := q.UserAddressCreate(c.Request.Context(), db.UserAddressCreateParams{UserID: uid, AddressID: a.ID, Label: req.Label})
+		if err != nil {
+			return err
+		}
+		id = ua.ID
+		return q.SyncStateEnsure(c.Request.Context(), a.ID)
+	})
+	if errors.Is(db.MapError(err), db.ErrConflict) {
+		abortStatus(c, http.StatusConflict, "this address is already on your watch-list")
+		return
+	}
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: uid, ID: id})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	c.Header("Location", "/v1/addresses/"+strconv.FormatInt(id, 10))
+	c.JSON(http.StatusCreated, addressFromRow(row))
+}
+
+// getAddress returns one of the user's addresses.
+//
+//	@Summary	Get a tracked address
+//	@ID			getAddress
+//	@Tags		addresses
+//	@Produce	json
+//	@Param		id	path		int	true	"address id"
+//	@Success	200	{object}	Address
+//	@Failure	400	{object}	Problem
+//	@Failure	404	{object}	Problem
+//	@Security	BearerAuth
+//	@Router		/v1/addresses/{id} [get]
+func (s *Server) getAddress(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok || !noQuery(c) {
+		return
+	}
+	row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, addressFromRow(row))
+}
+
+// updateAddress changes an address's label.
+//
+//	@Summary	Relabel a tracked address
+//	@ID			updateAddress
+//	@Tags		addresses
+//	@Accept		json
+//	@Produce	json
+//	@Param		id		path		int						true	"address id"
+//	@Param		body	body		UpdateAddressRequest	true	"the new label"
+//	@Success	200		{object}	Address
+//	@Failure	400		{object}	Problem
+//	@Failure	404		{object}	Problem
+//	@Failure	413		{object}	Problem
+//	@Failure	415		{object}	Problem
+//	@Security	BearerAuth
+//	@Router		/v1/addresses/{id} [patch]
+func (s *Server) updateAddress(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok || !noQuery(c) {
+		return
+	}
+	var req UpdateAddressRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	label := req.Label.Value
+	msg := checkLabel(label)
+	if !req.Label.Set {
+		msg = "is required (null removes the label)"
+	}
+	if msg != "" {
+		abortValidation(c, []FieldError{{Field: "label", Message: msg}})
+		return
+	}
+	uid := currentUserID(c)
+	n, err := s.store.UserAddressUpdateLabel(c.Request.Context(), db.UserAddressUpdateLabelParams{UserID: uid, ID: id, Label: label})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	if n == 0 {
+		abortStatus(c, http.StatusNotFound, "no such resource")
+		return
+	}
+	row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: uid, ID: id})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, addressFromRow(row))
+}
+
+// deleteAddress stops tracking an address.
+//
+//	@Summary		Stop tracking an address
+//	@Description	Removes the address from the user's watch-list; its chain data stays for anyone else tracking it. Addresses derived from an xpub go when the xpub is deleted.
+//	@ID				deleteAddress
+//	@Tags			addresses
+//	@Param			id	path	int	true	"address id"
+//	@Success		204
+//	@Failure		400	{object}	Problem
+//	@Failure		404	{object}	Problem
+//	@Failure		409	{object}	Problem	"derived from an xpub"
+//	@Security		BearerAuth
+//	@Router			/v1/addresses/{id} [delete]
+func (s *Server) deleteAddress(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok || !noQuery(c) {
+		return
+	}
+	uid := currentUserID(c)
+	n, err := s.store.UserAddressDelete(c.Request.Context(), db.UserAddressDeleteParams{UserID: uid, ID: id})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	if n == 0 {
+		// Not deleted: either not the user's, or derived from an xpub.
+		row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: uid, ID: id})
+		if err != nil {
+			abortError(c, err)
+			return
+		}
+		abortStatus(c, http.StatusConflict, fmt.Sprintf("this address was derived from xpub %d: delete the xpub to stop tracking it", *row.XpubID))
+		return
+	}
+	c.Status(http.StatusNoContent)
 }

@@ -262,7 +262,7 @@ func TestErrorsAreProblems(t *testing.T) {
 	problem(t, s.get(t, "/nope"), http.StatusNotFound)
 	problem(t, s.get(t, "/v1/nope"), http.StatusNotFound)
 	problem(t, s.do(t, http.MethodDelete, "/healthz", nil), http.StatusMethodNotAllowed)
-	problem(t, s.do(t, http.MethodPost, "/v1/addresses", nil), http.StatusMethodNotAllowed)
+	problem(t, s.do(t, http.MethodPut, "/v1/addresses", nil), http.StatusMethodNotAllowed)
 	big := bytes.NewReader(make([]byte, 2<<20))
 	problem(t, s.do(t, http.MethodGet, "/v1/addresses", big), http.StatusRequestEntityTooLarge)
 }

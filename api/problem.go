@@ -31,6 +31,9 @@ type FieldError struct {
 	Field string `json:"field" example:"limit"`
 	// Message says what is wrong with it.
 	Message string `json:"message" example:"must be between 1 and 500"`
+	// Code classifies the problem where clients may act on it, e.g.
+	// bad_checksum or wrong_network for addresses.
+	Code string `json:"code,omitempty" example:"bad_checksum"`
 }
 
 // problemTypeBase prefixes every problem type URI.
@@ -83,6 +86,16 @@ func abortValidation(c *gin.Context, errs []FieldError) {
 	p.Type = problemTypeBase + "validation"
 	p.Title = "Invalid request"
 	p.Errors = errs
+	abortProblem(c, p)
+}
+
+// abortUnprocessable writes a 422 for a well-formed request whose content
+// is refused, naming the field and why.
+func abortUnprocessable(c *gin.Context, e FieldError) {
+	p := newProblem(http.StatusUnprocessableEntity, e.Field+": "+e.Message)
+	p.Type = problemTypeBase + "invalid-" + e.Field
+	p.Title = "Invalid " + e.Field
+	p.Errors = []FieldError{e}
 	abortProblem(c, p)
 }
 

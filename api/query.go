@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+
+	"github.com/gin-gonic/gin"
 )
 
 // queryParams reads a request's query string strictly: unknown and repeated
@@ -72,4 +74,25 @@ func (q *queryParams) Int(name string, def, lo, hi int64) int64 {
 // Errors returns the problems found so far.
 func (q *queryParams) Errors() []FieldError {
 	return q.errs
+}
+
+// pathID reads the {id} path parameter, a positive integer; otherwise it
+// writes a 400 naming the field.
+func pathID(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		abortValidation(c, []FieldError{{Field: "id", Message: "must be a positive integer"}})
+		return 0, false
+	}
+	return id, true
+}
+
+// noQuery refuses query parameters on routes that take none.
+func noQuery(c *gin.Context) bool {
+	q := parseQuery(c.Request.URL.RawQuery)
+	if errs := q.Errors(); len(errs) > 0 {
+		abortValidation(c, errs)
+		return false
+	}
+	return true
 }

@@ -79,6 +79,10 @@ func (s *Server) Handler() http.Handler {
 
 	v1 := r.Group("/v1", s.developmentUser())
 	v1.GET("/addresses", s.listAddresses)
+	v1.POST("/addresses", s.createAddress)
+	v1.GET("/addresses/:id", s.getAddress)
+	v1.PATCH("/addresses/:id", s.updateAddress)
+	v1.DELETE("/addresses/:id", s.deleteAddress)
 	return r
 }
 

@@ -83,6 +83,10 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			_, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: 1, AfterID: 0, MaxRows: 51})
 			return err
 		}, []string{"user_addresses_user_id_id_idx", "ledger_entries_history_idx"}},
+		{"UserAddressGet", func(q *db.Queries) error {
+			_, err := q.UserAddressGet(ctx, db.UserAddressGetParams{UserID: 1, ID: 1})
+			return err
+		}, []string{"user_addresses_user_id_id_idx", "ledger_entries_history_idx"}},
 		{"LedgerEntryListByAddress", func(q *db.Queries) error {
 			_, err := q.LedgerEntryListByAddress(ctx, db.LedgerEntryListByAddressParams{
 				AddressID: 1, BeforeUnconfirmed: true, BeforeTime: far, BeforeHeight: 1 << 30,

@@ -100,6 +100,28 @@ type UserAddress struct {
 	CreatedAt time.Time
 }
 
+// Watch-list entries with address, sync state and balance summary, as the API shows them.
+type UserAddressSummary struct {
+	ID               int64
+	UserID           int64
+	AddressID        int64
+	Label            *string
+	XpubID           *int64
+	CreatedAt        time.Time
+	Network          string
+	Address          string
+	ScriptType       string
+	SyncStatus       string
+	LastSyncedHeight *int32
+	SyncedAt         *time.Time
+	SyncError        *string
+	ConfirmedSats    int64
+	UnconfirmedSats  int64
+	ReceivedSats     int64
+	SentSats         int64
+	TxCount          int64
+}
+
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.
 type Xpub struct {
 	ID        int64

@@ -70,11 +70,20 @@ type Querier interface {
 	// UserAddressCreate puts a shared address on a user's watch-list. It fails
 	// on user_addresses_user_id_address_id_key when the user already tracks it.
 	UserAddressCreate(ctx context.Context, arg UserAddressCreateParams) (UserAddress, error)
+	// UserAddressDelete takes an address off the user's watch-list. Entries
+	// derived from an xpub go with their xpub, so they are not deleted here.
+	// The shared address and its chain data stay for other users.
+	UserAddressDelete(ctx context.Context, arg UserAddressDeleteParams) (int64, error)
+	// UserAddressGet serves GET /v1/addresses/{id}. The user id is part of the
+	// key, so another user's entry is simply not found.
+	UserAddressGet(ctx context.Context, arg UserAddressGetParams) (UserAddressSummary, error)
 	// UserAddressList serves GET /v1/addresses: one page of the user's
 	// watch-list in id order (keyset on user_addresses_user_id_id_idx), each
-	// with its balance summary (an index-only scan of ledger_entries_history_idx)
-	// and sync status. Replaced and dropped transactions never count.
-	UserAddressList(ctx context.Context, arg UserAddressListParams) ([]UserAddressListRow, error)
+	// with its balance summary and sync status.
+	UserAddressList(ctx context.Context, arg UserAddressListParams) ([]UserAddressSummary, error)
+	// UserAddressUpdateLabel renames one of the user's entries (primary key,
+	// scoped to the user); zero rows means not found.
+	UserAddressUpdateLabel(ctx context.Context, arg UserAddressUpdateLabelParams) (int64, error)
 	// UserAddressesUpsert puts a batch of addresses on users' watch-lists (the
 	// fixtures and xpub derivation use it). An xpub id of 0 means none and an
 	// empty label means no label. Entries already there keep their row unless

@@ -7,7 +7,6 @@ package db
 
 import (
 	"context"
-	"time"
 )
 
 const userAddressCreate = `-- name: UserAddressCreate :one
@@ -38,37 +37,70 @@ func (q *Queries) UserAddressCreate(ctx context.Context, arg UserAddressCreatePa
 	return i, err
 }
 
+const userAddressDelete = `-- name: UserAddressDelete :execrows
+DELETE FROM user_addresses
+WHERE user_id = $1 AND id = $2 AND xpub_id IS NULL
+`
+
+type UserAddressDeleteParams struct {
+	UserID int64
+	ID     int64
+}
+
+// UserAddressDelete takes an address off the user's watch-list. Entries
+// derived from an xpub go with their xpub, so they are not deleted here.
+// The shared address and its chain data stay for other users.
+func (q *Queries) UserAddressDelete(ctx context.Context, arg UserAddressDeleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userAddressDelete, arg.UserID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const userAddressGet = `-- name: UserAddressGet :one
+SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count FROM user_address_summaries
+WHERE user_id = $1 AND id = $2
+`
+
+type UserAddressGetParams struct {
+	UserID int64
+	ID     int64
+}
+
+// UserAddressGet serves GET /v1/addresses/{id}. The user id is part of the
+// key, so another user's entry is simply not found.
+func (q *Queries) UserAddressGet(ctx context.Context, arg UserAddressGetParams) (UserAddressSummary, error) {
+	row := q.db.QueryRow(ctx, userAddressGet, arg.UserID, arg.ID)
+	var i UserAddressSummary
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.AddressID,
+		&i.Label,
+		&i.XpubID,
+		&i.CreatedAt,
+		&i.Network,
+		&i.Address,
+		&i.ScriptType,
+		&i.SyncStatus,
+		&i.LastSyncedHeight,
+		&i.SyncedAt,
+		&i.SyncError,
+		&i.ConfirmedSats,
+		&i.UnconfirmedSats,
+		&i.ReceivedSats,
+		&i.SentSats,
+		&i.TxCount,
+	)
+	return i, err
+}
+
 const userAddressList = `-- name: UserAddressList :many
-SELECT
-    ua.id,
-    ua.label,
-    ua.xpub_id,
-    ua.created_at,
-    a.network,
-    a.address,
-    a.script_type,
-    coalesce(s.status, 'new')::text AS sync_status,
-    s.last_synced_height,
-    s.finished_at AS synced_at,
-    s.last_error AS sync_error,
-    b.confirmed_sats,
-    b.unconfirmed_sats,
-    b.tx_count
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN sync_states s ON s.address_id = ua.address_id
-CROSS JOIN LATERAL (
-    SELECT
-        coalesce(sum(le.net_sats) FILTER (WHERE le.status = 'confirmed'), 0)::bigint AS confirmed_sats,
-        coalesce(sum(le.net_sats) FILTER (WHERE le.status = 'pending'), 0)::bigint AS unconfirmed_sats,
-        count(*)::bigint AS tx_count
-    FROM ledger_entries le
-    WHERE le.address_id = ua.address_id
-      AND le.status IN ('confirmed', 'pending')
-) b
-WHERE ua.user_id = $1
-  AND ua.id > $2
-ORDER BY ua.id
+SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count FROM user_address_summaries
+WHERE user_id = $1
+  AND id > $2
+ORDER BY id
 LIMIT $3
 `
 
@@ -78,38 +110,22 @@ type UserAddressListParams struct {
 	MaxRows int32
 }
 
-type UserAddressListRow struct {
-	ID               int64
-	Label            *string
-	XpubID           *int64
-	CreatedAt        time.Time
-	Network          string
-	Address          string
-	ScriptType       string
-	SyncStatus       string
-	LastSyncedHeight *int32
-	SyncedAt         *time.Time
-	SyncError        *string
-	ConfirmedSats    int64
-	UnconfirmedSats  int64
-	TxCount          int64
-}
-
 // UserAddressList serves GET /v1/addresses: one page of the user's
 // watch-list in id order (keyset on user_addresses_user_id_id_idx), each
-// with its balance summary (an index-only scan of ledger_entries_history_idx)
-// and sync status. Replaced and dropped transactions never count.
-func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams) ([]UserAddressListRow, error) {
+// with its balance summary and sync status.
+func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams) ([]UserAddressSummary, error) {
 	rows, err := q.db.Query(ctx, userAddressList, arg.UserID, arg.AfterID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []UserAddressListRow{}
+	items := []UserAddressSummary{}
 	for rows.Next() {
-		var i UserAddressListRow
+		var i UserAddressSummary
 		if err := rows.Scan(
 			&i.ID,
+			&i.UserID,
+			&i.AddressID,
 			&i.Label,
 			&i.XpubID,
 			&i.CreatedAt,
@@ -122,6 +138,8 @@ func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams
 			&i.SyncError,
 			&i.ConfirmedSats,
 			&i.UnconfirmedSats,
+			&i.ReceivedSats,
+			&i.SentSats,
 			&i.TxCount,
 		); err != nil {
 			return nil, err
@@ -132,6 +150,28 @@ func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams
 		return nil, err
 	}
 	return items, nil
+}
+
+const userAddressUpdateLabel = `-- name: UserAddressUpdateLabel :execrows
+UPDATE user_addresses
+SET label = $1
+WHERE user_id = $2 AND id = $3
+`
+
+type UserAddressUpdateLabelParams struct {
+	Label  *string
+	UserID int64
+	ID     int64
+}
+
+// UserAddressUpdateLabel renames one of the user's entries (primary key,
+// scoped to the user); zero rows means not found.
+func (q *Queries) UserAddressUpdateLabel(ctx context.Context, arg UserAddressUpdateLabelParams) (int64, error) {
+	result, err := q.db.Exec(ctx, userAddressUpdateLabel, arg.Label, arg.UserID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const userAddressesUpsert = `-- name: UserAddressesUpsert :exec

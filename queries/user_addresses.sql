@@ -20,36 +20,29 @@ WHERE (ua.label, ua.xpub_id) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.xpub_id)
 -- name: UserAddressList :many
 -- UserAddressList serves GET /v1/addresses: one page of the user's
 -- watch-list in id order (keyset on user_addresses_user_id_id_idx), each
--- with its balance summary (an index-only scan of ledger_entries_history_idx)
--- and sync status. Replaced and dropped transactions never count.
-SELECT
-    ua.id,
-    ua.label,
-    ua.xpub_id,
-    ua.created_at,
-    a.network,
-    a.address,
-    a.script_type,
-    coalesce(s.status, 'new')::text AS sync_status,
-    s.last_synced_height,
-    s.finished_at AS synced_at,
-    s.last_error AS sync_error,
-    b.confirmed_sats,
-    b.unconfirmed_sats,
-    b.tx_count
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN sync_states s ON s.address_id = ua.address_id
-CROSS JOIN LATERAL (
-    SELECT
-        coalesce(sum(le.net_sats) FILTER (WHERE le.status = 'confirmed'), 0)::bigint AS confirmed_sats,
-        coalesce(sum(le.net_sats) FILTER (WHERE le.status = 'pending'), 0)::bigint AS unconfirmed_sats,
-        count(*)::bigint AS tx_count
-    FROM ledger_entries le
-    WHERE le.address_id = ua.address_id
-      AND le.status IN ('confirmed', 'pending')
-) b
-WHERE ua.user_id = @user_id
-  AND ua.id > @after_id
-ORDER BY ua.id
+-- with its balance summary and sync status.
+SELECT * FROM user_address_summaries
+WHERE user_id = @user_id
+  AND id > @after_id
+ORDER BY id
 LIMIT @max_rows;
+
+-- name: UserAddressGet :one
+-- UserAddressGet serves GET /v1/addresses/{id}. The user id is part of the
+-- key, so another user's entry is simply not found.
+SELECT * FROM user_address_summaries
+WHERE user_id = @user_id AND id = @id;
+
+-- name: UserAddressUpdateLabel :execrows
+-- UserAddressUpdateLabel renames one of the user's entries (primary key,
+-- scoped to the user); zero rows means not found.
+UPDATE user_addresses
+SET label = sqlc.narg(label)
+WHERE user_id = @user_id AND id = @id;
+
+-- name: UserAddressDelete :execrows
+-- UserAddressDelete takes an address off the user's watch-list. Entries
+-- derived from an xpub go with their xpub, so they are not deleted here.
+-- The shared address and its chain data stay for other users.
+DELETE FROM user_addresses
+WHERE user_id = @user_id AND id = @id AND xpub_id IS NULL;

@@ -114,6 +114,239 @@ const docTemplate = `{
                         }
                     }
                 }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Validates the address for its network and starts tracking it. Chain data is shared: an address someone else tracks is not fetched twice, and nobody learns that anyone else tracks it.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "addresses"
+                ],
+                "summary": "Track an address",
+                "operationId": "createAddress",
+                "parameters": [
+                    {
+                        "description": "the address",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateAddressRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/api.Address"
+                        },
+                        "headers": {
+                            "Location": {
+                                "type": "string",
+                                "description": "/v1/addresses/{id}"
+                            }
+                        }
+                    },
+                    "400": {
+                        "description": "malformed body, unknown field or wrong type",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "already tracked",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "not a valid address: bad checksum, wrong network, bech32/bech32m mix-up, unsupported witness version, unknown format",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/addresses/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "addresses"
+                ],
+                "summary": "Get a tracked address",
+                "operationId": "getAddress",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "address id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.Address"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Removes the address from the user's watch-list; its chain data stays for anyone else tracking it. Addresses derived from an xpub go when the xpub is deleted.",
+                "tags": [
+                    "addresses"
+                ],
+                "summary": "Stop tracking an address",
+                "operationId": "deleteAddress",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "address id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "derived from an xpub",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "addresses"
+                ],
+                "summary": "Relabel a tracked address",
+                "operationId": "updateAddress",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "address id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "the new label",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.UpdateAddressRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.Address"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
             }
         }
     },
@@ -182,8 +415,25 @@ const docTemplate = `{
                     "example": "0.00150000"
                 },
                 "confirmed_sats": {
+                    "description": "ConfirmedSats is the net of confirmed transactions.",
                     "type": "integer",
                     "example": 150000
+                },
+                "received_btc": {
+                    "type": "string",
+                    "example": "0.00250000"
+                },
+                "received_sats": {
+                    "type": "integer",
+                    "example": 250000
+                },
+                "sent_btc": {
+                    "type": "string",
+                    "example": "0.00102500"
+                },
+                "sent_sats": {
+                    "type": "integer",
+                    "example": 102500
                 },
                 "tx_count": {
                     "type": "integer",
@@ -194,6 +444,7 @@ const docTemplate = `{
                     "example": "-0.00002500"
                 },
                 "unconfirmed_sats": {
+                    "description": "UnconfirmedSats is the net of pending transactions.",
                     "type": "integer",
                     "example": -2500
                 }
@@ -215,9 +466,43 @@ const docTemplate = `{
                 }
             }
         },
+        "api.CreateAddressRequest": {
+            "type": "object",
+            "required": [
+                "address"
+            ],
+            "properties": {
+                "address": {
+                    "description": "Address is any mainnet (or the given network's) address of a tracked\ntype; bech32 addresses may be upper case.",
+                    "type": "string",
+                    "example": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+                },
+                "label": {
+                    "description": "Label names the address for the user (at most 200 characters).",
+                    "type": "string",
+                    "example": "cold storage"
+                },
+                "network": {
+                    "description": "Network is mainnet (default), testnet, signet or regtest.",
+                    "type": "string",
+                    "enum": [
+                        "mainnet",
+                        "testnet",
+                        "signet",
+                        "regtest"
+                    ],
+                    "example": "mainnet"
+                }
+            }
+        },
         "api.FieldError": {
             "type": "object",
             "properties": {
+                "code": {
+                    "description": "Code classifies the problem where clients may act on it, e.g.\nbad_checksum or wrong_network for addresses.",
+                    "type": "string",
+                    "example": "bad_checksum"
+                },
                 "field": {
                     "description": "Field is the query parameter, JSON field or path parameter.",
                     "type": "string",
@@ -305,6 +590,16 @@ const docTemplate = `{
                     "description": "SyncedAt is when the last sync finished.",
                     "type": "string",
                     "example": "2026-11-24T12:00:00Z"
+                }
+            }
+        },
+        "api.UpdateAddressRequest": {
+            "type": "object",
+            "properties": {
+                "label": {
+                    "description": "Label is the new label; null removes it. Required.",
+                    "type": "string",
+                    "example": "savings"
                 }
             }
         }
