@@ -52,6 +52,34 @@ type Querier interface {
 	// TransactionGetByTxid looks one transaction up by its natural key
 	// (transactions_network_txid_key).
 	TransactionGetByTxid(ctx context.Context, arg TransactionGetByTxidParams) (Transaction, error)
+	// Transaction history across a user's watch-list (GET /v1/transactions,
+	// GET /v1/addresses/{id}/transactions and the CSV export).
+	//
+	// Each watch-list entry contributes at most max_rows rows from its own
+	// range of ledger_entries_history_idx (a LATERAL top-N), and the merged,
+	// re-sorted first max_rows rows are the page. Keyset pagination: the
+	// cursor is the last row's sort key (unconfirmed, sort_time, sort_height,
+	// txid) plus its watch-list entry id, which breaks ties between two rows of
+	// one transaction (a transfer between two of the user's addresses). Page
+	// 10,000 costs what page 1 costs, and rows arriving between pages can
+	// neither be skipped nor repeated: they sort before the cursor or after it.
+	//
+	// Pending rows (few, in the mempool) and confirmed rows are read by two
+	// index range scans, so "from" and "to" bound each scan by sort_time
+	// instead of filtering a whole history. Filters: entry id range (one
+	// address or all), statuses, direction ('' = any), sort_time in [from, to),
+	// absolute net amount in [min, max].
+	// TransactionHistoryNewest returns a page newest first: pending rows by
+	// first seen, then confirmed rows by block time, height and txid, all
+	// descending; ties between entries by entry id, descending.
+	// The day's close (block time, or first seen while pending) for the fiat
+	// value; no price, no value.
+	TransactionHistoryNewest(ctx context.Context, arg TransactionHistoryNewestParams) ([]TransactionHistoryNewestRow, error)
+	// TransactionHistoryOldest is the exact reverse of
+	// TransactionHistoryNewest: confirmed rows oldest first, then pending.
+	// The day's close (block time, or first seen while pending) for the fiat
+	// value; no price, no value.
+	TransactionHistoryOldest(ctx context.Context, arg TransactionHistoryOldestParams) ([]TransactionHistoryOldestRow, error)
 	// TransactionsUpsert writes a batch of transactions by natural key
 	// (network, txid), as the fixtures and the sync do, and returns each one's
 	// id. Re-running it with the same facts changes nothing: the WHERE clause

@@ -3,6 +3,7 @@
 package sats
 
 import (
+	"math/big"
 	"strconv"
 )
 
@@ -24,4 +25,22 @@ func FormatBTC(amount int64) string {
 		return "-" + whole + "." + frac
 	}
 	return whole + "." + frac
+}
+
+// FormatUSD renders the US-dollar value of an amount of satoshis at a price
+// in cents per bitcoin, rounded half away from zero to whole cents, e.g.
+// (150000000, 6000000) → "90000.00". Exact for any int64 inputs.
+func FormatUSD(amount, centsPerBTC int64) string {
+	cents := new(big.Int).Mul(big.NewInt(amount), big.NewInt(centsPerBTC))
+	neg := cents.Sign() < 0
+	cents.Abs(cents)
+	// Round half away from zero while dividing by 1e8 sats per BTC.
+	cents.Add(cents, big.NewInt(PerBTC/2))
+	cents.Quo(cents, big.NewInt(PerBTC))
+	whole, frac := new(big.Int).QuoRem(cents, big.NewInt(100), new(big.Int))
+	s := whole.String() + "." + strconv.FormatInt(frac.Int64()+100, 10)[1:]
+	if neg && cents.Sign() != 0 {
+		return "-" + s
+	}
+	return s
 }
