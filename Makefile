@@ -33,9 +33,8 @@ lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, generated code up to 
 	$(GO) vet ./...
 	$(TOOL) golangci-lint run ./...
 	@# sqlc vet prepares every query against a freshly migrated database.
-	url=$$(scripts/start_db.sh cointracker_lint); \
-	  DATABASE_URL=$$url $(GO) run ./cmd/cointracker migrate down --to 0 >/dev/null 2>&1; \
-	  DATABASE_URL=$$url $(GO) run ./cmd/cointracker migrate up >/dev/null 2>&1; \
+	url=$$(scripts/start_db.sh --fresh cointracker_lint); \
+	  DATABASE_URL=$$url LOG_LEVEL=warn $(GO) run ./cmd/cointracker migrate up; \
 	  SQLC_DATABASE_URL=$$url $(TOOL) sqlc vet
 
 .PHONY: gen

@@ -74,6 +74,10 @@ type AddressList struct {
 	NextCursor *string `json:"next_cursor" example:"eyJpZCI6NDJ9"`
 }
 
+// addressListFilters names the address list for its cursors: it has no
+// filters.
+const addressListFilters = "addresses"
+
 // addressCursor is the keyset position of the address list.
 type addressCursor struct {
 	ID int64 `json:"id"`
@@ -98,7 +102,7 @@ func (s *Server) listAddresses(c *gin.Context) {
 	limit := q.Int("limit", 50, 1, 500)
 	var after addressCursor
 	if cur := q.String("cursor", ""); cur != "" {
-		if err := decodeCursor(cur, &after); err != nil {
+		if err := s.cursors.decode(cur, addressListFilters, &after); err != nil {
 			q.fail("cursor", err.Error())
 		}
 	}
@@ -119,7 +123,7 @@ func (s *Server) listAddresses(c *gin.Context) {
 	page := AddressList{Items: make([]Address, 0, min(len(rows), int(limit)))}
 	for i, r := range rows {
 		if i == int(limit) {
-			next := encodeCursor(addressCursor{ID: rows[i-1].ID})
+			next := s.cursors.encode(addressListFilters, addressCursor{ID: rows[i-1].ID})
 			page.NextCursor = &next
 			break
 		}

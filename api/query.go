@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -69,6 +70,24 @@ func (q *queryParams) Int(name string, def, lo, hi int64) int64 {
 		return def
 	}
 	return n
+}
+
+// Time returns the parameter as an RFC 3339 time, or def when absent.
+func (q *queryParams) Time(name string, def time.Time) time.Time {
+	v, ok := q.values[name]
+	if !ok {
+		return def
+	}
+	t, err := time.Parse(time.RFC3339Nano, v[0])
+	if err != nil {
+		q.fail(name, "must be an RFC 3339 time, e.g. 2024-01-31T00:00:00Z")
+		return def
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		q.fail(name, "must be between years 1 and 9999")
+		return def
+	}
+	return t.UTC()
 }
 
 // Errors returns the problems found so far.

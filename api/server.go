@@ -14,6 +14,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -37,6 +38,10 @@ type Options struct {
 	// SchemaCheck returns nil when the database schema matches the binary's
 	// migrations; /readyz reports its error otherwise.
 	SchemaCheck func(context.Context) error
+	// CursorKey signs page cursors. Instances behind one load balancer
+	// need the same key; when empty, a random one is made (cursors then
+	// stop working when the process restarts).
+	CursorKey []byte
 }
 
 // Server holds the API's dependencies and builds its router.
@@ -44,12 +49,18 @@ type Server struct {
 	store       *db.Store
 	log         *slog.Logger
 	schemaCheck func(context.Context) error
+	cursors     cursorCodec
 	devUserID   atomic.Int64
 }
 
 // New returns a Server.
 func New(opts Options) *Server {
-	return &Server{store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck}
+	key := opts.CursorKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+	}
+	return &Server{store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck, cursors: cursorCodec{key: key}}
 }
 
 func init() {
@@ -83,6 +94,9 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/addresses/:id", s.getAddress)
 	v1.PATCH("/addresses/:id", s.updateAddress)
 	v1.DELETE("/addresses/:id", s.deleteAddress)
+	v1.GET("/addresses/:id/transactions", s.listAddressTransactions)
+	v1.GET("/transactions", s.listTransactions)
+	v1.GET("/transactions/export.csv", s.exportTransactions)
 	return r
 }
 

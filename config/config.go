@@ -43,6 +43,9 @@ type Config struct {
 	AuthIssuer string `env:"AUTH_ISSUER"`
 	// AuthAudience is the expected "aud" claim (oidc mode).
 	AuthAudience string `env:"AUTH_AUDIENCE"`
+	// CursorSecret signs page cursors; every instance serving one API must
+	// share it. When empty, each process makes its own.
+	CursorSecret string `env:"CURSOR_SECRET"`
 	// ChainProviderURL is the Esplora-compatible API's base URL.
 	ChainProviderURL string `env:"CHAIN_PROVIDER_URL" envDefault:"https://blockstream.info/api"`
 	// LogLevel is debug, info, warn or error.
@@ -56,7 +59,7 @@ type Config struct {
 
 // secretNames lists the variables that may hold secrets. Each may instead
 // be given as NAME_FILE, the path of a file holding the value.
-var secretNames = []string{"DATABASE_URL", "DATABASE_REPLICA_URL"}
+var secretNames = []string{"DATABASE_URL", "DATABASE_REPLICA_URL", "CURSOR_SECRET"}
 
 // Load reads .env (when present; real environment variables win), resolves
 // NAME_FILE variables and parses the environment. It returns every problem
@@ -162,6 +165,9 @@ func (c Config) ValidateServe() error {
 	}
 	if u, err := url.Parse(c.ChainProviderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("CHAIN_PROVIDER_URL %q is not an http(s) URL", c.ChainProviderURL))
+	}
+	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
+		errs = append(errs, errors.New("CURSOR_SECRET must be at least 32 characters"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))

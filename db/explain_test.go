@@ -139,6 +139,11 @@ func explain(t *testing.T, s *db.Store, c *capture) planNode {
 	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+c.sql, c.args...).Scan(&out); err != nil {
 		t.Fatalf("explain: %v", err)
 	}
+	return parsePlan(t, out)
+}
+
+func parsePlan(t *testing.T, out []byte) planNode {
+	t.Helper()
 	var plans []struct {
 		Plan planNode `json:"Plan"`
 	}

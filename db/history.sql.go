@@ -10,98 +10,258 @@ import (
 	"time"
 )
 
-const transactionHistoryNewest = `-- name: TransactionHistoryNewest :many
-
+const transactionHistoryByTxid = `-- name: TransactionHistoryByTxid :many
 SELECT
     ua.id AS address_id,
     a.address,
     h.transaction_id,
     h.txid,
     h.status,
-    h.direction,
+    (CASE WHEN EXISTS (SELECT 1 FROM ledger_entries o
+                JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+                WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) THEN 'self'
+         WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    h.block_height,
-    h.block_time,
-    h.first_seen,
+    t.block_height,
+    t.block_time,
+    t.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
     t.fee_sats,
-    (CASE WHEN h.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, h.block_height) - h.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN t.block_height IS NULL THEN 0
+          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
-FROM user_addresses ua
+FROM transactions t
+JOIN ledger_entries h ON h.transaction_id = t.id
+JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = $1
 JOIN addresses a ON a.id = ua.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
-CROSS JOIN LATERAL (
-    SELECT transaction_id, txid, status, received_sats, sent_sats, net_sats, block_height, block_time, first_seen, unconfirmed, sort_time, sort_height, direction FROM (
-        (SELECT le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats, le.net_sats,
-                le.block_height, le.block_time, le.first_seen, le.unconfirmed, le.sort_time, le.sort_height,
-                ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats) AS direction
-         FROM ledger_entries le
-         WHERE le.address_id = ua.address_id
-           AND le.unconfirmed
-           AND le.sort_time >= $1::timestamptz AND le.sort_time < $2::timestamptz
-           AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               <= ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-           AND ((le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               < ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-               OR ua.id < $7::bigint)
-           AND le.status = ANY ($8::text[])
-           AND abs(le.net_sats) BETWEEN $9::bigint AND $10::bigint
-           AND ($11::text = ''
-               OR $11::text = ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats))
-         ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
-         LIMIT $12::integer)
-        UNION ALL
-        (SELECT le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats, le.net_sats,
-                le.block_height, le.block_time, le.first_seen, le.unconfirmed, le.sort_time, le.sort_height,
-                ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats) AS direction
-         FROM ledger_entries le
-         WHERE le.address_id = ua.address_id
-           AND NOT le.unconfirmed
-           AND le.sort_time >= $1::timestamptz AND le.sort_time < $2::timestamptz
-           AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               <= ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-           AND ((le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               < ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-               OR ua.id < $7::bigint)
-           AND le.status = ANY ($8::text[])
-           AND abs(le.net_sats) BETWEEN $9::bigint AND $10::bigint
-           AND ($11::text = ''
-               OR $11::text = ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats))
-         ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
-         LIMIT $12::integer)
-    ) both_groups
-    ORDER BY unconfirmed DESC, sort_time DESC, sort_height DESC, txid DESC
+LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
+WHERE t.network IN ('mainnet', 'testnet', 'signet', 'regtest')
+  AND t.txid = $2
+  AND ua.id BETWEEN $3::bigint AND $4::bigint
+  AND h.sort_time >= $5::timestamptz AND h.sort_time < $6::timestamptz
+  AND h.status = ANY ($7::text[])
+  AND (h.net_sats BETWEEN $8::bigint AND $9::bigint
+       OR h.net_sats BETWEEN -($9::bigint) AND -($8::bigint))
+  AND ($10::text = ''
+               OR (($10::text = 'self' OR ($10::text = 'incoming') = (h.net_sats > 0))
+                   AND ($10::text = 'self') = EXISTS (SELECT 1 FROM ledger_entries o
+                JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+                WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)))
+`
+
+type TransactionHistoryByTxidParams struct {
+	UserID     int64
+	Txid       []byte
+	MinEntryID int64
+	MaxEntryID int64
+	FromTime   time.Time
+	ToTime     time.Time
+	Statuses   []string
+	MinAmount  int64
+	MaxAmount  int64
+	Direction  string
+}
+
+type TransactionHistoryByTxidRow struct {
+	AddressID     int64
+	Address       string
+	TransactionID int64
+	Txid          []byte
+	Status        string
+	Direction     string
+	ReceivedSats  int64
+	SentSats      int64
+	NetSats       int64
+	BlockHeight   *int32
+	BlockTime     *time.Time
+	FirstSeen     time.Time
+	Unconfirmed   bool
+	SortTime      time.Time
+	SortHeight    int32
+	FeeSats       int64
+	Confirmations int32
+	CloseUsdCents *int64
+}
+
+// TransactionHistoryByTxid serves the txid filter: the user's rows of one
+// transaction, found through transactions_network_txid_key and the ledger's
+// primary key rather than by scanning histories. They are few (one per
+// tracked address the transaction touches), so the caller orders them and
+// applies the page cursor.
+func (q *Queries) TransactionHistoryByTxid(ctx context.Context, arg TransactionHistoryByTxidParams) ([]TransactionHistoryByTxidRow, error) {
+	rows, err := q.db.Query(ctx, transactionHistoryByTxid,
+		arg.UserID,
+		arg.Txid,
+		arg.MinEntryID,
+		arg.MaxEntryID,
+		arg.FromTime,
+		arg.ToTime,
+		arg.Statuses,
+		arg.MinAmount,
+		arg.MaxAmount,
+		arg.Direction,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TransactionHistoryByTxidRow{}
+	for rows.Next() {
+		var i TransactionHistoryByTxidRow
+		if err := rows.Scan(
+			&i.AddressID,
+			&i.Address,
+			&i.TransactionID,
+			&i.Txid,
+			&i.Status,
+			&i.Direction,
+			&i.ReceivedSats,
+			&i.SentSats,
+			&i.NetSats,
+			&i.BlockHeight,
+			&i.BlockTime,
+			&i.FirstSeen,
+			&i.Unconfirmed,
+			&i.SortTime,
+			&i.SortHeight,
+			&i.FeeSats,
+			&i.Confirmations,
+			&i.CloseUsdCents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const transactionHistoryNewest = `-- name: TransactionHistoryNewest :many
+
+SELECT
+    h.entry_id AS address_id,
+    a.address,
+    h.transaction_id,
+    h.txid,
+    h.status,
+    (CASE WHEN EXISTS (
+                           SELECT 1 FROM ledger_entries o
+                           WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+                             AND EXISTS (SELECT 1 FROM user_addresses uo
+                                         WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) THEN 'self'
+          WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    h.received_sats,
+    h.sent_sats,
+    h.net_sats,
+    t.block_height,
+    t.block_time,
+    t.first_seen,
+    h.unconfirmed,
+    h.sort_time,
+    h.sort_height,
+    t.fee_sats,
+    (CASE WHEN t.block_height IS NULL THEN 0
+          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    p.close_usd_cents
+FROM (
+    -- The page itself: only its rows are then joined to the tables below.
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.unconfirmed, h.sort_time, h.sort_height
+    FROM user_addresses ua
+    CROSS JOIN LATERAL (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, unconfirmed, sort_time, sort_height FROM (
+            (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
+                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+             FROM ledger_entries le
+             WHERE le.address_id = ua.address_id
+               AND le.unconfirmed
+               AND $1::boolean
+               AND (le.sort_time, le.sort_height, le.txid)
+                   <= ($2::timestamptz, $3::integer, $4::bytea)
+               AND ((le.sort_time, le.sort_height, le.txid)
+                   < ($2::timestamptz, $3::integer, $4::bytea)
+                   OR ua.id < $5::bigint)
+               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
+               AND le.status = ANY ($8::text[])
+               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
+                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
+               AND ($11::text = ''
+                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
+                       AND ($11::text = 'self') = EXISTS (
+                           SELECT 1 FROM ledger_entries o
+                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
+                             AND EXISTS (SELECT 1 FROM user_addresses uo
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+             ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
+             LIMIT $12::integer)
+            UNION ALL
+            (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
+                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+             FROM ledger_entries le
+             WHERE le.address_id = ua.address_id
+               AND NOT le.unconfirmed
+               AND $13::boolean
+               AND (le.sort_time, le.sort_height, le.txid)
+                   <= ($14::timestamptz, $15::integer, $16::bytea)
+               AND ((le.sort_time, le.sort_height, le.txid)
+                   < ($14::timestamptz, $15::integer, $16::bytea)
+                   OR ua.id < $17::bigint)
+               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
+               AND le.status = ANY ($8::text[])
+               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
+                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
+               AND ($11::text = ''
+                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
+                       AND ($11::text = 'self') = EXISTS (
+                           SELECT 1 FROM ledger_entries o
+                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
+                             AND EXISTS (SELECT 1 FROM user_addresses uo
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+             ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
+             LIMIT $12::integer)
+        ) both_groups
+        ORDER BY unconfirmed DESC, sort_time DESC, sort_height DESC, txid DESC
+        LIMIT $12::integer
+    ) h
+    WHERE ua.user_id = $18
+      AND ua.id BETWEEN $19::bigint AND $20::bigint
+    ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, ua.id DESC
     LIMIT $12::integer
 ) h
+JOIN addresses a ON a.id = h.address_id
+LEFT JOIN chain_tips ct ON ct.network = a.network
 JOIN transactions t ON t.id = h.transaction_id
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
-WHERE ua.user_id = $13
-  AND ua.id BETWEEN $14::bigint AND $15::bigint
-ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, ua.id DESC
-LIMIT $12::integer
+ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, h.entry_id DESC
 `
 
 type TransactionHistoryNewestParams struct {
-	FromTime          time.Time
-	ToTime            time.Time
-	CursorUnconfirmed bool
-	CursorTime        time.Time
-	CursorHeight      int32
-	CursorTxid        []byte
-	CursorEntryID     int64
-	Statuses          []string
-	MinAmount         int64
-	MaxAmount         int64
-	Direction         string
-	MaxRows           int32
-	UserID            int64
-	MinEntryID        int64
-	MaxEntryID        int64
+	PendingOpen      bool
+	PendingTime      time.Time
+	PendingHeight    int32
+	PendingTxid      []byte
+	PendingEntryID   int64
+	FromTime         time.Time
+	ToTime           time.Time
+	Statuses         []string
+	MinAmount        int64
+	MaxAmount        int64
+	Direction        string
+	MaxRows          int32
+	ConfirmedOpen    bool
+	ConfirmedTime    time.Time
+	ConfirmedHeight  int32
+	ConfirmedTxid    []byte
+	ConfirmedEntryID int64
+	UserID           int64
+	MinEntryID       int64
+	MaxEntryID       int64
 }
 
 type TransactionHistoryNewestRow struct {
@@ -138,10 +298,25 @@ type TransactionHistoryNewestRow struct {
 // neither be skipped nor repeated: they sort before the cursor or after it.
 //
 // Pending rows (few, in the mempool) and confirmed rows are read by two
-// index range scans, so "from" and "to" bound each scan by sort_time
+// index range scans, each with its own bound from the cursor (the caller
+// passes an open bound for a group the cursor has not reached, and closes
+// a group it has passed with a one-time filter), so every scan starts at
+// its position in the index, and "from" and "to" bound it by sort_time
 // instead of filtering a whole history. Filters: entry id range (one
 // address or all), statuses, direction (” = any), sort_time in [from, to),
 // absolute net amount in [min, max].
+//
+// Direction, as the user sees a row: "self" when the transaction also
+// touches another address on the user's watch-list (coins moved between
+// the user's own addresses), otherwise "incoming" when the address gained
+// and "outgoing" when it lost. The self check probes the transaction's
+// other ledger rows (ledger_entries_pkey; usually none) and only then the
+// user's watch-list (user_addresses_user_id_address_id_key); OFFSET 0
+// keeps the planner from turning that into a join that reads the whole
+// watch-list for every row. It is written
+// out rather than put in a function because PostgreSQL cannot inline a
+// function with a sub-select, and it runs only for rows a direction filter
+// must judge and for the rows of the final page.
 // TransactionHistoryNewest returns a page newest first: pending rows by
 // first seen, then confirmed rows by block time, height and txid, all
 // descending; ties between entries by entry id, descending.
@@ -149,18 +324,23 @@ type TransactionHistoryNewestRow struct {
 // value; no price, no value.
 func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionHistoryNewestParams) ([]TransactionHistoryNewestRow, error) {
 	rows, err := q.db.Query(ctx, transactionHistoryNewest,
+		arg.PendingOpen,
+		arg.PendingTime,
+		arg.PendingHeight,
+		arg.PendingTxid,
+		arg.PendingEntryID,
 		arg.FromTime,
 		arg.ToTime,
-		arg.CursorUnconfirmed,
-		arg.CursorTime,
-		arg.CursorHeight,
-		arg.CursorTxid,
-		arg.CursorEntryID,
 		arg.Statuses,
 		arg.MinAmount,
 		arg.MaxAmount,
 		arg.Direction,
 		arg.MaxRows,
+		arg.ConfirmedOpen,
+		arg.ConfirmedTime,
+		arg.ConfirmedHeight,
+		arg.ConfirmedTxid,
+		arg.ConfirmedEntryID,
 		arg.UserID,
 		arg.MinEntryID,
 		arg.MaxEntryID,
@@ -204,95 +384,122 @@ func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionH
 
 const transactionHistoryOldest = `-- name: TransactionHistoryOldest :many
 SELECT
-    ua.id AS address_id,
+    h.entry_id AS address_id,
     a.address,
     h.transaction_id,
     h.txid,
     h.status,
-    h.direction,
+    (CASE WHEN EXISTS (
+                           SELECT 1 FROM ledger_entries o
+                           WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+                             AND EXISTS (SELECT 1 FROM user_addresses uo
+                                         WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) THEN 'self'
+          WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    h.block_height,
-    h.block_time,
-    h.first_seen,
+    t.block_height,
+    t.block_time,
+    t.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
     t.fee_sats,
-    (CASE WHEN h.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, h.block_height) - h.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN t.block_height IS NULL THEN 0
+          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN chain_tips ct ON ct.network = a.network
-CROSS JOIN LATERAL (
-    SELECT transaction_id, txid, status, received_sats, sent_sats, net_sats, block_height, block_time, first_seen, unconfirmed, sort_time, sort_height, direction FROM (
-        (SELECT le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats, le.net_sats,
-                le.block_height, le.block_time, le.first_seen, le.unconfirmed, le.sort_time, le.sort_height,
-                ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats) AS direction
-         FROM ledger_entries le
-         WHERE le.address_id = ua.address_id
-           AND NOT le.unconfirmed
-           AND le.sort_time >= $1::timestamptz AND le.sort_time < $2::timestamptz
-           AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               >= ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-           AND ((le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               > ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-               OR ua.id > $7::bigint)
-           AND le.status = ANY ($8::text[])
-           AND abs(le.net_sats) BETWEEN $9::bigint AND $10::bigint
-           AND ($11::text = ''
-               OR $11::text = ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats))
-         ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
-         LIMIT $12::integer)
-        UNION ALL
-        (SELECT le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats, le.net_sats,
-                le.block_height, le.block_time, le.first_seen, le.unconfirmed, le.sort_time, le.sort_height,
-                ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats) AS direction
-         FROM ledger_entries le
-         WHERE le.address_id = ua.address_id
-           AND le.unconfirmed
-           AND le.sort_time >= $1::timestamptz AND le.sort_time < $2::timestamptz
-           AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               >= ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-           AND ((le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-               > ($3::boolean, $4::timestamptz, $5::integer, $6::bytea)
-               OR ua.id > $7::bigint)
-           AND le.status = ANY ($8::text[])
-           AND abs(le.net_sats) BETWEEN $9::bigint AND $10::bigint
-           AND ($11::text = ''
-               OR $11::text = ledger_direction(ua.user_id, le.transaction_id, le.address_id, le.net_sats))
-         ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
-         LIMIT $12::integer)
-    ) both_groups
-    ORDER BY unconfirmed ASC, sort_time ASC, sort_height ASC, txid ASC
+FROM (
+    -- The page itself: only its rows are then joined to the tables below.
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.unconfirmed, h.sort_time, h.sort_height
+    FROM user_addresses ua
+    CROSS JOIN LATERAL (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, unconfirmed, sort_time, sort_height FROM (
+            (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
+                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+             FROM ledger_entries le
+             WHERE le.address_id = ua.address_id
+               AND NOT le.unconfirmed
+               AND $1::boolean
+               AND (le.sort_time, le.sort_height, le.txid)
+                   >= ($2::timestamptz, $3::integer, $4::bytea)
+               AND ((le.sort_time, le.sort_height, le.txid)
+                   > ($2::timestamptz, $3::integer, $4::bytea)
+                   OR ua.id > $5::bigint)
+               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
+               AND le.status = ANY ($8::text[])
+               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
+                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
+               AND ($11::text = ''
+                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
+                       AND ($11::text = 'self') = EXISTS (
+                           SELECT 1 FROM ledger_entries o
+                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
+                             AND EXISTS (SELECT 1 FROM user_addresses uo
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+             ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
+             LIMIT $12::integer)
+            UNION ALL
+            (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
+                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+             FROM ledger_entries le
+             WHERE le.address_id = ua.address_id
+               AND le.unconfirmed
+               AND $13::boolean
+               AND (le.sort_time, le.sort_height, le.txid)
+                   >= ($14::timestamptz, $15::integer, $16::bytea)
+               AND ((le.sort_time, le.sort_height, le.txid)
+                   > ($14::timestamptz, $15::integer, $16::bytea)
+                   OR ua.id > $17::bigint)
+               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
+               AND le.status = ANY ($8::text[])
+               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
+                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
+               AND ($11::text = ''
+                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
+                       AND ($11::text = 'self') = EXISTS (
+                           SELECT 1 FROM ledger_entries o
+                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
+                             AND EXISTS (SELECT 1 FROM user_addresses uo
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+             ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
+             LIMIT $12::integer)
+        ) both_groups
+        ORDER BY unconfirmed ASC, sort_time ASC, sort_height ASC, txid ASC
+        LIMIT $12::integer
+    ) h
+    WHERE ua.user_id = $18
+      AND ua.id BETWEEN $19::bigint AND $20::bigint
+    ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, ua.id ASC
     LIMIT $12::integer
 ) h
+JOIN addresses a ON a.id = h.address_id
+LEFT JOIN chain_tips ct ON ct.network = a.network
 JOIN transactions t ON t.id = h.transaction_id
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
-WHERE ua.user_id = $13
-  AND ua.id BETWEEN $14::bigint AND $15::bigint
-ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, ua.id ASC
-LIMIT $12::integer
+ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, h.entry_id ASC
 `
 
 type TransactionHistoryOldestParams struct {
-	FromTime          time.Time
-	ToTime            time.Time
-	CursorUnconfirmed bool
-	CursorTime        time.Time
-	CursorHeight      int32
-	CursorTxid        []byte
-	CursorEntryID     int64
-	Statuses          []string
-	MinAmount         int64
-	MaxAmount         int64
-	Direction         string
-	MaxRows           int32
-	UserID            int64
-	MinEntryID        int64
-	MaxEntryID        int64
+	ConfirmedOpen    bool
+	ConfirmedTime    time.Time
+	ConfirmedHeight  int32
+	ConfirmedTxid    []byte
+	ConfirmedEntryID int64
+	FromTime         time.Time
+	ToTime           time.Time
+	Statuses         []string
+	MinAmount        int64
+	MaxAmount        int64
+	Direction        string
+	MaxRows          int32
+	PendingOpen      bool
+	PendingTime      time.Time
+	PendingHeight    int32
+	PendingTxid      []byte
+	PendingEntryID   int64
+	UserID           int64
+	MinEntryID       int64
+	MaxEntryID       int64
 }
 
 type TransactionHistoryOldestRow struct {
@@ -322,18 +529,23 @@ type TransactionHistoryOldestRow struct {
 // value; no price, no value.
 func (q *Queries) TransactionHistoryOldest(ctx context.Context, arg TransactionHistoryOldestParams) ([]TransactionHistoryOldestRow, error) {
 	rows, err := q.db.Query(ctx, transactionHistoryOldest,
+		arg.ConfirmedOpen,
+		arg.ConfirmedTime,
+		arg.ConfirmedHeight,
+		arg.ConfirmedTxid,
+		arg.ConfirmedEntryID,
 		arg.FromTime,
 		arg.ToTime,
-		arg.CursorUnconfirmed,
-		arg.CursorTime,
-		arg.CursorHeight,
-		arg.CursorTxid,
-		arg.CursorEntryID,
 		arg.Statuses,
 		arg.MinAmount,
 		arg.MaxAmount,
 		arg.Direction,
 		arg.MaxRows,
+		arg.PendingOpen,
+		arg.PendingTime,
+		arg.PendingHeight,
+		arg.PendingTxid,
+		arg.PendingEntryID,
 		arg.UserID,
 		arg.MinEntryID,
 		arg.MaxEntryID,

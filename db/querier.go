@@ -52,6 +52,12 @@ type Querier interface {
 	// TransactionGetByTxid looks one transaction up by its natural key
 	// (transactions_network_txid_key).
 	TransactionGetByTxid(ctx context.Context, arg TransactionGetByTxidParams) (Transaction, error)
+	// TransactionHistoryByTxid serves the txid filter: the user's rows of one
+	// transaction, found through transactions_network_txid_key and the ledger's
+	// primary key rather than by scanning histories. They are few (one per
+	// tracked address the transaction touches), so the caller orders them and
+	// applies the page cursor.
+	TransactionHistoryByTxid(ctx context.Context, arg TransactionHistoryByTxidParams) ([]TransactionHistoryByTxidRow, error)
 	// Transaction history across a user's watch-list (GET /v1/transactions,
 	// GET /v1/addresses/{id}/transactions and the CSV export).
 	//
@@ -65,10 +71,25 @@ type Querier interface {
 	// neither be skipped nor repeated: they sort before the cursor or after it.
 	//
 	// Pending rows (few, in the mempool) and confirmed rows are read by two
-	// index range scans, so "from" and "to" bound each scan by sort_time
+	// index range scans, each with its own bound from the cursor (the caller
+	// passes an open bound for a group the cursor has not reached, and closes
+	// a group it has passed with a one-time filter), so every scan starts at
+	// its position in the index, and "from" and "to" bound it by sort_time
 	// instead of filtering a whole history. Filters: entry id range (one
 	// address or all), statuses, direction ('' = any), sort_time in [from, to),
 	// absolute net amount in [min, max].
+	//
+	// Direction, as the user sees a row: "self" when the transaction also
+	// touches another address on the user's watch-list (coins moved between
+	// the user's own addresses), otherwise "incoming" when the address gained
+	// and "outgoing" when it lost. The self check probes the transaction's
+	// other ledger rows (ledger_entries_pkey; usually none) and only then the
+	// user's watch-list (user_addresses_user_id_address_id_key); OFFSET 0
+	// keeps the planner from turning that into a join that reads the whole
+	// watch-list for every row. It is written
+	// out rather than put in a function because PostgreSQL cannot inline a
+	// function with a sub-select, and it runs only for rows a direction filter
+	// must judge and for the rows of the final page.
 	// TransactionHistoryNewest returns a page newest first: pending rows by
 	// first seen, then confirmed rows by block time, height and txid, all
 	// descending; ties between entries by entry id, descending.

@@ -38,10 +38,11 @@ CREATE TABLE ledger_entries (
 
 -- Serves an address's history in either order (newest first scans it
 -- backwards) with keyset pagination, and its balance sums, as index-only
--- scans: the amounts and status are included.
+-- scans: the amounts, status and transaction id are included, so a page
+-- reads the heap only for the rows it returns.
 CREATE INDEX ledger_entries_history_idx ON ledger_entries
     (address_id, unconfirmed, sort_time, sort_height, txid)
-    INCLUDE (status, received_sats, sent_sats, net_sats);
+    INCLUDE (status, received_sats, sent_sats, net_sats, transaction_id);
 
 COMMENT ON TABLE ledger_entries IS 'Per-address effect of each transaction, in satoshis.';
 

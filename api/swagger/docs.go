@@ -348,6 +348,357 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/v1/addresses/{id}/transactions": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "As GET /v1/transactions, for one tracked address.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "transactions"
+                ],
+                "summary": "One address's transaction history",
+                "operationId": "listAddressTransactions",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "address id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "enum": [
+                            "incoming",
+                            "outgoing",
+                            "self"
+                        ],
+                        "type": "string",
+                        "description": "incoming, outgoing or self",
+                        "name": "direction",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "confirmed, pending, replaced or dropped; several comma-separated",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339 (inclusive)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339 (exclusive)",
+                        "name": "to",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "minimum absolute net sats",
+                        "name": "min_amount",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "maximum absolute net sats",
+                        "name": "max_amount",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "exact transaction id",
+                        "name": "txid",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "newest",
+                            "oldest"
+                        ],
+                        "type": "string",
+                        "default": "newest",
+                        "description": "newest or oldest",
+                        "name": "sort",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 500,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.TransactionList"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/transactions": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The user's transactions across every tracked address, one item per (transaction, address), filtered and paged by keyset: page 10,000 costs what page 1 costs, and paging while transactions arrive neither skips nor repeats a row. Replaced and dropped transactions appear only when asked for with status.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "transactions"
+                ],
+                "summary": "Transaction history",
+                "operationId": "listTransactions",
+                "parameters": [
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "only this address (watch-list id)",
+                        "name": "address_id",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "incoming",
+                            "outgoing",
+                            "self"
+                        ],
+                        "type": "string",
+                        "description": "incoming, outgoing or self",
+                        "name": "direction",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "confirmed, pending, replaced or dropped; several comma-separated (default confirmed,pending)",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339; on block time, or first seen while pending (inclusive)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339 (exclusive)",
+                        "name": "to",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "minimum absolute net sats",
+                        "name": "min_amount",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "maximum absolute net sats",
+                        "name": "max_amount",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "exact transaction id (64 hex characters)",
+                        "name": "txid",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "newest",
+                            "oldest"
+                        ],
+                        "type": "string",
+                        "default": "newest",
+                        "description": "newest (pending first) or oldest",
+                        "name": "sort",
+                        "in": "query"
+                    },
+                    {
+                        "maximum": 500,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page (same filters)",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.TransactionList"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "Service Unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/transactions/export.csv": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row.",
+                "produces": [
+                    "text/csv"
+                ],
+                "tags": [
+                    "transactions"
+                ],
+                "summary": "Export transaction history as CSV",
+                "operationId": "exportTransactions",
+                "parameters": [
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "only this address",
+                        "name": "address_id",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "incoming",
+                            "outgoing",
+                            "self"
+                        ],
+                        "type": "string",
+                        "description": "incoming, outgoing or self",
+                        "name": "direction",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "confirmed, pending, replaced or dropped; several comma-separated",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339 (inclusive)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "RFC 3339 (exclusive)",
+                        "name": "to",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "minimum absolute net sats",
+                        "name": "min_amount",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 0,
+                        "type": "integer",
+                        "description": "maximum absolute net sats",
+                        "name": "max_amount",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "exact transaction id",
+                        "name": "txid",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "newest",
+                            "oldest"
+                        ],
+                        "type": "string",
+                        "default": "newest",
+                        "description": "newest or oldest",
+                        "name": "sort",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "CSV",
+                        "schema": {
+                            "type": "string"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
@@ -590,6 +941,114 @@ const docTemplate = `{
                     "description": "SyncedAt is when the last sync finished.",
                     "type": "string",
                     "example": "2026-11-24T12:00:00Z"
+                }
+            }
+        },
+        "api.Transaction": {
+            "type": "object",
+            "properties": {
+                "address": {
+                    "type": "string",
+                    "example": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+                },
+                "address_id": {
+                    "description": "AddressID is the watch-list entry (GET /v1/addresses/{id}).",
+                    "type": "integer",
+                    "example": 42
+                },
+                "block_height": {
+                    "description": "BlockHeight and BlockTime are null while pending.",
+                    "type": "integer",
+                    "example": 840000
+                },
+                "block_time": {
+                    "type": "string",
+                    "example": "2024-04-20T00:09:27Z"
+                },
+                "confirmations": {
+                    "description": "Confirmations is tip − height + 1, 0 while pending.",
+                    "type": "integer",
+                    "example": 3
+                },
+                "direction": {
+                    "description": "Direction is incoming, outgoing or self (between the user's own addresses).",
+                    "type": "string",
+                    "enum": [
+                        "incoming",
+                        "outgoing",
+                        "self"
+                    ],
+                    "example": "incoming"
+                },
+                "fee_sats": {
+                    "description": "FeeSats is the whole transaction's fee.",
+                    "type": "integer",
+                    "example": 1410
+                },
+                "first_seen": {
+                    "type": "string",
+                    "example": "2024-04-20T00:01:02Z"
+                },
+                "net_btc": {
+                    "type": "string",
+                    "example": "0.00150000"
+                },
+                "net_sats": {
+                    "type": "integer",
+                    "example": 150000
+                },
+                "received_btc": {
+                    "type": "string",
+                    "example": "0.00150000"
+                },
+                "received_sats": {
+                    "type": "integer",
+                    "example": 150000
+                },
+                "sent_btc": {
+                    "type": "string",
+                    "example": "0.00000000"
+                },
+                "sent_sats": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "status": {
+                    "description": "Status is confirmed, pending, replaced or dropped.",
+                    "type": "string",
+                    "enum": [
+                        "confirmed",
+                        "pending",
+                        "replaced",
+                        "dropped"
+                    ],
+                    "example": "confirmed"
+                },
+                "txid": {
+                    "description": "Txid is the transaction id, hex, as block explorers show it.",
+                    "type": "string",
+                    "example": "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"
+                },
+                "value_usd": {
+                    "description": "ValueUSD is net_sats at the BTC/USD close of the block's day; null\nwithout a price.",
+                    "type": "string",
+                    "example": "95.42"
+                }
+            }
+        },
+        "api.TransactionList": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.Transaction"
+                    }
+                },
+                "next_cursor": {
+                    "description": "NextCursor fetches the next page with the same filters; null on the\nlast page.",
+                    "type": "string",
+                    "example": "eyJmIjoi...Ifx0.k3Jx8s"
                 }
             }
         },

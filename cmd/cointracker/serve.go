@@ -21,6 +21,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	if err := cfg.ValidateServe(); err != nil {
 		return usageError{err}
 	}
+	if cfg.CursorSecret == "" {
+		log.Info("CURSOR_SECRET is not set: page cursors are signed with a per-process key")
+	}
 	if cfg.AuthMode == config.AuthDev {
 		log.Warn("AUTH_MODE=dev: development authentication, listening on loopback only", "addr", cfg.HTTPAddr)
 	}
@@ -53,6 +56,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		Store:       db.NewStore(pool),
 		Logger:      log,
 		SchemaCheck: m.Check,
+		CursorKey:   []byte(cfg.CursorSecret),
 	}).Handler())
 
 	errc := make(chan error, 1)

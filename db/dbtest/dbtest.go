@@ -190,7 +190,8 @@ func ensureTemplate(base string) (string, error) {
 // half-built ones left by a crash.
 func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) error {
 	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database
-		WHERE datname LIKE 'cointracker\_template\_%' OR datname LIKE 'cointracker\_building\_%'`)
+		WHERE datname LIKE 'cointracker\_template\_%' OR datname LIKE 'cointracker\_building\_%'
+		   OR datname LIKE 'cointracker\_shared\_%'`)
 	if err != nil {
 		return fmt.Errorf("list stale templates: %w", err)
 	}
@@ -286,4 +287,71 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// SharedURL returns a database that build filled once, shared read-only by
+// every test (and benchmark) that asks for the same key. It is built on the
+// first request, under an advisory lock, and kept on the server until the
+// migrations change, so large fixtures cost their seeding time once.
+// Callers must not write to it.
+func SharedURL(t testing.TB, key string, build func(ctx context.Context, s *db.Store) error) string {
+	t.Helper()
+	base := ServerURL(t)
+	hash, err := migrationsHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(hash + "|" + key))
+	name := "cointracker_shared_" + hex.EncodeToString(sum[:8])
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	const lockKey = 7_310_251_003
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	defer func() { _, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey) }()
+	url, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		return url
+	}
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(base) })
+	if templateErr != nil {
+		t.Fatalf("migrated template database: %v", templateErr)
+	}
+	building := "cointracker_building_" + randomHex(6)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{building}.Sanitize(), pgx.Identifier{templateName}.Sanitize())); err != nil {
+		t.Fatalf("create shared database: %v", err)
+	}
+	buildingURL, err := withDatabase(base, building)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := db.Connect(ctx, buildingURL, db.PoolOptions{MaxConns: 4, ApplicationName: "cointracker-test-build"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = build(ctx, db.NewStore(pool))
+	pool.Close()
+	if err != nil {
+		_, _ = conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)")
+		t.Fatalf("build shared database %s: %v", key, err)
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s",
+		pgx.Identifier{building}.Sanitize(), pgx.Identifier{name}.Sanitize())); err != nil {
+		t.Fatalf("name shared database: %v", err)
+	}
+	return url
 }

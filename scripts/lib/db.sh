@@ -130,8 +130,13 @@ url_with_db() {
   echo "${base%/*}/$db$query"
 }
 
+# ensure_database creates database db on the server of url if missing;
+# with fresh=true it drops it first.
 ensure_database() {
-  local url=$1 db=$2
+  local url=$1 db=$2 fresh=${3:-false}
+  if [ "$fresh" = true ]; then
+    pg_psql "$url" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+  fi
   if ! pg_psql "$url" -Atqc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
     say "creating database $db"
     # A concurrent caller may win the race; then the database exists.

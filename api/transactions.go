@@ -1,0 +1,262 @@
+package api
+
+import (
+	"encoding/csv"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/sats"
+)
+
+// Transaction is one transaction's effect on one of the user's addresses.
+type Transaction struct {
+	// Txid is the transaction id, hex, as block explorers show it.
+	Txid string `json:"txid" example:"4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"`
+	// AddressID is the watch-list entry (GET /v1/addresses/{id}).
+	AddressID int64  `json:"address_id" example:"42"`
+	Address   string `json:"address" example:"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"`
+	// Direction is incoming, outgoing or self (between the user's own addresses).
+	Direction string `json:"direction" example:"incoming" enums:"incoming,outgoing,self"`
+	// Status is confirmed, pending, replaced or dropped.
+	Status       string `json:"status" example:"confirmed" enums:"confirmed,pending,replaced,dropped"`
+	ReceivedSats int64  `json:"received_sats" example:"150000"`
+	SentSats     int64  `json:"sent_sats" example:"0"`
+	NetSats      int64  `json:"net_sats" example:"150000"`
+	ReceivedBTC  string `json:"received_btc" example:"0.00150000"`
+	SentBTC      string `json:"sent_btc" example:"0.00000000"`
+	NetBTC       string `json:"net_btc" example:"0.00150000"`
+	// FeeSats is the whole transaction's fee.
+	FeeSats int64 `json:"fee_sats" example:"1410"`
+	// BlockHeight and BlockTime are null while pending.
+	BlockHeight *int32     `json:"block_height" example:"840000"`
+	BlockTime   *time.Time `json:"block_time" example:"2024-04-20T00:09:27Z"`
+	FirstSeen   time.Time  `json:"first_seen" example:"2024-04-20T00:01:02Z"`
+	// Confirmations is tip − height + 1, 0 while pending.
+	Confirmations int32 `json:"confirmations" example:"3"`
+	// ValueUSD is net_sats at the BTC/USD close of the block's day; null
+	// without a price.
+	ValueUSD *string `json:"value_usd" example:"95.42"`
+}
+
+// TransactionList is one page of history.
+type TransactionList struct {
+	Items []Transaction `json:"items"`
+	// NextCursor fetches the next page with the same filters; null on the
+	// last page.
+	NextCursor *string `json:"next_cursor" example:"eyJmIjoi...Ifx0.k3Jx8s"`
+}
+
+func transactionFromRow(r historyRow) Transaction {
+	t := Transaction{
+		Txid:          hex.EncodeToString(r.Txid),
+		AddressID:     r.AddressID,
+		Address:       r.Address,
+		Direction:     r.Direction,
+		Status:        r.Status,
+		ReceivedSats:  r.ReceivedSats,
+		SentSats:      r.SentSats,
+		NetSats:       r.NetSats,
+		ReceivedBTC:   sats.FormatBTC(r.ReceivedSats),
+		SentBTC:       sats.FormatBTC(r.SentSats),
+		NetBTC:        sats.FormatBTC(r.NetSats),
+		FeeSats:       r.FeeSats,
+		BlockHeight:   r.BlockHeight,
+		BlockTime:     r.BlockTime,
+		FirstSeen:     r.FirstSeen,
+		Confirmations: r.Confirmations,
+	}
+	if r.CloseUsdCents != nil {
+		v := sats.FormatUSD(r.NetSats, *r.CloseUsdCents)
+		t.ValueUSD = &v
+	}
+	return t
+}
+
+// listTransactions returns the user's history across all tracked addresses.
+//
+//	@Summary		Transaction history
+//	@Description	The user's transactions across every tracked address, one item per (transaction, address), filtered and paged by keyset: page 10,000 costs what page 1 costs, and paging while transactions arrive neither skips nor repeats a row. Replaced and dropped transactions appear only when asked for with status.
+//	@ID				listTransactions
+//	@Tags			transactions
+//	@Produce		json
+//	@Param			address_id	query		int		false	"only this address (watch-list id)"	minimum(1)
+//	@Param			direction	query		string	false	"incoming, outgoing or self"		Enums(incoming, outgoing, self)
+//	@Param			status		query		string	false	"confirmed, pending, replaced or dropped; several comma-separated (default confirmed,pending)"
+//	@Param			from		query		string	false	"RFC 3339; on block time, or first seen while pending (inclusive)"	format(date-time)
+//	@Param			to			query		string	false	"RFC 3339 (exclusive)"												format(date-time)
+//	@Param			min_amount	query		int		false	"minimum absolute net sats"											minimum(0)
+//	@Param			max_amount	query		int		false	"maximum absolute net sats"											minimum(0)
+//	@Param			txid		query		string	false	"exact transaction id (64 hex characters)"
+//	@Param			sort		query		string	false	"newest (pending first) or oldest"	Enums(newest, oldest)	default(newest)
+//	@Param			limit		query		int		false	"page size"							minimum(1)				maximum(500)	default(50)
+//	@Param			cursor		query		string	false	"next_cursor of the previous page (same filters)"
+//	@Success		200			{object}	TransactionList
+//	@Failure		400			{object}	Problem
+//	@Failure		503			{object}	Problem
+//	@Security		BearerAuth
+//	@Router			/v1/transactions [get]
+func (s *Server) listTransactions(c *gin.Context) {
+	q := parseQuery(c.Request.URL.RawQuery, append(historyParams, "limit", "cursor")...)
+	s.servePage(c, q, parseHistoryFilter(q, true))
+}
+
+// listAddressTransactions returns one address's history.
+//
+//	@Summary		One address's transaction history
+//	@Description	As GET /v1/transactions, for one tracked address.
+//	@ID				listAddressTransactions
+//	@Tags			transactions
+//	@Produce		json
+//	@Param			id			path		int		true	"address id"
+//	@Param			direction	query		string	false	"incoming, outgoing or self"	Enums(incoming, outgoing, self)
+//	@Param			status		query		string	false	"confirmed, pending, replaced or dropped; several comma-separated"
+//	@Param			from		query		string	false	"RFC 3339 (inclusive)"		format(date-time)
+//	@Param			to			query		string	false	"RFC 3339 (exclusive)"		format(date-time)
+//	@Param			min_amount	query		int		false	"minimum absolute net sats"	minimum(0)
+//	@Param			max_amount	query		int		false	"maximum absolute net sats"	minimum(0)
+//	@Param			txid		query		string	false	"exact transaction id"
+//	@Param			sort		query		string	false	"newest or oldest"	Enums(newest, oldest)	default(newest)
+//	@Param			limit		query		int		false	"page size"			minimum(1)				maximum(500)	default(50)
+//	@Param			cursor		query		string	false	"next_cursor of the previous page"
+//	@Success		200			{object}	TransactionList
+//	@Failure		400			{object}	Problem
+//	@Failure		404			{object}	Problem
+//	@Security		BearerAuth
+//	@Router			/v1/addresses/{id}/transactions [get]
+func (s *Server) listAddressTransactions(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	q := parseQuery(c.Request.URL.RawQuery, append(historyParams[1:], "limit", "cursor")...)
+	f := parseHistoryFilter(q, false)
+	f.entryID = id
+	if len(q.Errors()) == 0 {
+		// Another user's (or no) entry is a 404, not an empty page.
+		if _, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id}); err != nil {
+			abortError(c, err)
+			return
+		}
+	}
+	s.servePage(c, q, f)
+}
+
+// servePage answers one page of history for f.
+func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
+	uid := currentUserID(c)
+	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
+	after := f.start()
+	if cur := q.String("cursor", ""); cur != "" && len(q.Errors()) == 0 {
+		if err := s.cursors.decode(cur, f.key(uid), &after); err != nil {
+			q.fail("cursor", err.Error())
+		}
+	}
+	if errs := q.Errors(); len(errs) > 0 {
+		abortValidation(c, errs)
+		return
+	}
+	rows, more, err := s.readHistory(c.Request.Context(), uid, f, after, int32(limit))
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	page := TransactionList{Items: make([]Transaction, len(rows))}
+	for i, r := range rows {
+		page.Items[i] = transactionFromRow(r)
+	}
+	if more {
+		next := s.cursors.encode(f.key(uid), positionOf(rows[len(rows)-1]))
+		page.NextCursor = &next
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// exportPageSize is how many rows the export reads per query.
+const exportPageSize = 1000
+
+// csvHeader names the export's columns, in order.
+var csvHeader = []string{"txid", "address_id", "address", "direction", "status", "received_sats", "sent_sats",
+	"net_sats", "received_btc", "sent_btc", "net_btc", "fee_sats", "block_height", "block_time", "first_seen",
+	"confirmations", "value_usd"}
+
+// exportTransactions streams the filtered history as CSV.
+//
+//	@Summary		Export transaction history as CSV
+//	@Description	Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row.
+//	@ID				exportTransactions
+//	@Tags			transactions
+//	@Produce		text/csv
+//	@Param			address_id	query		int		false	"only this address"				minimum(1)
+//	@Param			direction	query		string	false	"incoming, outgoing or self"	Enums(incoming, outgoing, self)
+//	@Param			status		query		string	false	"confirmed, pending, replaced or dropped; several comma-separated"
+//	@Param			from		query		string	false	"RFC 3339 (inclusive)"		format(date-time)
+//	@Param			to			query		string	false	"RFC 3339 (exclusive)"		format(date-time)
+//	@Param			min_amount	query		int		false	"minimum absolute net sats"	minimum(0)
+//	@Param			max_amount	query		int		false	"maximum absolute net sats"	minimum(0)
+//	@Param			txid		query		string	false	"exact transaction id"
+//	@Param			sort		query		string	false	"newest or oldest"	Enums(newest, oldest)	default(newest)
+//	@Success		200			{string}	string	"CSV"
+//	@Failure		400			{object}	Problem
+//	@Security		BearerAuth
+//	@Router			/v1/transactions/export.csv [get]
+func (s *Server) exportTransactions(c *gin.Context) {
+	q := parseQuery(c.Request.URL.RawQuery, historyParams...)
+	f := parseHistoryFilter(q, true)
+	if errs := q.Errors(); len(errs) > 0 {
+		abortValidation(c, errs)
+		return
+	}
+	uid := currentUserID(c)
+	ctx := c.Request.Context()
+	// Read the first page before answering, so a failure is still a
+	// proper error response.
+	rows, more, err := s.readHistory(ctx, uid, f, f.start(), exportPageSize)
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", `attachment; filename="transactions.csv"`)
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write(csvHeader)
+	for {
+		for _, r := range rows {
+			_ = w.Write(csvRecord(transactionFromRow(r)))
+		}
+		w.Flush()
+		if err := w.Error(); err != nil || !more {
+			return // the client went away, or all rows are out
+		}
+		c.Writer.Flush()
+		rows, more, err = s.readHistory(ctx, uid, f, positionOf(rows[len(rows)-1]), exportPageSize)
+		if err != nil {
+			// Headers are sent: abort the connection so the client sees a
+			// broken download, never a silently truncated file.
+			logger(c).ErrorContext(ctx, "export failed mid-stream", "error", err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+}
+
+func csvRecord(t Transaction) []string {
+	height, blockTime, value := "", "", ""
+	if t.BlockHeight != nil {
+		height = strconv.FormatInt(int64(*t.BlockHeight), 10)
+	}
+	if t.BlockTime != nil {
+		blockTime = t.BlockTime.UTC().Format(time.RFC3339)
+	}
+	if t.ValueUSD != nil {
+		value = *t.ValueUSD
+	}
+	return []string{t.Txid, strconv.FormatInt(t.AddressID, 10), t.Address, t.Direction, t.Status,
+		strconv.FormatInt(t.ReceivedSats, 10), strconv.FormatInt(t.SentSats, 10), strconv.FormatInt(t.NetSats, 10),
+		t.ReceivedBTC, t.SentBTC, t.NetBTC, strconv.FormatInt(t.FeeSats, 10), height, blockTime,
+		t.FirstSeen.UTC().Format(time.RFC3339), strconv.FormatInt(int64(t.Confirmations), 10), value}
+}
