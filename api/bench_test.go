@@ -71,6 +71,8 @@ func BenchmarkTransactions(b *testing.B) {
 		{"page1", "/v1/transactions?limit=50"},
 		{"filtered", "/v1/transactions?limit=50&direction=outgoing&from=2019-01-01T00:00:00Z"},
 		{"deep", "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep)},
+		{"balances", "/v1/balances"},
+		{"history_month", "/v1/balances/history?interval=month"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -18,6 +18,23 @@ type Querier interface {
 	// and writes nothing for existing ones. An address another session inserts
 	// concurrently is in neither part: callers compare counts and retry.
 	AddressesUpsert(ctx context.Context, arg AddressesUpsertParams) ([]AddressesUpsertRow, error)
+	// BalanceByAddress serves GET /v1/balances: every entry of the user's
+	// watch-list with its balance summary (user_address_summaries: one
+	// index-only scan of ledger_entries_history_idx per entry).
+	BalanceByAddress(ctx context.Context, userID int64) ([]UserAddressSummary, error)
+	// BalanceHistory serves GET /v1/balances/history: the balance (confirmed
+	// and pending rows) at the end of every interval (day, week or month, in
+	// UTC) from the user's first transaction to the last, for one entry or all
+	// (entry id range), with the BTC/USD close of the interval's last priced
+	// day. Each entry's rows come from its own index range (LATERAL), and the
+	// running sum covers all history even when only [from, to) is returned.
+	BalanceHistory(ctx context.Context, arg BalanceHistoryParams) ([]BalanceHistoryRow, error)
+	// BalanceTransactionCount counts the user's confirmed and pending
+	// transactions once each, however many of the user's addresses a
+	// transaction touches. Each entry's rows come from its own range of
+	// ledger_entries_history_idx (a LATERAL index-only scan), never a scan of
+	// the whole ledger.
+	BalanceTransactionCount(ctx context.Context, userID int64) (int64, error)
 	// ChainTipGet returns the tip height that drives confirmations.
 	ChainTipGet(ctx context.Context, network string) (ChainTip, error)
 	// ChainTipUpsert records the best chain's tip for a network; the same tip

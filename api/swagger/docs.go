@@ -473,6 +473,105 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/balances": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Per-address and total balances: confirmed, unconfirmed, received, sent and transaction count, with the value in US dollars at the latest daily close. Replaced and dropped transactions never count.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "balances"
+                ],
+                "summary": "Balances",
+                "operationId": "getBalances",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.Balances"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/balances/history": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "The balance (confirmed and pending) at the end of each day, week or month (UTC) from the first transaction on, for plotting. The last point equals confirmed_sats + unconfirmed_sats of GET /v1/balances.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "balances"
+                ],
+                "summary": "Balance over time",
+                "operationId": "getBalanceHistory",
+                "parameters": [
+                    {
+                        "enum": [
+                            "day",
+                            "week",
+                            "month"
+                        ],
+                        "type": "string",
+                        "default": "day",
+                        "description": "point spacing",
+                        "name": "interval",
+                        "in": "query"
+                    },
+                    {
+                        "minimum": 1,
+                        "type": "integer",
+                        "description": "only this address (watch-list id)",
+                        "name": "address_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "first point at or after (RFC 3339)",
+                        "name": "from",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "format": "date-time",
+                        "description": "points before (RFC 3339)",
+                        "name": "to",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.BalanceHistory"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/transactions": {
             "get": {
                 "security": [
@@ -801,6 +900,68 @@ const docTemplate = `{
                 }
             }
         },
+        "api.AddressBalanceItem": {
+            "type": "object",
+            "properties": {
+                "address": {
+                    "type": "string",
+                    "example": "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+                },
+                "address_id": {
+                    "type": "integer",
+                    "example": 42
+                },
+                "confirmed_btc": {
+                    "type": "string",
+                    "example": "0.00150000"
+                },
+                "confirmed_sats": {
+                    "description": "ConfirmedSats is the net of confirmed transactions.",
+                    "type": "integer",
+                    "example": 150000
+                },
+                "received_btc": {
+                    "type": "string",
+                    "example": "0.00250000"
+                },
+                "received_sats": {
+                    "type": "integer",
+                    "example": 250000
+                },
+                "sent_btc": {
+                    "type": "string",
+                    "example": "0.00102500"
+                },
+                "sent_sats": {
+                    "type": "integer",
+                    "example": 102500
+                },
+                "sync_status": {
+                    "description": "SyncStatus says whether the balance is complete (\"done\") or not yet.",
+                    "type": "string",
+                    "example": "done"
+                },
+                "tx_count": {
+                    "description": "TxCount counts confirmed and pending transactions (each once in the\ntotal, however many of the user's addresses it touches).",
+                    "type": "integer",
+                    "example": 12
+                },
+                "unconfirmed_btc": {
+                    "type": "string",
+                    "example": "-0.00002500"
+                },
+                "unconfirmed_sats": {
+                    "description": "UnconfirmedSats is the net of pending transactions.",
+                    "type": "integer",
+                    "example": -2500
+                },
+                "value_usd": {
+                    "description": "ValueUSD is confirmed + unconfirmed at the latest BTC/USD close; null\nwithout a price.",
+                    "type": "string",
+                    "example": "142.37"
+                }
+            }
+        },
         "api.AddressList": {
             "type": "object",
             "properties": {
@@ -814,6 +975,112 @@ const docTemplate = `{
                     "description": "NextCursor fetches the next page; null on the last page.",
                     "type": "string",
                     "example": "eyJpZCI6NDJ9"
+                }
+            }
+        },
+        "api.Balance": {
+            "type": "object",
+            "properties": {
+                "confirmed_btc": {
+                    "type": "string",
+                    "example": "0.00150000"
+                },
+                "confirmed_sats": {
+                    "description": "ConfirmedSats is the net of confirmed transactions.",
+                    "type": "integer",
+                    "example": 150000
+                },
+                "received_btc": {
+                    "type": "string",
+                    "example": "0.00250000"
+                },
+                "received_sats": {
+                    "type": "integer",
+                    "example": 250000
+                },
+                "sent_btc": {
+                    "type": "string",
+                    "example": "0.00102500"
+                },
+                "sent_sats": {
+                    "type": "integer",
+                    "example": 102500
+                },
+                "tx_count": {
+                    "description": "TxCount counts confirmed and pending transactions (each once in the\ntotal, however many of the user's addresses it touches).",
+                    "type": "integer",
+                    "example": 12
+                },
+                "unconfirmed_btc": {
+                    "type": "string",
+                    "example": "-0.00002500"
+                },
+                "unconfirmed_sats": {
+                    "description": "UnconfirmedSats is the net of pending transactions.",
+                    "type": "integer",
+                    "example": -2500
+                },
+                "value_usd": {
+                    "description": "ValueUSD is confirmed + unconfirmed at the latest BTC/USD close; null\nwithout a price.",
+                    "type": "string",
+                    "example": "142.37"
+                }
+            }
+        },
+        "api.BalanceHistory": {
+            "type": "object",
+            "properties": {
+                "interval": {
+                    "type": "string",
+                    "example": "month"
+                },
+                "points": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.BalancePoint"
+                    }
+                }
+            }
+        },
+        "api.BalancePoint": {
+            "type": "object",
+            "properties": {
+                "balance_btc": {
+                    "type": "string",
+                    "example": "0.00150000"
+                },
+                "balance_sats": {
+                    "type": "integer",
+                    "example": 150000
+                },
+                "time": {
+                    "description": "Time is the start of the interval (UTC).",
+                    "type": "string",
+                    "example": "2024-03-01T00:00:00Z"
+                },
+                "value_usd": {
+                    "description": "ValueUSD is the balance at the interval's last BTC/USD close.",
+                    "type": "string",
+                    "example": "95.42"
+                }
+            }
+        },
+        "api.Balances": {
+            "type": "object",
+            "properties": {
+                "addresses": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.AddressBalanceItem"
+                    }
+                },
+                "price_day": {
+                    "description": "PriceDay is the day of the BTC/USD close used for value_usd.",
+                    "type": "string",
+                    "example": "2026-11-01T00:00:00Z"
+                },
+                "total": {
+                    "$ref": "#/definitions/api.Balance"
                 }
             }
         },

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/sats"
+)
+
+// Balance is a balance summary: of one address, or the user's total.
+type Balance struct {
+	// ConfirmedSats is the net of confirmed transactions.
+	ConfirmedSats int64  `json:"confirmed_sats" example:"150000"`
+	ConfirmedBTC  string `json:"confirmed_btc" example:"0.00150000"`
+	// UnconfirmedSats is the net of pending transactions.
+	UnconfirmedSats int64  `json:"unconfirmed_sats" example:"-2500"`
+	UnconfirmedBTC  string `json:"unconfirmed_btc" example:"-0.00002500"`
+	ReceivedSats    int64  `json:"received_sats" example:"250000"`
+	ReceivedBTC     string `json:"received_btc" example:"0.00250000"`
+	SentSats        int64  `json:"sent_sats" example:"102500"`
+	SentBTC         string `json:"sent_btc" example:"0.00102500"`
+	// TxCount counts confirmed and pending transactions (each once in the
+	// total, however many of the user's addresses it touches).
+	TxCount int64 `json:"tx_count" example:"12"`
+	// ValueUSD is confirmed + unconfirmed at the latest BTC/USD close; null
+	// without a price.
+	ValueUSD *string `json:"value_usd" example:"142.37"`
+}
+
+// AddressBalanceItem is one address's balance.
+type AddressBalanceItem struct {
+	AddressID int64  `json:"address_id" example:"42"`
+	Address   string `json:"address" example:"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"`
+	Balance
+	// SyncStatus says whether the balance is complete ("done") or not yet.
+	SyncStatus string `json:"sync_status" example:"done"`
+}
+
+// Balances is the body of GET /v1/balances.
+type Balances struct {
+	Total     Balance              `json:"total"`
+	Addresses []AddressBalanceItem `json:"addresses"`
+	// PriceDay is the day of the BTC/USD close used for value_usd.
+	PriceDay *time.Time `json:"price_day" example:"2026-11-01T00:00:00Z"`
+}
+
+func newBalance(confirmed, unconfirmed, received, sent, txCount int64, centsPerBTC *int64) Balance {
+	b := Balance{
+		ConfirmedSats: confirmed, ConfirmedBTC: sats.FormatBTC(confirmed),
+		UnconfirmedSats: unconfirmed, UnconfirmedBTC: sats.FormatBTC(unconfirmed),
+		ReceivedSats: received, ReceivedBTC: sats.FormatBTC(received),
+		SentSats: sent, SentBTC: sats.FormatBTC(sent),
+		TxCount: txCount,
+	}
+	if centsPerBTC != nil {
+		v := sats.FormatUSD(confirmed+unconfirmed, *centsPerBTC)
+		b.ValueUSD = &v
+	}
+	return b
+}
+
+// getBalances returns per-address and total balances.
+//
+//	@Summary		Balances
+//	@Description	Per-address and total balances: confirmed, unconfirmed, received, sent and transaction count, with the value in US dollars at the latest daily close. Replaced and dropped transactions never count.
+//	@ID				getBalances
+//	@Tags			balances
+//	@Produce		json
+//	@Success		200	{object}	Balances
+//	@Failure		400	{object}	Problem
+//	@Security		BearerAuth
+//	@Router			/v1/balances [get]
+func (s *Server) getBalances(c *gin.Context) {
+	if !noQuery(c) {
+		return
+	}
+	ctx, uid := c.Request.Context(), currentUserID(c)
+	rows, err := s.store.BalanceByAddress(ctx, uid)
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	txCount, err := s.store.BalanceTransactionCount(ctx, uid)
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	var price *int64
+	out := Balances{Addresses: make([]AddressBalanceItem, 0, len(rows))}
+	latest, err := s.store.PriceLatest(ctx)
+	switch {
+	case err == nil:
+		price, out.PriceDay = &latest.CloseUsdCents, &latest.Day
+	case !errors.Is(db.MapError(err), db.ErrNotFound):
+		abortError(c, err)
+		return
+	}
+	var confirmed, unconfirmed, received, sent int64
+	for _, r := range rows {
+		out.Addresses = append(out.Addresses, AddressBalanceItem{
+			AddressID: r.ID, Address: r.Address, SyncStatus: r.SyncStatus,
+			Balance: newBalance(r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, price),
+		})
+		confirmed += r.ConfirmedSats
+		unconfirmed += r.UnconfirmedSats
+		received += r.ReceivedSats
+		sent += r.SentSats
+	}
+	out.Total = newBalance(confirmed, unconfirmed, received, sent, txCount, price)
+	c.JSON(http.StatusOK, out)
+}
+
+// BalancePoint is the balance at the end of one interval.
+type BalancePoint struct {
+	// Time is the start of the interval (UTC).
+	Time        time.Time `json:"time" example:"2024-03-01T00:00:00Z"`
+	BalanceSats int64     `json:"balance_sats" example:"150000"`
+	BalanceBTC  string    `json:"balance_btc" example:"0.00150000"`
+	// ValueUSD is the balance at the interval's last BTC/USD close.
+	ValueUSD *string `json:"value_usd" example:"95.42"`
+}
+
+// BalanceHistory is the body of GET /v1/balances/history.
+type BalanceHistory struct {
+	Interval string         `json:"interval" example:"month"`
+	Points   []BalancePoint `json:"points"`
+}
+
+var intervals = []string{"day", "week", "month"}
+
+// getBalanceHistory returns the balance over time.
+//
+//	@Summary		Balance over time
+//	@Description	The balance (confirmed and pending) at the end of each day, week or month (UTC) from the first transaction on, for plotting. The last point equals confirmed_sats + unconfirmed_sats of GET /v1/balances.
+//	@ID				getBalanceHistory
+//	@Tags			balances
+//	@Produce		json
+//	@Param			interval	query		string	false	"point spacing"							Enums(day, week, month)	default(day)
+//	@Param			address_id	query		int		false	"only this address (watch-list id)"		minimum(1)
+//	@Param			from		query		string	false	"first point at or after (RFC 3339)"	format(date-time)
+//	@Param			to			query		string	false	"points before (RFC 3339)"				format(date-time)
+//	@Success		200			{object}	BalanceHistory
+//	@Failure		400			{object}	Problem
+//	@Security		BearerAuth
+//	@Router			/v1/balances/history [get]
+func (s *Server) getBalanceHistory(c *gin.Context) {
+	q := parseQuery(c.Request.URL.RawQuery, "interval", "address_id", "from", "to")
+	interval := q.String("interval", "day")
+	if !slices.Contains(intervals, interval) {
+		q.fail("interval", "must be day, week or month")
+	}
+	entry := q.Int("address_id", 0, 1, math.MaxInt64)
+	from, to := q.Time("from", minTime), q.Time("to", maxTime)
+	if !from.Before(to) && len(q.Errors()) == 0 {
+		q.fail("to", "must be after from")
+	}
+	if errs := q.Errors(); len(errs) > 0 {
+		abortValidation(c, errs)
+		return
+	}
+	f := historyFilter{entryID: entry}
+	minEntry, maxEntry := f.entryRange()
+	rows, err := s.store.BalanceHistory(c.Request.Context(), db.BalanceHistoryParams{
+		Interval: interval, FromTime: from, ToTime: to,
+		UserID: currentUserID(c), MinEntryID: minEntry, MaxEntryID: maxEntry,
+	})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	out := BalanceHistory{Interval: interval, Points: make([]BalancePoint, len(rows))}
+	for i, r := range rows {
+		p := BalancePoint{Time: r.Bucket.UTC(), BalanceSats: r.BalanceSats, BalanceBTC: sats.FormatBTC(r.BalanceSats)}
+		if r.CloseUsdCents > 0 {
+			v := sats.FormatUSD(r.BalanceSats, r.CloseUsdCents)
+			p.ValueUSD = &v
+		}
+		out.Points[i] = p
+	}
+	c.JSON(http.StatusOK, out)
+}
