@@ -97,6 +97,10 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/addresses/:id/transactions", s.listAddressTransactions)
 	v1.GET("/transactions", s.listTransactions)
 	v1.GET("/transactions/export.csv", s.exportTransactions)
+	v1.POST("/xpubs", s.createXpub)
+	v1.GET("/xpubs", s.listXpubs)
+	v1.GET("/xpubs/:id", s.getXpub)
+	v1.DELETE("/xpubs/:id", s.deleteXpub)
 	v1.GET("/balances", s.getBalances)
 	v1.GET("/balances/history", s.getBalanceHistory)
 	return r

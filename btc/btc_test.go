@@ -2,10 +2,13 @@ package btc
 
 import (
 	"encoding/hex"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
 )
 
@@ -78,4 +81,47 @@ func make32(b byte) []byte {
 	out := make([]byte, 32)
 	out[31] = b
 	return out
+}
+
+func TestParseAccount(t *testing.T) {
+	t.Parallel()
+	seed, _ := hex.DecodeString(bip39Seed)
+	for _, p := range []Purpose{BIP44, BIP49, BIP84, BIP86} {
+		a, err := AccountFromSeed(seed, p, &chaincfg.MainNetParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := ParseAccount(a.String(), p == BIP86, &chaincfg.MainNetParams)
+		if err != nil || parsed.Purpose() != p {
+			t.Fatalf("BIP-%d: %v, purpose %v", p, err, parsed)
+		}
+		for i := range uint32(3) {
+			want, _ := a.Address(Receive, i)
+			got, _ := parsed.Address(Receive, i)
+			if got != want {
+				t.Fatalf("BIP-%d receive/%d: %s, want %s", p, i, got, want)
+			}
+		}
+	}
+	zpub, _ := AccountFromSeed(seed, BIP84, &chaincfg.MainNetParams)
+	if _, err := ParseAccount(zpub.String(), false, &chaincfg.TestNet3Params); err == nil || !strings.Contains(err.Error(), "wrong network") {
+		t.Errorf("zpub on testnet: %v", err)
+	}
+	if _, err := ParseAccount(zpub.String(), true, &chaincfg.MainNetParams); err == nil {
+		t.Error("a zpub taken as taproot")
+	}
+	master, _ := hdkeychain.NewMaster(seed, &chaincfg.MainNetParams)
+	if _, err := ParseAccount(master.String(), false, &chaincfg.MainNetParams); !errors.Is(err, ErrPrivateKey) {
+		t.Errorf("xprv: %v", err)
+	}
+	if _, err := ParseAccount("xpub-not-really", false, &chaincfg.MainNetParams); err == nil {
+		t.Error("garbage parsed")
+	}
+	tv, _ := AccountFromSeed(seed, BIP84, &chaincfg.TestNet3Params)
+	if !strings.HasPrefix(tv.String(), "vpub") {
+		t.Fatalf("testnet BIP-84 account is %s", tv)
+	}
+	if _, err := ParseAccount(tv.String(), false, &chaincfg.SigNetParams); err != nil {
+		t.Errorf("vpub on signet: %v", err)
+	}
 }

@@ -159,3 +159,66 @@ func (a *Account) Address(c Chain, index uint32) (string, error) {
 	}
 	return addr.EncodeAddress(), nil
 }
+
+// versionInfo is what a SLIP-132 public version says about a key.
+type versionInfo struct {
+	purpose Purpose
+	mainnet bool
+}
+
+var publicVersions = map[[4]byte]versionInfo{
+	versionXpub: {BIP44, true}, versionYpub: {BIP49, true}, versionZpub: {BIP84, true},
+	versionTpub: {BIP44, false}, versionUpub: {BIP49, false}, versionVpub: {BIP84, false},
+}
+
+// privateVersions are the SLIP-132 prefixes of private extended keys
+// (xprv, yprv, zprv, tprv, uprv, vprv): refused with a warning.
+var privateVersions = map[[4]byte]bool{
+	{0x04, 0x88, 0xad, 0xe4}: true, {0x04, 0x9d, 0x78, 0x78}: true, {0x04, 0xb2, 0x43, 0x0c}: true,
+	{0x04, 0x35, 0x83, 0x94}: true, {0x04, 0x4a, 0x4e, 0x28}: true, {0x04, 0x5f, 0x18, 0xbc}: true,
+}
+
+// ErrPrivateKey refuses an extended private key: the service only ever
+// needs, and must only ever hold, public keys.
+var ErrPrivateKey = errors.New("this is a private key (xprv…): never share it; export the account's public key (xpub, ypub or zpub) instead")
+
+// ParseAccount reads an extended public key in its SLIP-132 form. The
+// prefix fixes the purpose (ypub: BIP-49, zpub: BIP-84) except for
+// xpub/tpub, which serve both BIP-44 and BIP-86: taproot asks for BIP86.
+// net must match the key's network (testnet keys serve testnet, signet
+// and regtest).
+func ParseAccount(s string, taproot bool, net *chaincfg.Params) (*Account, error) {
+	key, err := hdkeychain.NewKeyFromString(s)
+	if err != nil {
+		return nil, fmt.Errorf("not an extended public key: %w", err)
+	}
+	var version [4]byte
+	copy(version[:], key.Version())
+	if key.IsPrivate() || privateVersions[version] {
+		return nil, ErrPrivateKey
+	}
+	info, ok := publicVersions[version]
+	if !ok {
+		return nil, fmt.Errorf("unknown extended key prefix %x: use xpub, ypub, zpub, tpub, upub or vpub", version)
+	}
+	if mainnet := net.Net == chaincfg.MainNetParams.Net; mainnet != info.mainnet {
+		want := "a testnet key (tpub, upub, vpub)"
+		if mainnet {
+			want = "a mainnet key (xpub, ypub, zpub)"
+		}
+		return nil, fmt.Errorf("wrong network: %s needs %s", net.Name, want)
+	}
+	purpose := info.purpose
+	if taproot {
+		if purpose != BIP44 {
+			return nil, errors.New("taproot (BIP-86) accounts are exported as xpub or tpub")
+		}
+		purpose = BIP86
+	}
+	return newAccount(key, purpose, net)
+}
+
+// Network is the chain parameters the account derives addresses for.
+func (a *Account) Network() *chaincfg.Params {
+	return a.net
+}

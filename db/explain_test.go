@@ -95,9 +95,13 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			return err
 		}, []string{"ledger_entries_history_idx"}},
 		{"XpubAddressList", func(q *db.Queries) error {
-			_, err := q.XpubAddressList(ctx, db.XpubAddressListParams{XpubID: 1, UserID: 1})
+			_, err := q.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{1}, UserID: 1})
 			return err
 		}, []string{"xpub_addresses_pkey"}},
+		{"XpubList", func(q *db.Queries) error {
+			_, err := q.XpubList(ctx, db.XpubListParams{UserID: 1, AfterID: 0, MaxRows: 51})
+			return err
+		}, []string{"xpubs_user_id_id_idx"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

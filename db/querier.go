@@ -150,11 +150,12 @@ type Querier interface {
 	// UserAddressUpdateLabel renames one of the user's entries (primary key,
 	// scoped to the user); zero rows means not found.
 	UserAddressUpdateLabel(ctx context.Context, arg UserAddressUpdateLabelParams) (int64, error)
-	// UserAddressesUpsert puts a batch of addresses on users' watch-lists (the
+	// UserAddressesAdd puts a batch of addresses on users' watch-lists (the
 	// fixtures and xpub derivation use it). An xpub id of 0 means none and an
-	// empty label means no label. Entries already there keep their row unless
-	// the label or xpub changed, so a re-run writes nothing.
-	UserAddressesUpsert(ctx context.Context, arg UserAddressesUpsertParams) error
+	// empty label means no label. An address the user already tracks keeps
+	// its entry as it is, so a re-run writes nothing and deriving an xpub
+	// never takes over an address the user added by hand.
+	UserAddressesAdd(ctx context.Context, arg UserAddressesAddParams) error
 	// UserGetByID serves GET /v1/me (primary key).
 	UserGetByID(ctx context.Context, id int64) (User, error)
 	// UserUpsert returns the user for a token's (issuer, subject), creating it
@@ -164,8 +165,9 @@ type Querier interface {
 	// creates the same user concurrently, neither part sees it and no row is
 	// returned: Store.UpsertUser retries that once.
 	UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUpsertRow, error)
-	// XpubAddressList lists an xpub's derived addresses in derivation order
-	// (primary key), scoped to the owning user.
+	// XpubAddressList lists the derived addresses of some of a user's xpubs in
+	// derivation order (primary key: receive chain first), with the watch-list
+	// entry each is tracked as. Scoped to the owning user.
 	XpubAddressList(ctx context.Context, arg XpubAddressListParams) ([]XpubAddressListRow, error)
 	// XpubAddressesUpsert records a batch of derived addresses of one xpub
 	// (primary key (xpub_id, chain, index)); re-deriving is a no-op.
@@ -173,6 +175,14 @@ type Querier interface {
 	// XpubCreate starts tracking an extended public key for a user. It fails on
 	// xpubs_user_id_xpub_key when the user already tracks it.
 	XpubCreate(ctx context.Context, arg XpubCreateParams) (Xpub, error)
+	// XpubDelete stops tracking an xpub. Its derived addresses leave the
+	// watch-list with it (ON DELETE CASCADE); their chain data stays.
+	XpubDelete(ctx context.Context, arg XpubDeleteParams) (int64, error)
+	// XpubGet returns one of the user's xpubs; another user's is not found.
+	XpubGet(ctx context.Context, arg XpubGetParams) (Xpub, error)
+	// XpubList serves GET /v1/xpubs: one page of the user's xpubs in id order
+	// (keyset on xpubs_user_id_id_idx).
+	XpubList(ctx context.Context, arg XpubListParams) ([]Xpub, error)
 	// XpubUpsert returns the user's xpub row, creating it when new (the
 	// fixtures use it). An existing row is read, not rewritten.
 	XpubUpsert(ctx context.Context, arg XpubUpsertParams) (XpubUpsertRow, error)

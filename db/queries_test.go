@@ -403,11 +403,11 @@ func TestSyncStateTipsPricesXpubs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	derived, err := s.XpubAddressList(ctx, db.XpubAddressListParams{XpubID: x.ID, UserID: alice.ID})
+	derived, err := s.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{x.ID}, UserID: alice.ID})
 	if err != nil || len(derived) != 2 || derived[0].Chain != "receive" || derived[1].Chain != "change" {
 		t.Fatalf("derived = %+v, %v", derived, err)
 	}
-	if others, err := s.XpubAddressList(ctx, db.XpubAddressListParams{XpubID: x.ID, UserID: bob.ID}); err != nil || len(others) != 0 {
+	if others, err := s.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{x.ID}, UserID: bob.ID}); err != nil || len(others) != 0 {
 		t.Fatalf("bob sees alice's xpub addresses: %+v, %v", others, err)
 	}
 	_, err = s.XpubCreate(ctx, db.XpubCreateParams{UserID: alice.ID, Network: "mainnet", Xpub: zpub, Purpose: 84})

@@ -174,28 +174,27 @@ func (q *Queries) UserAddressUpdateLabel(ctx context.Context, arg UserAddressUpd
 	return result.RowsAffected(), nil
 }
 
-const userAddressesUpsert = `-- name: UserAddressesUpsert :exec
-INSERT INTO user_addresses AS ua (user_id, address_id, label, xpub_id)
+const userAddressesAdd = `-- name: UserAddressesAdd :exec
+INSERT INTO user_addresses (user_id, address_id, label, xpub_id)
 SELECT unnest($1::bigint[]), unnest($2::bigint[]),
        nullif(unnest($3::text[]), ''), nullif(unnest($4::bigint[]), 0)
-ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO UPDATE
-SET label = EXCLUDED.label, xpub_id = EXCLUDED.xpub_id
-WHERE (ua.label, ua.xpub_id) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.xpub_id)
+ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO NOTHING
 `
 
-type UserAddressesUpsertParams struct {
+type UserAddressesAddParams struct {
 	UserIds    []int64
 	AddressIds []int64
 	Labels     []string
 	XpubIds    []int64
 }
 
-// UserAddressesUpsert puts a batch of addresses on users' watch-lists (the
+// UserAddressesAdd puts a batch of addresses on users' watch-lists (the
 // fixtures and xpub derivation use it). An xpub id of 0 means none and an
-// empty label means no label. Entries already there keep their row unless
-// the label or xpub changed, so a re-run writes nothing.
-func (q *Queries) UserAddressesUpsert(ctx context.Context, arg UserAddressesUpsertParams) error {
-	_, err := q.db.Exec(ctx, userAddressesUpsert,
+// empty label means no label. An address the user already tracks keeps
+// its entry as it is, so a re-run writes nothing and deriving an xpub
+// never takes over an address the user added by hand.
+func (q *Queries) UserAddressesAdd(ctx context.Context, arg UserAddressesAddParams) error {
+	_, err := q.db.Exec(ctx, userAddressesAdd,
 		arg.UserIds,
 		arg.AddressIds,
 		arg.Labels,

@@ -11,29 +11,33 @@ import (
 )
 
 const xpubAddressList = `-- name: XpubAddressList :many
-SELECT xa.chain, xa.index, a.address
+SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id
 FROM xpub_addresses xa
 JOIN xpubs x ON x.id = xa.xpub_id
 JOIN addresses a ON a.id = xa.address_id
-WHERE xa.xpub_id = $1 AND x.user_id = $2
-ORDER BY xa.chain DESC, xa.index
+LEFT JOIN user_addresses ua ON ua.user_id = x.user_id AND ua.address_id = xa.address_id
+WHERE xa.xpub_id = ANY ($1::bigint[]) AND x.user_id = $2
+ORDER BY xa.xpub_id, xa.chain DESC, xa.index
 `
 
 type XpubAddressListParams struct {
-	XpubID int64
-	UserID int64
+	XpubIds []int64
+	UserID  int64
 }
 
 type XpubAddressListRow struct {
-	Chain   string
-	Index   int32
-	Address string
+	XpubID    int64
+	Chain     string
+	Index     int32
+	Address   string
+	AddressID *int64
 }
 
-// XpubAddressList lists an xpub's derived addresses in derivation order
-// (primary key), scoped to the owning user.
+// XpubAddressList lists the derived addresses of some of a user's xpubs in
+// derivation order (primary key: receive chain first), with the watch-list
+// entry each is tracked as. Scoped to the owning user.
 func (q *Queries) XpubAddressList(ctx context.Context, arg XpubAddressListParams) ([]XpubAddressListRow, error) {
-	rows, err := q.db.Query(ctx, xpubAddressList, arg.XpubID, arg.UserID)
+	rows, err := q.db.Query(ctx, xpubAddressList, arg.XpubIds, arg.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +45,13 @@ func (q *Queries) XpubAddressList(ctx context.Context, arg XpubAddressListParams
 	items := []XpubAddressListRow{}
 	for rows.Next() {
 		var i XpubAddressListRow
-		if err := rows.Scan(&i.Chain, &i.Index, &i.Address); err != nil {
+		if err := rows.Scan(
+			&i.XpubID,
+			&i.Chain,
+			&i.Index,
+			&i.Address,
+			&i.AddressID,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -113,6 +123,95 @@ func (q *Queries) XpubCreate(ctx context.Context, arg XpubCreateParams) (Xpub, e
 		&i.CreatedAt,
 	)
 	return i, err
+}
+
+const xpubDelete = `-- name: XpubDelete :execrows
+DELETE FROM xpubs WHERE user_id = $1 AND id = $2
+`
+
+type XpubDeleteParams struct {
+	UserID int64
+	ID     int64
+}
+
+// XpubDelete stops tracking an xpub. Its derived addresses leave the
+// watch-list with it (ON DELETE CASCADE); their chain data stays.
+func (q *Queries) XpubDelete(ctx context.Context, arg XpubDeleteParams) (int64, error) {
+	result, err := q.db.Exec(ctx, xpubDelete, arg.UserID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const xpubGet = `-- name: XpubGet :one
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs WHERE user_id = $1 AND id = $2
+`
+
+type XpubGetParams struct {
+	UserID int64
+	ID     int64
+}
+
+// XpubGet returns one of the user's xpubs; another user's is not found.
+func (q *Queries) XpubGet(ctx context.Context, arg XpubGetParams) (Xpub, error) {
+	row := q.db.QueryRow(ctx, xpubGet, arg.UserID, arg.ID)
+	var i Xpub
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.Network,
+		&i.Xpub,
+		&i.Purpose,
+		&i.Label,
+		&i.GapLimit,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const xpubList = `-- name: XpubList :many
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs
+WHERE user_id = $1 AND id > $2
+ORDER BY id
+LIMIT $3
+`
+
+type XpubListParams struct {
+	UserID  int64
+	AfterID int64
+	MaxRows int32
+}
+
+// XpubList serves GET /v1/xpubs: one page of the user's xpubs in id order
+// (keyset on xpubs_user_id_id_idx).
+func (q *Queries) XpubList(ctx context.Context, arg XpubListParams) ([]Xpub, error) {
+	rows, err := q.db.Query(ctx, xpubList, arg.UserID, arg.AfterID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Xpub{}
+	for rows.Next() {
+		var i Xpub
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.Network,
+			&i.Xpub,
+			&i.Purpose,
+			&i.Label,
+			&i.GapLimit,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const xpubUpsert = `-- name: XpubUpsert :one

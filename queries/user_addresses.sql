@@ -5,17 +5,16 @@ INSERT INTO user_addresses (user_id, address_id, label)
 VALUES (@user_id, @address_id, sqlc.narg(label))
 RETURNING *;
 
--- name: UserAddressesUpsert :exec
--- UserAddressesUpsert puts a batch of addresses on users' watch-lists (the
+-- name: UserAddressesAdd :exec
+-- UserAddressesAdd puts a batch of addresses on users' watch-lists (the
 -- fixtures and xpub derivation use it). An xpub id of 0 means none and an
--- empty label means no label. Entries already there keep their row unless
--- the label or xpub changed, so a re-run writes nothing.
-INSERT INTO user_addresses AS ua (user_id, address_id, label, xpub_id)
+-- empty label means no label. An address the user already tracks keeps
+-- its entry as it is, so a re-run writes nothing and deriving an xpub
+-- never takes over an address the user added by hand.
+INSERT INTO user_addresses (user_id, address_id, label, xpub_id)
 SELECT unnest(@user_ids::bigint[]), unnest(@address_ids::bigint[]),
        nullif(unnest(@labels::text[]), ''), nullif(unnest(@xpub_ids::bigint[]), 0)
-ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO UPDATE
-SET label = EXCLUDED.label, xpub_id = EXCLUDED.xpub_id
-WHERE (ua.label, ua.xpub_id) IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.xpub_id);
+ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO NOTHING;
 
 -- name: UserAddressList :many
 -- UserAddressList serves GET /v1/addresses: one page of the user's

@@ -28,11 +28,30 @@ SELECT @xpub_id, unnest(@chains::text[]), unnest(@indexes::integer[]), unnest(@a
 ON CONFLICT (xpub_id, chain, index) DO NOTHING;
 
 -- name: XpubAddressList :many
--- XpubAddressList lists an xpub's derived addresses in derivation order
--- (primary key), scoped to the owning user.
-SELECT xa.chain, xa.index, a.address
+-- XpubAddressList lists the derived addresses of some of a user's xpubs in
+-- derivation order (primary key: receive chain first), with the watch-list
+-- entry each is tracked as. Scoped to the owning user.
+SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id
 FROM xpub_addresses xa
 JOIN xpubs x ON x.id = xa.xpub_id
 JOIN addresses a ON a.id = xa.address_id
-WHERE xa.xpub_id = @xpub_id AND x.user_id = @user_id
-ORDER BY xa.chain DESC, xa.index;
+LEFT JOIN user_addresses ua ON ua.user_id = x.user_id AND ua.address_id = xa.address_id
+WHERE xa.xpub_id = ANY (@xpub_ids::bigint[]) AND x.user_id = @user_id
+ORDER BY xa.xpub_id, xa.chain DESC, xa.index;
+
+-- name: XpubList :many
+-- XpubList serves GET /v1/xpubs: one page of the user's xpubs in id order
+-- (keyset on xpubs_user_id_id_idx).
+SELECT * FROM xpubs
+WHERE user_id = @user_id AND id > @after_id
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: XpubGet :one
+-- XpubGet returns one of the user's xpubs; another user's is not found.
+SELECT * FROM xpubs WHERE user_id = @user_id AND id = @id;
+
+-- name: XpubDelete :execrows
+-- XpubDelete stops tracking an xpub. Its derived addresses leave the
+-- watch-list with it (ON DELETE CASCADE); their chain data stays.
+DELETE FROM xpubs WHERE user_id = @user_id AND id = @id;

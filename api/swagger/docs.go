@@ -798,6 +798,207 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/v1/xpubs": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "xpubs"
+                ],
+                "summary": "List tracked xpubs",
+                "operationId": "listXpubs",
+                "parameters": [
+                    {
+                        "maximum": 500,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 50,
+                        "description": "page size",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.XpubList"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Derives the first 20 receive and 20 change addresses (gap limit 20) along the BIP-44/49/84/86 path the key's prefix (or purpose) names, and tracks them. Private keys are refused.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "xpubs"
+                ],
+                "summary": "Track an xpub",
+                "operationId": "createXpub",
+                "parameters": [
+                    {
+                        "description": "the key",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateXpubRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/api.Xpub"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "already tracked",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "not an extended public key, a private key, or the wrong network",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/v1/xpubs/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "xpubs"
+                ],
+                "summary": "Get a tracked xpub",
+                "operationId": "getXpub",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "xpub id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.Xpub"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            },
+            "delete": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Removes the xpub and its derived addresses from the user's watch-list; chain data stays.",
+                "tags": [
+                    "xpubs"
+                ],
+                "summary": "Stop tracking an xpub",
+                "operationId": "deleteXpub",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "xpub id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
@@ -1113,6 +1314,30 @@ const docTemplate = `{
                 }
             }
         },
+        "api.CreateXpubRequest": {
+            "type": "object",
+            "properties": {
+                "label": {
+                    "type": "string",
+                    "example": "hardware wallet"
+                },
+                "network": {
+                    "description": "Network is mainnet (default), testnet, signet or regtest.",
+                    "type": "string",
+                    "example": "mainnet"
+                },
+                "purpose": {
+                    "description": "Purpose picks the derivation where the prefix does not: an xpub or\ntpub is BIP-44 (P2PKH) unless 86 (taproot) is given. ypub/zpub imply\n49/84.",
+                    "type": "integer",
+                    "example": 84
+                },
+                "xpub": {
+                    "description": "Xpub is an account-level extended public key. Never send a private key.",
+                    "type": "string",
+                    "example": "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+                }
+            }
+        },
         "api.FieldError": {
             "type": "object",
             "properties": {
@@ -1326,6 +1551,94 @@ const docTemplate = `{
                     "description": "Label is the new label; null removes it. Required.",
                     "type": "string",
                     "example": "savings"
+                }
+            }
+        },
+        "api.Xpub": {
+            "type": "object",
+            "properties": {
+                "addresses": {
+                    "description": "Addresses are the derived addresses, receive chain first.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.XpubAddress"
+                    }
+                },
+                "created_at": {
+                    "type": "string",
+                    "example": "2026-11-24T12:00:00Z"
+                },
+                "gap_limit": {
+                    "type": "integer",
+                    "example": 20
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 7
+                },
+                "label": {
+                    "type": "string",
+                    "example": "hardware wallet"
+                },
+                "network": {
+                    "type": "string",
+                    "example": "mainnet"
+                },
+                "purpose": {
+                    "description": "Purpose is the BIP that fixes the derivation: 44, 49, 84 or 86.",
+                    "type": "integer",
+                    "example": 84
+                },
+                "type": {
+                    "description": "Type is the derived addresses' script type.",
+                    "type": "string",
+                    "example": "p2wpkh"
+                },
+                "xpub": {
+                    "description": "Xpub is the key as given (xpub/ypub/zpub, tpub/upub/vpub).",
+                    "type": "string",
+                    "example": "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"
+                }
+            }
+        },
+        "api.XpubAddress": {
+            "type": "object",
+            "properties": {
+                "address": {
+                    "type": "string",
+                    "example": "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"
+                },
+                "address_id": {
+                    "description": "AddressID is the watch-list entry (GET /v1/addresses/{id}).",
+                    "type": "integer",
+                    "example": 42
+                },
+                "chain": {
+                    "description": "Chain is receive (m/…/0/i) or change (m/…/1/i).",
+                    "type": "string",
+                    "enum": [
+                        "receive",
+                        "change"
+                    ],
+                    "example": "receive"
+                },
+                "index": {
+                    "type": "integer",
+                    "example": 0
+                }
+            }
+        },
+        "api.XpubList": {
+            "type": "object",
+            "properties": {
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.Xpub"
+                    }
+                },
+                "next_cursor": {
+                    "type": "string"
                 }
             }
         }
