@@ -53,7 +53,7 @@ type testServer struct {
 }
 
 // newServer runs the real router on a real HTTP server over the pool.
-func newServer(t *testing.T, pool *pgxpool.Pool) *testServer {
+func newServer(t testing.TB, pool *pgxpool.Pool) *testServer {
 	t.Helper()
 	m, err := migrations.New(pool)
 	if err != nil {
@@ -72,7 +72,7 @@ func newServer(t *testing.T, pool *pgxpool.Pool) *testServer {
 	return &testServer{Server: srv, store: store, logs: logs, router: h.(*gin.Engine)}
 }
 
-func migratedServer(t *testing.T) *testServer {
+func migratedServer(t testing.TB) *testServer {
 	t.Helper()
 	return newServer(t, dbtest.NewPool(t, dbtest.NewURL(t)))
 }
@@ -296,7 +296,7 @@ func TestRequestID(t *testing.T) {
 
 // seedAddresses gives the development user n tracked addresses, each with
 // a confirmed receive of 1000×(i+1) sats.
-func seedAddresses(t *testing.T, s *testServer, n int) {
+func seedAddresses(t testing.TB, s *testServer, n int) {
 	t.Helper()
 	u, err := s.store.UserUpsert(ctx, db.UserUpsertParams{Issuer: auth.DevIssuer, Subject: "user-1"})
 	if err != nil {
