@@ -28,7 +28,7 @@ test: ## run every test against a real PostgreSQL (started if needed), race dete
 
 .PHONY: lint
 lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, generated code up to date
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	@unformatted=$$(find . -name '*.go' -not -path './.*' -not -path './bin/*' | xargs gofmt -l); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOL) golangci-lint run ./...

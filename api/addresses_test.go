@@ -100,6 +100,7 @@ func TestCreateAddressRefusals(t *testing.T) {
 	}
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	res, err := s.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

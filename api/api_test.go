@@ -3,6 +3,9 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,10 +53,39 @@ type testServer struct {
 	store  *db.Store
 	logs   *syncBuffer
 	router *gin.Engine
+	// token is user-1's: requests carry it unless they set Authorization.
+	token string
 }
 
-// newServer runs the real router on a real HTTP server over the pool.
+// testKey plays the dev signing key: tokens are verified for real.
+var testKey = func() *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// tokenFor signs a dev token for subject.
+func tokenFor(t testing.TB, subject string) string {
+	t.Helper()
+	tok, err := auth.DevToken(testKey, subject, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// newServer runs the real router on a real HTTP server over the pool,
+// verifying dev tokens signed with testKey.
 func newServer(t testing.TB, pool *pgxpool.Pool) *testServer {
+	t.Helper()
+	return newServerWith(t, pool, auth.NewStatic(auth.DevIssuer, auth.DevAudience, testKey.Public()), 0)
+}
+
+// newServerWith runs the real router with a given token verifier and
+// per-user rate limit.
+func newServerWith(t testing.TB, pool *pgxpool.Pool, verifier api.TokenVerifier, rateLimit float64) *testServer {
 	t.Helper()
 	m, err := migrations.New(pool)
 	if err != nil {
@@ -66,10 +98,13 @@ func newServer(t testing.TB, pool *pgxpool.Pool) *testServer {
 		Store:       store,
 		Logger:      logging.New(logs, "debug", "json"),
 		SchemaCheck: m.Check,
+		Verifier:    verifier,
+		RateLimit:   rateLimit,
+		RateBurst:   3,
 	}).Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{Server: srv, store: store, logs: logs, router: h.(*gin.Engine)}
+	return &testServer{Server: srv, store: store, logs: logs, router: h.(*gin.Engine), token: tokenFor(t, "user-1")}
 }
 
 func migratedServer(t testing.TB) *testServer {
@@ -100,6 +135,7 @@ func (s *testServer) do(t *testing.T, method, path string, body io.Reader, heade
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

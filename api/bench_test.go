@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cointracker/cointracker/api"
+	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
 	"github.com/cointracker/cointracker/fixtures"
@@ -31,10 +32,11 @@ func benchServer(b *testing.B) *testServer {
 	})
 	pool := dbtest.NewPool(b, url)
 	srv := api.New(api.Options{Store: db.NewStore(pool), Logger: slog.New(slog.DiscardHandler),
-		SchemaCheck: func(context.Context) error { return nil }})
+		SchemaCheck: func(context.Context) error { return nil },
+		Verifier:    auth.NewStatic(auth.DevIssuer, auth.DevAudience, testKey.Public())})
 	ts := httptest.NewServer(srv.Handler())
 	b.Cleanup(ts.Close)
-	return &testServer{Server: ts}
+	return &testServer{Server: ts, token: tokenFor(b, "user-1")}
 }
 
 // deepCursor follows next_cursor pages times from path.
@@ -96,5 +98,6 @@ func (s *testServer) fetch(path string) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	return s.Client().Do(req)
 }

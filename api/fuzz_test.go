@@ -28,8 +28,9 @@ func FuzzListQueries(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		for _, path := range []string{"/v1/transactions", "/v1/transactions/export.csv", "/v1/addresses",
 			"/v1/balances/history", "/v1/xpubs", "/v1/addresses/1/transactions"} {
-			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil)
 			req.URL.RawQuery = raw
+			req.Header.Set("Authorization", "Bearer "+s.token)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
 			if rec.Code >= 500 {

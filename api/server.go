@@ -9,7 +9,7 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				A bearer token: type "Bearer " followed by the JWT.
+//	@description				"Bearer " followed by a JWT from the identity vendor. In development (AUTH_MODE=dev) get one with `cointracker dev-token --subject user-1` and paste "Bearer <token>" here.
 package api
 
 import (
@@ -17,12 +17,12 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
+	"golang.org/x/time/rate"
 
 	// The generated OpenAPI document, registered with swag at init.
 	_ "github.com/cointracker/cointracker/api/swagger"
@@ -38,6 +38,12 @@ type Options struct {
 	// SchemaCheck returns nil when the database schema matches the binary's
 	// migrations; /readyz reports its error otherwise.
 	SchemaCheck func(context.Context) error
+	// Verifier checks bearer tokens on /v1.
+	Verifier TokenVerifier
+	// RateLimit is the sustained requests per second each user may make on
+	// /v1 (0: unlimited), with bursts up to RateBurst.
+	RateLimit float64
+	RateBurst int
 	// CursorKey signs page cursors. Instances behind one load balancer
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
@@ -50,7 +56,9 @@ type Server struct {
 	log         *slog.Logger
 	schemaCheck func(context.Context) error
 	cursors     cursorCodec
-	devUserID   atomic.Int64
+	verifier    TokenVerifier
+	users       userCache
+	limits      rateLimits
 }
 
 // New returns a Server.
@@ -60,7 +68,11 @@ func New(opts Options) *Server {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	return &Server{store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck, cursors: cursorCodec{key: key}}
+	return &Server{
+		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
+		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
+		limits: rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
+	}
 }
 
 func init() {
@@ -88,7 +100,8 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
 		ginSwagger.PersistAuthorization(true)))
 
-	v1 := r.Group("/v1", s.developmentUser())
+	v1 := r.Group("/v1", s.authenticate())
+	v1.GET("/me", s.getMe)
 	v1.GET("/addresses", s.listAddresses)
 	v1.POST("/addresses", s.createAddress)
 	v1.GET("/addresses/:id", s.getAddress)

@@ -43,6 +43,12 @@ type Config struct {
 	AuthIssuer string `env:"AUTH_ISSUER"`
 	// AuthAudience is the expected "aud" claim (oidc mode).
 	AuthAudience string `env:"AUTH_AUDIENCE"`
+	// DevKeyFile holds the dev-mode signing key (created when missing).
+	DevKeyFile string `env:"DEV_KEY_FILE" envDefault:".data/dev-signing-key.pem"`
+	// RateLimitRPS is each user's sustained request rate on /v1 (0: off).
+	RateLimitRPS float64 `env:"RATE_LIMIT_RPS" envDefault:"20"`
+	// RateLimitBurst is how many requests a user may make at once.
+	RateLimitBurst int `env:"RATE_LIMIT_BURST" envDefault:"40"`
 	// CursorSecret signs page cursors; every instance serving one API must
 	// share it. When empty, each process makes its own.
 	CursorSecret string `env:"CURSOR_SECRET"`
@@ -157,7 +163,12 @@ func (c Config) ValidateServe() error {
 			errs = append(errs, fmt.Errorf("AUTH_MODE=dev only listens on loopback, but HTTP_ADDR is %q: set HTTP_ADDR=127.0.0.1:8000 or use AUTH_MODE=oidc", c.HTTPAddr))
 		}
 	case AuthOIDC:
-		errs = append(errs, errors.New("AUTH_MODE=oidc is not available in this build yet: use AUTH_MODE=dev on loopback"))
+		if u, err := url.Parse(c.AuthIssuer); c.AuthIssuer == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, errors.New("AUTH_ISSUER must be the identity vendor's issuer URL in AUTH_MODE=oidc (e.g. https://example.okta.com/oauth2/default)"))
+		}
+		if c.AuthAudience == "" {
+			errs = append(errs, errors.New("AUTH_AUDIENCE is required in AUTH_MODE=oidc: the API's audience (aud claim) at the identity vendor"))
+		}
 	case "":
 		errs = append(errs, errors.New("AUTH_MODE is required: oidc (production) or dev (local development)"))
 	default:
@@ -168,6 +179,9 @@ func (c Config) ValidateServe() error {
 	}
 	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
 		errs = append(errs, errors.New("CURSOR_SECRET must be at least 32 characters"))
+	}
+	if c.RateLimitRPS < 0 || c.RateLimitBurst < 1 {
+		errs = append(errs, errors.New("RATE_LIMIT_RPS must not be negative and RATE_LIMIT_BURST must be at least 1"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))

@@ -17,6 +17,7 @@ func valid() Config {
 		LogLevel:         "info",
 		LogFormat:        "json",
 		ShutdownTimeout:  1,
+		RateLimitBurst:   1,
 	}
 }
 
@@ -35,6 +36,9 @@ func TestValidateServe(t *testing.T) {
 		{"dev off loopback", func(c *Config) { c.HTTPAddr = ":8000" }, "only listens on loopback"},
 		{"no auth mode", func(c *Config) { c.AuthMode = "" }, "AUTH_MODE is required"},
 		{"unknown auth mode", func(c *Config) { c.AuthMode = "none" }, "AUTH_MODE \"none\" is unknown"},
+		{"oidc without issuer", func(c *Config) { c.AuthMode, c.AuthAudience = "oidc", "api" }, "AUTH_ISSUER"},
+		{"oidc without audience", func(c *Config) { c.AuthMode, c.AuthIssuer = "oidc", "https://id.example.com" }, "AUTH_AUDIENCE"},
+		{"bad burst", func(c *Config) { c.RateLimitBurst = 0 }, "RATE_LIMIT_BURST"},
 		{"bad addr", func(c *Config) { c.HTTPAddr = "8000" }, "HTTP_ADDR \"8000\" is not host:port"},
 		{"bad provider", func(c *Config) { c.ChainProviderURL = "ftp://x" }, "CHAIN_PROVIDER_URL"},
 		{"bad level", func(c *Config) { c.LogLevel = "loud" }, "LOG_LEVEL"},

@@ -572,6 +572,38 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/me": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Created on the first authenticated request from the token's issuer and subject; email and name follow the token's claims.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "users"
+                ],
+                "summary": "The current user",
+                "operationId": "getMe",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.Me"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/transactions": {
             "get": {
                 "security": [
@@ -1375,6 +1407,36 @@ const docTemplate = `{
                 }
             }
         },
+        "api.Me": {
+            "type": "object",
+            "properties": {
+                "created_at": {
+                    "type": "string",
+                    "example": "2026-11-24T12:00:00Z"
+                },
+                "email": {
+                    "type": "string",
+                    "example": "alice@example.com"
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "issuer": {
+                    "description": "Issuer and Subject identify the user at the identity vendor.",
+                    "type": "string",
+                    "example": "https://example.okta.com/oauth2/default"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "Alice"
+                },
+                "subject": {
+                    "type": "string",
+                    "example": "00u1abcd2EFGH3ijk4x7"
+                }
+            }
+        },
         "api.Problem": {
             "type": "object",
             "properties": {
@@ -1645,7 +1707,7 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "A bearer token: type \"Bearer \" followed by the JWT.",
+            "description": "\"Bearer \" followed by a JWT from the identity vendor. In development (AUTH_MODE=dev) get one with ` + "`" + `cointracker dev-token --subject user-1` + "`" + ` and paste \"Bearer \u003ctoken\u003e\" here.",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"

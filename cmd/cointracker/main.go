@@ -29,6 +29,7 @@ commands:
   migrate status             list migrations and whether each is applied
   migrate create NAME        write migrations/NNNNN_NAME.sql
   seed [flags]               fill the database with demo data (seed -h for flags)
+  dev-token --subject NAME   print a token the AUTH_MODE=dev server accepts
   version                    print the version
 
 Configuration comes from environment variables (see .env.example).
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, cfg, log, rest, stdout)
 	case "seed":
 		err = seed(ctx, cfg, log, rest, stderr)
+	case "dev-token":
+		err = devToken(cfg, rest, stdout)
 	default:
 		fmt.Fprintf(stderr, "cointracker: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -27,9 +27,10 @@ func runCmd(ctx context.Context, args ...string) (code int, stdout, stderr strin
 // clearEnv isolates a test from the developer's environment.
 func clearEnv(t *testing.T) {
 	for _, name := range []string{"DATABASE_URL", "DATABASE_URL_FILE", "DATABASE_REPLICA_URL", "HTTP_ADDR",
-		"AUTH_MODE", "AUTH_ISSUER", "AUTH_AUDIENCE", "LOG_LEVEL", "LOG_FORMAT"} {
+		"AUTH_MODE", "AUTH_ISSUER", "AUTH_AUDIENCE", "LOG_LEVEL", "LOG_FORMAT", "CURSOR_SECRET"} {
 		t.Setenv(name, "")
 	}
+	t.Setenv("DEV_KEY_FILE", filepath.Join(t.TempDir(), "dev-key.pem"))
 	t.Setenv("LOG_FORMAT", "json")
 }
 
@@ -45,10 +46,13 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-func get(ctx context.Context, url string) (*http.Response, error) {
+func get(ctx context.Context, url string, header ...string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	return http.DefaultClient.Do(req)
 }
@@ -167,8 +171,13 @@ func TestServeAndMigrate(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, path := range []string{"/v1/addresses", "/docs/index.html", "/docs/doc.json"} {
-		res, err := get(ctx, base+path)
+	code, token, _ := runCmd(ctx, "dev-token", "--subject", "alice")
+	if code != 0 || strings.Count(strings.TrimSpace(token), ".") != 2 {
+		t.Fatalf("dev-token: %d %q", code, token)
+	}
+	auth := []string{"Authorization", "Bearer " + strings.TrimSpace(token)}
+	for _, path := range []string{"/v1/addresses", "/v1/me", "/docs/index.html", "/docs/doc.json"} {
+		res, err := get(ctx, base+path, auth...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,6 +185,14 @@ func TestServeAndMigrate(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s = %d", path, res.StatusCode)
 		}
+	}
+	if res, err := get(ctx, base+"/v1/me"); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("GET /v1/me without a token = %v %v, want 401", res, err)
+	} else {
+		_ = res.Body.Close()
+	}
+	if code, _, _ := runCmd(ctx, "dev-token"); code != 2 {
+		t.Fatalf("dev-token without --subject exits %d, want 2", code)
 	}
 	cancel()
 	select {

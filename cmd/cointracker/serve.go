@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/cointracker/cointracker/api"
+	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/config"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/migrations"
@@ -47,6 +49,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		log.Warn("database schema is behind; /readyz answers 503 until it is migrated", "reason", err.Error())
 	}
 
+	verifier, err := newVerifier(ctx, cfg)
+	if err != nil {
+		return err
+	}
+
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -57,6 +64,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		Logger:      log,
 		SchemaCheck: m.Check,
 		CursorKey:   []byte(cfg.CursorSecret),
+		Verifier:    verifier,
+		RateLimit:   cfg.RateLimitRPS,
+		RateBurst:   cfg.RateLimitBurst,
 	}).Handler())
 
 	errc := make(chan error, 1)
@@ -80,4 +90,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newVerifier builds the token verifier AUTH_MODE asks for.
+func newVerifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error) {
+	if cfg.AuthMode == config.AuthDev {
+		key, err := auth.LoadOrCreateDevKey(cfg.DevKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewStatic(auth.DevIssuer, auth.DevAudience, key.Public()), nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return auth.NewOIDC(ctx, cfg.AuthIssuer, cfg.AuthAudience)
 }

@@ -1,0 +1,215 @@
+package api_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/cointracker/cointracker/api"
+	"github.com/cointracker/cointracker/auth"
+	"github.com/cointracker/cointracker/db/dbtest"
+)
+
+// testIssuer is an OpenID Connect vendor in a test: discovery and a JWKS
+// whose keys can rotate while the service runs.
+type testIssuer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	keys map[string]any // kid → private key
+}
+
+func newTestIssuer(t *testing.T) *testIssuer {
+	t.Helper()
+	iss := &testIssuer{keys: map[string]any{}}
+	iss.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"issuer": iss.URL, "jwks_uri": iss.URL + "/jwks",
+				"authorization_endpoint": iss.URL + "/auth", "token_endpoint": iss.URL + "/token",
+				"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
+			})
+		case "/jwks":
+			iss.mu.Lock()
+			var set jose.JSONWebKeySet
+			for kid, k := range iss.keys {
+				var pub any
+				switch k := k.(type) {
+				case *rsa.PrivateKey:
+					pub = k.Public()
+				case *ecdsa.PrivateKey:
+					pub = k.Public()
+				}
+				set.Keys = append(set.Keys, jose.JSONWebKey{Key: pub, KeyID: kid, Use: "sig"})
+			}
+			iss.mu.Unlock()
+			_ = json.NewEncoder(w).Encode(set)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(iss.Close)
+	return iss
+}
+
+func (iss *testIssuer) addKey(t *testing.T, kid string, key any) {
+	t.Helper()
+	iss.mu.Lock()
+	defer iss.mu.Unlock()
+	iss.keys[kid] = key
+}
+
+const audience = "cointracker-api"
+
+func (iss *testIssuer) token(t *testing.T, kid string, alg jose.SignatureAlgorithm, change func(*jwt.Claims), extra map[string]any) string {
+	t.Helper()
+	iss.mu.Lock()
+	key := iss.keys[kid]
+	iss.mu.Unlock()
+	c := jwt.Claims{Issuer: iss.URL, Subject: "alice", Audience: jwt.Audience{audience},
+		IssuedAt: jwt.NewNumericDate(time.Now()), Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}
+	if change != nil {
+		change(&c)
+	}
+	tok, err := auth.SignToken(key, kid, alg, c, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestOIDCTokens(t *testing.T) {
+	t.Parallel()
+	iss := newTestIssuer(t)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.addKey(t, "rsa-1", rsaKey)
+	iss.addKey(t, "ec-1", ecKey)
+	verifier, err := auth.NewOIDC(ctx, iss.URL, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServerWith(t, dbtest.NewPool(t, dbtest.NewURL(t)), verifier, 0)
+
+	// An empty value stands for a missing header.
+	call := func(authz string) response {
+		return s.do(t, http.MethodGet, "/v1/me", nil, "Authorization", authz)
+	}
+
+	valid := iss.token(t, "rsa-1", jose.RS256, nil, map[string]any{"email": "alice@example.com", "name": "Alice"})
+	r := call("Bearer " + valid)
+	me := decode[api.Me](t, r)
+	if r.status != http.StatusOK || me.Subject != "alice" || me.Issuer != iss.URL || *me.Email != "alice@example.com" {
+		t.Fatalf("valid RS256 token: %d %s", r.status, r.body)
+	}
+	if r := call("bearer " + iss.token(t, "ec-1", jose.ES256, nil, nil)); r.status != http.StatusOK || decode[api.Me](t, r).ID != me.ID {
+		t.Fatalf("valid ES256 token for the same user: %d %s", r.status, r.body)
+	}
+
+	// alg none, and HS256 keyed with the RSA public key (the classic
+	// confusion attack).
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT","kid":"rsa-1"}`))
+	payload := strings.Split(valid, ".")[1]
+	none := header + "." + payload + "."
+	pubDER, _ := json.Marshal(jose.JSONWebKey{Key: rsaKey.Public()})
+	hs, err := auth.SignToken(pubDER, "rsa-1", jose.HS256, jwt.Claims{Issuer: iss.URL, Subject: "alice",
+		Audience: jwt.Audience{audience}, Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(valid, ".")
+	tamperedClaims, _ := json.Marshal(map[string]any{"iss": iss.URL, "sub": "mallory", "aud": audience, "exp": time.Now().Add(time.Hour).Unix()})
+	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(tamperedClaims) + "." + parts[2]
+	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	unknownKid, err := auth.SignToken(stranger, "who-knows", jose.RS256, jwt.Claims{Issuer: iss.URL, Subject: "alice",
+		Audience: jwt.Audience{audience}, Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	refused := map[string]string{
+		"missing header":  "",
+		"not bearer":      "Basic YWxpY2U6cGFzcw==",
+		"empty bearer":    "Bearer ",
+		"malformed":       "Bearer not.a.jwt",
+		"expired":         "Bearer " + iss.token(t, "rsa-1", jose.RS256, func(c *jwt.Claims) { c.Expiry = jwt.NewNumericDate(time.Now().Add(-time.Hour)) }, nil),
+		"not yet valid":   "Bearer " + iss.token(t, "rsa-1", jose.RS256, func(c *jwt.Claims) { c.NotBefore = jwt.NewNumericDate(time.Now().Add(time.Hour)) }, nil),
+		"wrong audience":  "Bearer " + iss.token(t, "rsa-1", jose.RS256, func(c *jwt.Claims) { c.Audience = jwt.Audience{"someone-else"} }, nil),
+		"wrong issuer":    "Bearer " + iss.token(t, "rsa-1", jose.RS256, func(c *jwt.Claims) { c.Issuer = "https://evil.example.com" }, nil),
+		"no subject":      "Bearer " + iss.token(t, "rsa-1", jose.RS256, func(c *jwt.Claims) { c.Subject = "" }, nil),
+		"alg none":        "Bearer " + none,
+		"HS256 with pub":  "Bearer " + hs,
+		"unknown kid":     "Bearer " + unknownKid,
+		"tampered claims": "Bearer " + tampered,
+	}
+	for name, authz := range refused {
+		r := call(authz)
+		problem(t, r, http.StatusUnauthorized)
+		if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%s: WWW-Authenticate = %q", name, r.header.Get("WWW-Authenticate"))
+		}
+	}
+
+	// Key rotation: a new key published at the JWKS is picked up when a
+	// token names it, without a restart.
+	rotated, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.addKey(t, "ec-2", rotated)
+	if r := call("Bearer " + iss.token(t, "ec-2", jose.ES384, nil, nil)); r.status != http.StatusOK {
+		t.Fatalf("token with a rotated-in key: %d %s", r.status, r.body)
+	}
+
+	// Tokens never reach the logs.
+	logs := s.logs.String()
+	for _, secret := range []string{valid, parts[2], hs} {
+		if strings.Contains(logs, secret) {
+			t.Fatal("a token (or its signature) was logged")
+		}
+	}
+}
+
+func TestRateLimitPerUser(t *testing.T) {
+	t.Parallel()
+	s := newServerWith(t, dbtest.NewPool(t, dbtest.NewURL(t)),
+		auth.NewStatic(auth.DevIssuer, auth.DevAudience, testKey.Public()), 0.5) // burst 3, then one per 2 s
+	s.token = tokenFor(t, "busy")
+	limited := 0
+	for range 6 {
+		r := s.get(t, "/v1/me")
+		if r.status == http.StatusTooManyRequests {
+			limited++
+			problem(t, r, http.StatusTooManyRequests)
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+	}
+	if limited < 2 {
+		t.Fatalf("%d of 6 rapid requests limited, want the ones past the burst", limited)
+	}
+	// Another user has their own budget.
+	s.token = tokenFor(t, "calm")
+	if r := s.get(t, "/v1/me"); r.status != http.StatusOK {
+		t.Fatalf("another user was limited too: %d", r.status)
+	}
+}
