@@ -95,6 +95,8 @@ type addressCursor struct {
 //	@Success		200		{object}	AddressList
 //	@Failure		400		{object}	Problem
 //	@Failure		503		{object}	Problem
+//	@Failure		401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429		{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/addresses [get]
 func (s *Server) listAddresses(c *gin.Context) {
@@ -213,6 +215,8 @@ func checkLabel(label *string) string {
 //	@Failure		413		{object}	Problem
 //	@Failure		415		{object}	Problem
 //	@Failure		422		{object}	Problem	"not a valid address: bad checksum, wrong network, bech32/bech32m mix-up, unsupported witness version, unknown format"
+//	@Failure		401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429		{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/addresses [post]
 func (s *Server) createAddress(c *gin.Context) {
@@ -291,6 +295,8 @@ func (s *Server) createAddress(c *gin.Context) {
 //	@Success	200	{object}	Address
 //	@Failure	400	{object}	Problem
 //	@Failure	404	{object}	Problem
+//	@Failure	401	{object}	Problem	"missing or invalid bearer token"
+//	@Failure	429	{object}	Problem	"rate limited; see Retry-After"
 //	@Security	BearerAuth
 //	@Router		/v1/addresses/{id} [get]
 func (s *Server) getAddress(c *gin.Context) {
@@ -320,6 +326,8 @@ func (s *Server) getAddress(c *gin.Context) {
 //	@Failure	404		{object}	Problem
 //	@Failure	413		{object}	Problem
 //	@Failure	415		{object}	Problem
+//	@Failure	401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure	429		{object}	Problem	"rate limited; see Retry-After"
 //	@Security	BearerAuth
 //	@Router		/v1/addresses/{id} [patch]
 func (s *Server) updateAddress(c *gin.Context) {
@@ -369,6 +377,8 @@ func (s *Server) updateAddress(c *gin.Context) {
 //	@Failure		400	{object}	Problem
 //	@Failure		404	{object}	Problem
 //	@Failure		409	{object}	Problem	"derived from an xpub"
+//	@Failure		401	{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429	{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/addresses/{id} [delete]
 func (s *Server) deleteAddress(c *gin.Context) {

@@ -74,6 +74,8 @@ func newBalance(confirmed, unconfirmed, received, sent, txCount int64, centsPerB
 //	@Produce		json
 //	@Success		200	{object}	Balances
 //	@Failure		400	{object}	Problem
+//	@Failure		401	{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429	{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/balances [get]
 func (s *Server) getBalances(c *gin.Context) {
@@ -147,6 +149,8 @@ var intervals = []string{"day", "week", "month"}
 //	@Param			to			query		string	false	"points before (RFC 3339)"				format(date-time)
 //	@Success		200			{object}	BalanceHistory
 //	@Failure		400			{object}	Problem
+//	@Failure		401			{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429			{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/balances/history [get]
 func (s *Server) getBalanceHistory(c *gin.Context) {

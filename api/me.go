@@ -26,7 +26,8 @@ type Me struct {
 //	@Tags			users
 //	@Produce		json
 //	@Success		200	{object}	Me
-//	@Failure		401	{object}	Problem
+//	@Failure		401	{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429	{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/me [get]
 func (s *Server) getMe(c *gin.Context) {

@@ -98,6 +98,8 @@ func transactionFromRow(r historyRow) Transaction {
 //	@Success		200			{object}	TransactionList
 //	@Failure		400			{object}	Problem
 //	@Failure		503			{object}	Problem
+//	@Failure		401			{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429			{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/transactions [get]
 func (s *Server) listTransactions(c *gin.Context) {
@@ -126,6 +128,8 @@ func (s *Server) listTransactions(c *gin.Context) {
 //	@Success		200			{object}	TransactionList
 //	@Failure		400			{object}	Problem
 //	@Failure		404			{object}	Problem
+//	@Failure		401			{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429			{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/addresses/{id}/transactions [get]
 func (s *Server) listAddressTransactions(c *gin.Context) {
@@ -202,6 +206,8 @@ var csvHeader = []string{"txid", "address_id", "address", "direction", "status",
 //	@Param			sort		query		string	false	"newest or oldest"	Enums(newest, oldest)	default(newest)
 //	@Success		200			{string}	string	"CSV"
 //	@Failure		400			{object}	Problem
+//	@Failure		401			{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429			{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/transactions/export.csv [get]
 func (s *Server) exportTransactions(c *gin.Context) {

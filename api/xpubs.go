@@ -92,6 +92,8 @@ func xpubFromRow(x db.Xpub, addrs []db.XpubAddressListRow) Xpub {
 //	@Failure		413		{object}	Problem
 //	@Failure		415		{object}	Problem
 //	@Failure		422		{object}	Problem	"not an extended public key, a private key, or the wrong network"
+//	@Failure		401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429		{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/xpubs [post]
 func (s *Server) createXpub(c *gin.Context) {
@@ -213,6 +215,8 @@ const xpubListFilters = "xpubs"
 //	@Param		cursor	query		string	false	"next_cursor of the previous page"
 //	@Success	200		{object}	XpubList
 //	@Failure	400		{object}	Problem
+//	@Failure	401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure	429		{object}	Problem	"rate limited; see Retry-After"
 //	@Security	BearerAuth
 //	@Router		/v1/xpubs [get]
 func (s *Server) listXpubs(c *gin.Context) {
@@ -265,6 +269,8 @@ func (s *Server) listXpubs(c *gin.Context) {
 //	@Success	200	{object}	Xpub
 //	@Failure	400	{object}	Problem
 //	@Failure	404	{object}	Problem
+//	@Failure	401	{object}	Problem	"missing or invalid bearer token"
+//	@Failure	429	{object}	Problem	"rate limited; see Retry-After"
 //	@Security	BearerAuth
 //	@Router		/v1/xpubs/{id} [get]
 func (s *Server) getXpub(c *gin.Context) {
@@ -296,6 +302,8 @@ func (s *Server) getXpub(c *gin.Context) {
 //	@Success		204
 //	@Failure		400	{object}	Problem
 //	@Failure		404	{object}	Problem
+//	@Failure		401	{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429	{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/xpubs/{id} [delete]
 func (s *Server) deleteXpub(c *gin.Context) {

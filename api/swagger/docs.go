@@ -107,6 +107,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "503": {
                         "description": "Service Unavailable",
                         "schema": {
@@ -163,6 +175,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "409": {
                         "description": "already tracked",
                         "schema": {
@@ -183,6 +201,12 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "not a valid address: bad checksum, wrong network, bech32/bech32m mix-up, unsupported witness version, unknown format",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -227,8 +251,20 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -266,6 +302,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -274,6 +316,12 @@ const docTemplate = `{
                     },
                     "409": {
                         "description": "derived from an xpub",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -328,6 +376,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
                         "schema": {
@@ -342,6 +396,12 @@ const docTemplate = `{
                     },
                     "415": {
                         "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -464,8 +524,20 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -498,6 +570,18 @@ const docTemplate = `{
                     },
                     "400": {
                         "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -568,6 +652,18 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -596,7 +692,13 @@ const docTemplate = `{
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -719,6 +821,18 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "503": {
                         "description": "Service Unavailable",
                         "schema": {
@@ -827,6 +941,18 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -875,6 +1001,18 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             },
@@ -920,6 +1058,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "409": {
                         "description": "already tracked",
                         "schema": {
@@ -940,6 +1084,12 @@ const docTemplate = `{
                     },
                     "422": {
                         "description": "not an extended public key, a private key, or the wrong network",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -984,8 +1134,20 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
@@ -1023,8 +1185,20 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
