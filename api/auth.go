@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"math"
 	"net/http"
 	"strconv"
@@ -38,17 +39,20 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			abortStatus(c, http.StatusUnauthorized, "send an Authorization: Bearer <token> header")
 			return
 		}
-		id, err := s.verifier.Verify(c.Request.Context(), raw)
-		if err != nil {
-			logger(c).InfoContext(c.Request.Context(), "token refused", "reason", err.Error())
-			c.Header("WWW-Authenticate", bearerChallenge+`, error="invalid_token"`)
-			abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
-			return
-		}
-		uid, err := s.users.id(c.Request.Context(), s.store, id)
-		if err != nil {
-			abortError(c, err)
-			return
+		uid, ok := s.tokens.get(raw)
+		if !ok {
+			id, err := s.verifier.Verify(c.Request.Context(), raw)
+			if err != nil {
+				logger(c).InfoContext(c.Request.Context(), "token refused", "reason", err.Error())
+				c.Header("WWW-Authenticate", bearerChallenge+`, error="invalid_token"`)
+				abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
+				return
+			}
+			if uid, err = s.users.id(c.Request.Context(), s.store, id); err != nil {
+				abortError(c, err)
+				return
+			}
+			s.tokens.put(raw, uid, id.Expiry)
 		}
 		c.Set(userIDKey, uid)
 		if wait, ok := s.limits.allow(uid); !ok {
@@ -122,6 +126,47 @@ func (u *userCache) id(ctx context.Context, store *db.Store, id auth.Identity) (
 	u.ids[key] = row.ID
 	u.mu.Unlock()
 	return row.ID, nil
+}
+
+// tokenCache remembers tokens verified in the last minute (by digest), so
+// a client reusing its token does not pay for signature verification on
+// every request. An entry never outlives the token's expiry, and a minute
+// bounds how long a token signed by a key since revoked stays accepted.
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[[32]byte]cachedToken
+}
+
+type cachedToken struct {
+	uid     int64
+	expires time.Time
+}
+
+// tokenCacheTTL is the longest a verified token is trusted unverified.
+const tokenCacheTTL = time.Minute
+
+func (t *tokenCache) get(raw string) (int64, bool) {
+	key := sha256.Sum256([]byte(raw))
+	t.mu.Lock()
+	e, ok := t.entries[key]
+	t.mu.Unlock()
+	if !ok || !time.Now().Before(e.expires) {
+		return 0, false
+	}
+	return e.uid, true
+}
+
+func (t *tokenCache) put(raw string, uid int64, expiry time.Time) {
+	expires := time.Now().Add(tokenCacheTTL)
+	if expiry.Before(expires) {
+		expires = expiry
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.entries == nil || len(t.entries) >= userCacheMax {
+		t.entries = map[[32]byte]cachedToken{}
+	}
+	t.entries[sha256.Sum256([]byte(raw))] = cachedToken{uid: uid, expires: expires}
 }
 
 // rateLimits holds a token bucket per user.

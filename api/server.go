@@ -58,6 +58,7 @@ type Server struct {
 	cursors     cursorCodec
 	verifier    TokenVerifier
 	users       userCache
+	tokens      tokenCache
 	limits      rateLimits
 }
 

@@ -36,6 +36,8 @@ type Identity struct {
 	// Email and Name come from the token's claims when present.
 	Email *string
 	Name  *string
+	// Expiry is when the token stops being valid.
+	Expiry time.Time
 }
 
 // Verifier checks bearer tokens.
@@ -91,7 +93,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	if err := tok.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("%w: claims: %w", ErrInvalidToken, err)
 	}
-	id := Identity{Issuer: tok.Issuer, Subject: tok.Subject}
+	id := Identity{Issuer: tok.Issuer, Subject: tok.Subject, Expiry: tok.Expiry}
 	if claims.Email != "" {
 		id.Email = &claims.Email
 	}

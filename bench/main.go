@@ -1,0 +1,334 @@
+// Command bench load-tests GET /v1/transactions on the real server binary
+// and runs pgbench with the handler's exact SQL on the same database, then
+// prints throughput, latency, server CPU per request, peak RSS and the
+// API/pgbench ratio. `make bench` seeds the bench-scale fixtures into
+// their own database and runs it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "the seeded bench database")
+	binary := flag.String("binary", "bin/cointracker", "the server binary")
+	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
+	concurrency := flag.String("concurrency", "16,64", "client counts to run")
+	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
+	flag.Parse()
+	if *dbURL == "" {
+		log.Fatal("bench: -database-url (or DATABASE_URL) is required")
+	}
+	var levels []int
+	for _, s := range strings.Split(*concurrency, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			log.Fatalf("bench: bad -concurrency %q", *concurrency)
+		}
+		levels = append(levels, n)
+	}
+	if err := run(*dbURL, *binary, *duration, levels, *poolSize); err != nil {
+		log.Fatalf("bench: %v", err)
+	}
+}
+
+// scenario is one kind of request.
+type scenario struct {
+	name string
+	// path returns a request path for a random user (by subject number).
+	path func(rng *rand.Rand) (user int, path string)
+}
+
+func run(dbURL, binary string, duration time.Duration, levels []int, poolSize int) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "cointracker-bench")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	keyFile := filepath.Join(tmp, "dev-key.pem")
+
+	users, err := countUsers(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	tokens, err := devTokens(keyFile, users)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
+
+	deep, err := deepCursor(ctx, client, srv.base, tokens[1], 200)
+	if err != nil {
+		return fmt.Errorf("reach the deep page: %w", err)
+	}
+	scenarios := []scenario{
+		{"page 1", func(rng *rand.Rand) (int, string) {
+			return 1 + rng.IntN(users), "/v1/transactions?limit=50"
+		}},
+		{"filtered", func(rng *rand.Rand) (int, string) {
+			return 1 + rng.IntN(users), "/v1/transactions?limit=50&direction=outgoing&from=2019-01-01T00:00:00Z"
+		}},
+		{"page 2,000", func(*rand.Rand) (int, string) {
+			return 1, "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep)
+		}},
+	}
+	pg, err := newPgbench(ctx, dbURL, tmp, deep, users)
+	if err != nil {
+		return err
+	}
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\t")
+	for _, sc := range scenarios {
+		db, err := pg.run(ctx, sc.name, poolSize, duration)
+		if err != nil {
+			return err
+		}
+		for _, c := range levels {
+			api, err := load(ctx, client, srv, tokens, sc, c, duration)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", sc.name, c,
+				api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
+				db.rate, ms(db.p50), ms(db.p99), api.rate/db.rate)
+		}
+	}
+	_ = w.Flush()
+	rss, err := srv.peakRSS()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nserver peak RSS: %.1f MiB; pgbench ran %d clients (the server's pool size) with -M prepared\n", float64(rss)/(1<<20), poolSize)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
+
+// result is one load run's outcome.
+type result struct {
+	rate      float64
+	p50, p99  time.Duration
+	cpuPerReq time.Duration
+}
+
+func percentiles(lat []time.Duration, elapsed time.Duration) result {
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return result{}
+	}
+	return result{
+		rate: float64(len(lat)) / elapsed.Seconds(),
+		p50:  lat[len(lat)*50/100],
+		p99:  lat[min(len(lat)-1, len(lat)*99/100)],
+	}
+}
+
+// load runs clients concurrent loops of requests for d, each request as a
+// random user, and measures the server's CPU time over the run.
+func load(ctx context.Context, client *http.Client, srv *server, tokens []string, sc scenario, clients int, d time.Duration) (result, error) {
+	cpu0, err := srv.cpu()
+	if err != nil {
+		return result{}, err
+	}
+	var (
+		mu      sync.Mutex
+		all     []time.Duration
+		failure atomic.Value
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for i := range clients {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(i), 42))
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				user, path := sc.path(rng)
+				t0 := time.Now()
+				if err := get(ctx, client, srv.base+path, tokens[user]); err != nil {
+					failure.Store(err)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, ok := failure.Load().(error); ok {
+		return result{}, err
+	}
+	cpu1, err := srv.cpu()
+	if err != nil {
+		return result{}, err
+	}
+	r := percentiles(all, elapsed)
+	r.cpuPerReq = (cpu1 - cpu0) / time.Duration(max(len(all), 1))
+	return r, nil
+}
+
+func get(ctx context.Context, client *http.Client, u, token string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, res.Status)
+	}
+	return nil
+}
+
+// freeAddr picks a free loopback port.
+func freeAddr() (string, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
+
+// server is the cointracker process under test.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize int) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, binary, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AUTH_MODE=dev", "HTTP_ADDR="+addr,
+		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "LOG_LEVEL=warn", "DATABASE_MAX_CONNS="+strconv.Itoa(poolSize))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", binary, err)
+	}
+	s := &server{cmd: cmd, base: "http://" + addr}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/readyz", nil)
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+	}
+	s.stop()
+	return nil, errors.New("the server did not become ready in 30 s")
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	_ = s.cmd.Wait()
+}
+
+// cpu is the server's user + system CPU time so far (/proc/PID/stat).
+func (s *server) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// the 14th and 15th fields overall, in clock ticks (100 per second).
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// peakRSS is the server's high-water resident set (VmHWM).
+func (s *server) peakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// deepCursor follows pages of 500 as a user and returns the cursor after
+// pages of them (200 × 500 = row 100,000: the 2,000th page of 50).
+func deepCursor(ctx context.Context, client *http.Client, base, token string, pages int) (string, error) {
+	cursor := ""
+	for range pages {
+		u := base + "/v1/transactions?limit=500"
+		if cursor != "" {
+			u += "&cursor=" + url.QueryEscape(cursor)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := client.Do(req)
+		if err != nil {
+			return "", err
+		}
+		var page struct {
+			NextCursor *string `json:"next_cursor"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&page)
+		_ = res.Body.Close()
+		if err != nil {
+			return "", err
+		}
+		if page.NextCursor == nil {
+			return "", errors.New("user-1's history ends before the deep page")
+		}
+		cursor = *page.NextCursor
+	}
+	return cursor, nil
+}

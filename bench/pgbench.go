@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/cointracker/cointracker/auth"
+	"github.com/cointracker/cointracker/db"
+)
+
+// countUsers counts the seeded demo users (user-1 … user-N).
+func countUsers(ctx context.Context, dbURL string) (int, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var n int
+	err = conn.QueryRow(ctx, "SELECT count(*) FROM users WHERE issuer = $1 AND subject LIKE 'user-%'", auth.DevIssuer).Scan(&n)
+	if err == nil && n == 0 {
+		err = errors.New("the database has no demo users: seed it first (make bench does)")
+	}
+	return n, err
+}
+
+// devTokens signs a token for user-1 … user-n; tokens[i] is user-i's.
+func devTokens(keyFile string, n int) ([]string, error) {
+	key, err := auth.LoadOrCreateDevKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	tokens := make([]string, n+1)
+	for i := 1; i <= n; i++ {
+		if tokens[i], err = auth.DevToken(key, "user-"+strconv.Itoa(i), 2*time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return tokens, nil
+}
+
+// position is the keyset position inside a history cursor.
+type position struct {
+	Unconfirmed bool      `json:"u"`
+	Time        time.Time `json:"t"`
+	Height      int32     `json:"h"`
+	Txid        []byte    `json:"x"`
+	EntryID     int64     `json:"e"`
+}
+
+// cursorPosition reads the position a cursor carries (its signature is the
+// server's business; pgbench only needs the values).
+func cursorPosition(cursor string) (position, error) {
+	payload, _, _ := strings.Cut(cursor, ".")
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return position{}, err
+	}
+	var c struct {
+		P position `json:"p"`
+	}
+	return c.P, json.Unmarshal(b, &c)
+}
+
+// capture records the SQL and arguments a generated query method sends.
+type capture struct {
+	sql  string
+	args []any
+}
+
+var errCaptured = errors.New("captured")
+
+func (c *capture) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	c.sql, c.args = sql, args
+	return pgconn.CommandTag{}, errCaptured
+}
+
+func (c *capture) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	c.sql, c.args = sql, args
+	return nil, errCaptured
+}
+
+func (c *capture) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	c.sql, c.args = sql, args
+	return nil
+}
+
+// pgbench runs the handler's SQL with pgbench.
+type pgbench struct {
+	binary, dbURL, dir string
+	minUserID          int64
+	user1ID            int64
+	scripts            map[string]string
+}
+
+var (
+	farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	farPast   = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	top       = position{Unconfirmed: true, Time: farFuture, Height: math.MaxInt32, Txid: bytes.Repeat([]byte{0xff}, 33), EntryID: math.MaxInt64}
+)
+
+// newPgbench writes one pgbench script per scenario, with the exact SQL
+// the handler sends and the arguments it would pass.
+func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgbench, error) {
+	bindir, err := exec.CommandContext(ctx, "pg_config", "--bindir").Output()
+	if err != nil {
+		return nil, fmt.Errorf("find pgbench (pg_config --bindir): %w", err)
+	}
+	p := &pgbench{binary: filepath.Join(strings.TrimSpace(string(bindir)), "pgbench"), dbURL: dbURL, dir: dir, scripts: map[string]string{}}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var maxID, count int64
+	if err := conn.QueryRow(ctx, "SELECT min(id), max(id), count(*) FROM users WHERE issuer = $1", auth.DevIssuer).Scan(&p.minUserID, &maxID, &count); err != nil {
+		return nil, err
+	}
+	if maxID-p.minUserID+1 != count {
+		return nil, errors.New("demo user ids are not contiguous: pgbench cannot pick them at random")
+	}
+	if err := conn.QueryRow(ctx, "SELECT id FROM users WHERE issuer = $1 AND subject = 'user-1'", auth.DevIssuer).Scan(&p.user1ID); err != nil {
+		return nil, err
+	}
+	deepPos, err := cursorPosition(deep)
+	if err != nil {
+		return nil, err
+	}
+	base := db.TransactionHistoryNewestParams{
+		PendingOpen: true, PendingTime: top.Time, PendingHeight: top.Height, PendingTxid: top.Txid, PendingEntryID: top.EntryID,
+		ConfirmedOpen: true, ConfirmedTime: top.Time, ConfirmedHeight: top.Height, ConfirmedTxid: top.Txid, ConfirmedEntryID: top.EntryID,
+		FromTime: farPast, ToTime: farFuture, Statuses: []string{"confirmed", "pending"},
+		MinAmount: 0, MaxAmount: math.MaxInt64, MaxRows: 51, MinEntryID: 1, MaxEntryID: math.MaxInt64,
+		UserID: randomUserMarker,
+	}
+	filtered := base
+	filtered.Direction, filtered.FromTime = "outgoing", time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
+	deepParams := base
+	deepParams.UserID = p.user1ID
+	deepParams.PendingOpen = deepPos.Unconfirmed
+	deepParams.PendingTime, deepParams.PendingHeight, deepParams.PendingTxid, deepParams.PendingEntryID = deepPos.Time, deepPos.Height, deepPos.Txid, deepPos.EntryID
+	deepParams.ConfirmedTime, deepParams.ConfirmedHeight, deepParams.ConfirmedTxid, deepParams.ConfirmedEntryID = deepPos.Time, deepPos.Height, deepPos.Txid, deepPos.EntryID
+	if deepPos.Unconfirmed {
+		return nil, errors.New("the deep cursor is still among pending rows")
+	}
+	for name, params := range map[string]db.TransactionHistoryNewestParams{"page 1": base, "filtered": filtered, "page 2,000": deepParams} {
+		c := &capture{}
+		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, errCaptured) {
+			return nil, fmt.Errorf("capture SQL: %v", err)
+		}
+		script, err := p.script(c, name != "page 2,000", users)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, strings.NewReplacer(" ", "-", ",", "").Replace(name)+".sql")
+		if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
+			return nil, err
+		}
+		p.scripts[name] = path
+	}
+	return p, nil
+}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// randomUserMarker stands for the user id in captured arguments; the
+// script draws a random demo user there instead.
+const randomUserMarker = -4242
+
+// script renders the SQL with its arguments as literals; with randomUser
+// the user id argument becomes a pgbench variable drawn per transaction.
+func (p *pgbench) script(c *capture, randomUser bool, users int) (string, error) {
+	userArg := 0
+	for i, a := range c.args {
+		if v, ok := a.(int64); ok && v == randomUserMarker && randomUser {
+			userArg = i + 1
+		}
+	}
+	var failed error
+	sql := placeholder.ReplaceAllStringFunc(c.sql, func(m string) string {
+		n, _ := strconv.Atoi(m[1:])
+		if n == userArg {
+			return ":uid"
+		}
+		lit, err := literal(c.args[n-1])
+		if err != nil {
+			failed = err
+		}
+		return lit
+	})
+	if failed != nil {
+		return "", failed
+	}
+	// Drop comments (sqlc's "-- name:" line among them), then put the
+	// statement on one line: pgbench ends it at the semicolon.
+	var lines []string
+	for _, line := range strings.Split(sql, "\n") {
+		if code, _, _ := strings.Cut(line, "--"); strings.TrimSpace(code) != "" {
+			lines = append(lines, code)
+		}
+	}
+	sql = strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
+	header := ""
+	if randomUser {
+		header = fmt.Sprintf("\\set uid random(%d, %d)\n", p.minUserID, p.minUserID+int64(users)-1)
+	}
+	return header + sql + ";\n", nil
+}
+
+func literal(a any) (string, error) {
+	switch v := a.(type) {
+	case bool:
+		return strconv.FormatBool(v), nil
+	case int32:
+		return strconv.FormatInt(int64(v), 10), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'", nil
+	case []byte:
+		return `'\x` + hex.EncodeToString(v) + `'::bytea`, nil
+	case time.Time:
+		return "'" + v.UTC().Format(time.RFC3339Nano) + "'::timestamptz", nil
+	case []string:
+		return "'{" + strings.Join(v, ",") + "}'::text[]", nil
+	}
+	return "", fmt.Errorf("no pgbench literal for %T", a)
+}
+
+// run runs a scenario's script with clients connections for d.
+func (p *pgbench) run(ctx context.Context, name string, clients int, d time.Duration) (result, error) {
+	prefix := filepath.Join(p.dir, "log-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	cmd := exec.CommandContext(ctx, p.binary, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
+		"-T", strconv.Itoa(int(d.Seconds())), "-f", p.scripts[name], "-l", "--log-prefix", prefix, p.dbURL)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("pgbench %s: %w\n%s", name, err, out.String())
+	}
+	elapsed := time.Since(start)
+	logs, err := filepath.Glob(prefix + "*")
+	if err != nil {
+		return result{}, err
+	}
+	var lat []time.Duration
+	for _, l := range logs {
+		f, err := os.Open(l)
+		if err != nil {
+			return result{}, err
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 3 {
+				continue
+			}
+			us, err := strconv.ParseInt(fields[2], 10, 64)
+			if err == nil {
+				lat = append(lat, time.Duration(us)*time.Microsecond)
+			}
+		}
+		_ = f.Close()
+	}
+	if m := regexp.MustCompile(`tps = ([0-9.]+)`).FindStringSubmatch(out.String()); m != nil {
+		r := percentiles(lat, elapsed)
+		r.rate, _ = strconv.ParseFloat(m[1], 64)
+		return r, nil
+	}
+	return percentiles(lat, elapsed), nil
+}
