@@ -31,6 +31,12 @@ func FormatBTC(amount int64) string {
 // in cents per bitcoin, rounded half away from zero to whole cents, e.g.
 // (150000000, 6000000) → "90000.00". Exact for any int64 inputs.
 func FormatUSD(amount, centsPerBTC int64) string {
+	// The common case fits in int64: |amount| and the price below 3e9
+	// (30 BTC at up to $30M per coin) keep the product under 9e18.
+	const limit = 3_000_000_000
+	if amount > -limit && amount < limit && centsPerBTC >= 0 && centsPerBTC < limit {
+		return formatCents(amount * centsPerBTC)
+	}
 	cents := new(big.Int).Mul(big.NewInt(amount), big.NewInt(centsPerBTC))
 	neg := cents.Sign() < 0
 	cents.Abs(cents)
@@ -40,6 +46,21 @@ func FormatUSD(amount, centsPerBTC int64) string {
 	whole, frac := new(big.Int).QuoRem(cents, big.NewInt(100), new(big.Int))
 	s := whole.String() + "." + strconv.FormatInt(frac.Int64()+100, 10)[1:]
 	if neg && cents.Sign() != 0 {
+		return "-" + s
+	}
+	return s
+}
+
+// formatCents divides sats×cents by 1e8 (half away from zero) and renders
+// the dollars with two decimals.
+func formatCents(product int64) string {
+	neg := product < 0
+	if neg {
+		product = -product
+	}
+	cents := (product + PerBTC/2) / PerBTC
+	s := strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(cents%100+100, 10)[1:]
+	if neg && cents != 0 {
 		return "-" + s
 	}
 	return s

@@ -1,7 +1,10 @@
 package sats
 
 import (
+	"fmt"
 	"math"
+	"math/big"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -43,10 +46,33 @@ func TestFormatUSD(t *testing.T) {
 		{-1, 100, "0.00"},
 		{2_100_000_000_000_000, 100_000_000_000, "21000000000000000.00"},
 		{math.MaxInt64, math.MaxInt64, "8507059173023461584739690778.42"},
+		{2_999_999_999, 2_999_999_999, "899999999.40"},
+		{-2_999_999_999, 2_999_999_999, "-899999999.40"},
+		{3_000_000_000, 100, "30.00"},
 	}
 	for _, c := range cases {
 		if got := FormatUSD(c.amount, c.cents); got != c.want {
 			t.Errorf("FormatUSD(%d, %d) = %q, want %q", c.amount, c.cents, got, c.want)
+		}
+	}
+}
+
+// TestFormatUSDFastPathAgrees checks the int64 path against math/big.
+func TestFormatUSDFastPathAgrees(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 100_000 {
+		amount := rng.Int64N(6_000_000_000) - 3_000_000_000
+		cents := rng.Int64N(3_000_000_000)
+		p := new(big.Int).Mul(big.NewInt(amount), big.NewInt(cents))
+		neg := p.Sign() < 0
+		p.Abs(p).Add(p, big.NewInt(PerBTC/2)).Quo(p, big.NewInt(PerBTC))
+		want := fmt.Sprintf("%s.%02d", new(big.Int).Quo(p, big.NewInt(100)), new(big.Int).Rem(p, big.NewInt(100)).Int64())
+		if neg && p.Sign() != 0 {
+			want = "-" + want
+		}
+		if got := FormatUSD(amount, cents); got != want {
+			t.Fatalf("FormatUSD(%d, %d) = %s, want %s", amount, cents, got, want)
 		}
 	}
 }
