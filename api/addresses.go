@@ -10,11 +10,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/btc"
 	"github.com/cointracker/cointracker/db"
-	"github.com/cointracker/cointracker/sats"
 )
 
 // Address is one entry of the user's watch-list.
@@ -34,25 +34,9 @@ type Address struct {
 	// CreatedAt is when the user started tracking it.
 	CreatedAt time.Time `json:"created_at" example:"2026-11-24T12:00:00Z"`
 	// Balance summarises confirmed and pending transactions.
-	Balance AddressBalance `json:"balance"`
+	Balance Balance `json:"balance"`
 	// Sync says how current the address's history is.
 	Sync SyncStatus `json:"sync"`
-}
-
-// AddressBalance is an address's balance summary. Replaced and dropped
-// transactions never count.
-type AddressBalance struct {
-	// ConfirmedSats is the net of confirmed transactions.
-	ConfirmedSats int64  `json:"confirmed_sats" example:"150000"`
-	ConfirmedBTC  string `json:"confirmed_btc" example:"0.00150000"`
-	// UnconfirmedSats is the net of pending transactions.
-	UnconfirmedSats int64  `json:"unconfirmed_sats" example:"-2500"`
-	UnconfirmedBTC  string `json:"unconfirmed_btc" example:"-0.00002500"`
-	ReceivedSats    int64  `json:"received_sats" example:"250000"`
-	ReceivedBTC     string `json:"received_btc" example:"0.00250000"`
-	SentSats        int64  `json:"sent_sats" example:"102500"`
-	SentBTC         string `json:"sent_btc" example:"0.00102500"`
-	TxCount         int64  `json:"tx_count" example:"12"`
 }
 
 // SyncStatus is the address's synchronisation state.
@@ -122,6 +106,11 @@ func (s *Server) listAddresses(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
+	price, _, err := s.latestPrice(c.Request.Context())
+	if err != nil {
+		abortError(c, err)
+		return
+	}
 	page := AddressList{Items: make([]Address, 0, min(len(rows), int(limit)))}
 	for i, r := range rows {
 		if i == int(limit) {
@@ -129,12 +118,14 @@ func (s *Server) listAddresses(c *gin.Context) {
 			page.NextCursor = &next
 			break
 		}
-		page.Items = append(page.Items, addressFromRow(r))
+		page.Items = append(page.Items, addressFromRow(r, price))
 	}
 	c.JSON(http.StatusOK, page)
 }
 
-func addressFromRow(r db.UserAddressSummary) Address {
+// addressFromRow builds the resource; centsPerBTC (nil without a price)
+// values the balance.
+func addressFromRow(r db.UserAddressSummary, centsPerBTC *int64) Address {
 	return Address{
 		ID:        r.ID,
 		Address:   r.Address,
@@ -143,17 +134,7 @@ func addressFromRow(r db.UserAddressSummary) Address {
 		Label:     r.Label,
 		XpubID:    r.XpubID,
 		CreatedAt: r.CreatedAt,
-		Balance: AddressBalance{
-			ConfirmedSats:   r.ConfirmedSats,
-			ConfirmedBTC:    sats.FormatBTC(r.ConfirmedSats),
-			UnconfirmedSats: r.UnconfirmedSats,
-			UnconfirmedBTC:  sats.FormatBTC(r.UnconfirmedSats),
-			ReceivedSats:    r.ReceivedSats,
-			ReceivedBTC:     sats.FormatBTC(r.ReceivedSats),
-			SentSats:        r.SentSats,
-			SentBTC:         sats.FormatBTC(r.SentSats),
-			TxCount:         r.TxCount,
-		},
+		Balance:   newBalance(r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, centsPerBTC),
 		Sync: SyncStatus{
 			Status:           r.SyncStatus,
 			LastSyncedHeight: r.LastSyncedHeight,
@@ -199,6 +180,39 @@ func checkLabel(label *string) string {
 	return ""
 }
 
+// respondAddress answers with one address, valued at the latest price; a
+// 201 also names its location.
+func (s *Server) respondAddress(c *gin.Context, status int, row db.UserAddressSummary) {
+	price, _, err := s.latestPrice(c.Request.Context())
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	if status == http.StatusCreated {
+		c.Header("Location", "/v1/addresses/"+strconv.FormatInt(row.ID, 10))
+	}
+	c.JSON(status, addressFromRow(row, price))
+}
+
+// checkNetworkAndLabel validates the optional network (default mainnet)
+// and label of a create request, returning the network's name and
+// parameters and any field errors.
+func checkNetworkAndLabel(network, label *string) (string, *chaincfg.Params, []FieldError) {
+	name := "mainnet"
+	if network != nil {
+		name = *network
+	}
+	var errs []FieldError
+	params, ok := btc.Networks[name]
+	if !ok {
+		errs = append(errs, FieldError{Field: "network", Message: "must be mainnet, testnet, signet or regtest"})
+	}
+	if msg := checkLabel(label); msg != "" {
+		errs = append(errs, FieldError{Field: "label", Message: msg})
+	}
+	return name, params, errs
+}
+
 // createAddress puts an address on the user's watch-list.
 //
 //	@Summary		Track an address
@@ -224,18 +238,7 @@ func (s *Server) createAddress(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	network := "mainnet"
-	if req.Network != nil {
-		network = *req.Network
-	}
-	var errs []FieldError
-	params, ok := btc.Networks[network]
-	if !ok {
-		errs = append(errs, FieldError{Field: "network", Message: "must be mainnet, testnet, signet or regtest"})
-	}
-	if msg := checkLabel(req.Label); msg != "" {
-		errs = append(errs, FieldError{Field: "label", Message: msg})
-	}
+	network, params, errs := checkNetworkAndLabel(req.Network, req.Label)
 	if req.Address == "" {
 		errs = append(errs, FieldError{Field: "address", Message: "is required"})
 	}
@@ -281,8 +284,7 @@ func (s *Server) createAddress(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	c.Header("Location", "/v1/addresses/"+strconv.FormatInt(id, 10))
-	c.JSON(http.StatusCreated, addressFromRow(row))
+	s.respondAddress(c, http.StatusCreated, row)
 }
 
 // getAddress returns one of the user's addresses.
@@ -309,7 +311,7 @@ func (s *Server) getAddress(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, addressFromRow(row))
+	s.respondAddress(c, http.StatusOK, row)
 }
 
 // updateAddress changes an address's label.
@@ -363,7 +365,7 @@ func (s *Server) updateAddress(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, addressFromRow(row))
+	s.respondAddress(c, http.StatusOK, row)
 }
 
 // deleteAddress stops tracking an address.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -65,6 +66,19 @@ func newBalance(confirmed, unconfirmed, received, sent, txCount int64, centsPerB
 	return b
 }
 
+// latestPrice returns the latest BTC/USD close in cents and its day, or
+// nils when no price is stored.
+func (s *Server) latestPrice(ctx context.Context) (*int64, *time.Time, error) {
+	p, err := s.store.PriceLatest(ctx)
+	if errors.Is(db.MapError(err), db.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &p.CloseUsdCents, &p.Day, nil
+}
+
 // getBalances returns per-address and total balances.
 //
 //	@Summary		Balances
@@ -93,16 +107,12 @@ func (s *Server) getBalances(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	var price *int64
-	out := Balances{Addresses: make([]AddressBalanceItem, 0, len(rows))}
-	latest, err := s.store.PriceLatest(ctx)
-	switch {
-	case err == nil:
-		price, out.PriceDay = &latest.CloseUsdCents, &latest.Day
-	case !errors.Is(db.MapError(err), db.ErrNotFound):
+	price, day, err := s.latestPrice(ctx)
+	if err != nil {
 		abortError(c, err)
 		return
 	}
+	out := Balances{Addresses: make([]AddressBalanceItem, 0, len(rows)), PriceDay: day}
 	var confirmed, unconfirmed, received, sent int64
 	for _, r := range rows {
 		out.Addresses = append(out.Addresses, AddressBalanceItem{

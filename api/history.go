@@ -31,14 +31,20 @@ var (
 )
 
 var (
-	directions       = []string{"incoming", "outgoing", "self"}
-	statuses         = []string{"confirmed", "pending", "replaced", "dropped"}
-	defaultStatuses  = []string{"confirmed", "pending"}
-	historyParams    = []string{"address_id", "direction", "status", "from", "to", "min_amount", "max_amount", "txid", "sort"}
-	maxSatsFilter    = int64(math.MaxInt64)
+	directions      = []string{"incoming", "outgoing", "self"}
+	statuses        = []string{"confirmed", "pending", "replaced", "dropped"}
+	defaultStatuses = []string{"confirmed", "pending"}
+	// historyParams are the filters; the list routes add limit and cursor.
+	historyParams = []string{"address_id", "direction", "status", "from", "to", "min_amount", "max_amount", "txid", "sort"}
+	pageParams    = []string{"limit", "cursor"}
+)
+
+// Page sizes and filter bounds.
+const (
+	maxSatsFilter    = math.MaxInt64
 	txidHexLen       = 64
-	defaultPageLimit = int64(50)
-	maxPageLimit     = int64(500)
+	defaultPageLimit = 50
+	maxPageLimit     = 500
 )
 
 // parseHistoryFilter reads the filters of SPEC §4 from q. withAddress says

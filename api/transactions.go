@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -103,7 +104,7 @@ func transactionFromRow(r historyRow) Transaction {
 //	@Security		BearerAuth
 //	@Router			/v1/transactions [get]
 func (s *Server) listTransactions(c *gin.Context) {
-	q := parseQuery(c.Request.URL.RawQuery, append(historyParams, "limit", "cursor")...)
+	q := parseQuery(c.Request.URL.RawQuery, slices.Concat(historyParams, pageParams)...)
 	s.servePage(c, q, parseHistoryFilter(q, true))
 }
 
@@ -137,7 +138,7 @@ func (s *Server) listAddressTransactions(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := parseQuery(c.Request.URL.RawQuery, append(historyParams[1:], "limit", "cursor")...)
+	q := parseQuery(c.Request.URL.RawQuery, slices.Concat(historyParams[1:], pageParams)...)
 	f := parseHistoryFilter(q, false)
 	f.entryID = id
 	if len(q.Errors()) == 0 {

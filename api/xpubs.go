@@ -101,18 +101,7 @@ func (s *Server) createXpub(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	network := "mainnet"
-	if req.Network != nil {
-		network = *req.Network
-	}
-	var errs []FieldError
-	params, ok := btc.Networks[network]
-	if !ok {
-		errs = append(errs, FieldError{Field: "network", Message: "must be mainnet, testnet, signet or regtest"})
-	}
-	if msg := checkLabel(req.Label); msg != "" {
-		errs = append(errs, FieldError{Field: "label", Message: msg})
-	}
+	network, params, errs := checkNetworkAndLabel(req.Network, req.Label)
 	if req.Xpub == "" {
 		errs = append(errs, FieldError{Field: "xpub", Message: "is required"})
 	}

@@ -34,7 +34,7 @@ func main() {
 	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "the seeded bench database")
 	binary := flag.String("binary", "bin/cointracker", "the server binary")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
-	concurrency := flag.String("concurrency", "16,64", "client counts to run")
+	concurrency := flag.String("concurrency", "1,16,64", "client counts to run")
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
 	flag.Parse()
 	if *dbURL == "" {

@@ -1220,7 +1220,7 @@ const docTemplate = `{
                     "description": "Balance summarises confirmed and pending transactions.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/api.AddressBalance"
+                            "$ref": "#/definitions/api.Balance"
                         }
                     ]
                 },
@@ -1261,49 +1261,6 @@ const docTemplate = `{
                     "description": "XpubID is set when the address was derived from a tracked xpub.",
                     "type": "integer",
                     "example": 7
-                }
-            }
-        },
-        "api.AddressBalance": {
-            "type": "object",
-            "properties": {
-                "confirmed_btc": {
-                    "type": "string",
-                    "example": "0.00150000"
-                },
-                "confirmed_sats": {
-                    "description": "ConfirmedSats is the net of confirmed transactions.",
-                    "type": "integer",
-                    "example": 150000
-                },
-                "received_btc": {
-                    "type": "string",
-                    "example": "0.00250000"
-                },
-                "received_sats": {
-                    "type": "integer",
-                    "example": 250000
-                },
-                "sent_btc": {
-                    "type": "string",
-                    "example": "0.00102500"
-                },
-                "sent_sats": {
-                    "type": "integer",
-                    "example": 102500
-                },
-                "tx_count": {
-                    "type": "integer",
-                    "example": 12
-                },
-                "unconfirmed_btc": {
-                    "type": "string",
-                    "example": "-0.00002500"
-                },
-                "unconfirmed_sats": {
-                    "description": "UnconfirmedSats is the net of pending transactions.",
-                    "type": "integer",
-                    "example": -2500
                 }
             }
         },
