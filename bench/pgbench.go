@@ -162,7 +162,7 @@ func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgben
 	for name, params := range map[string]db.TransactionHistoryNewestParams{"page 1": base, "filtered": filtered, "page 2,000": deepParams} {
 		c := &capture{}
 		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, errCaptured) {
-			return nil, fmt.Errorf("capture SQL: %v", err)
+			return nil, fmt.Errorf("capture SQL: %w", err)
 		}
 		script, err := p.script(c, name != "page 2,000", users)
 		if err != nil {
