@@ -12,6 +12,7 @@ import (
 
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -444,5 +445,36 @@ func TestDatabaseDownIs503(t *testing.T) {
 	}
 	if strings.Contains(string(r.body), "secret") || strings.Contains(s.logs.String(), "secret") {
 		t.Fatal("the database password leaked into the response or logs")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	s := migratedServer(t)
+	seedAddresses(t, s, 2)
+	var first api.AddressList
+	first = decode[api.AddressList](t, s.get(t, "/v1/addresses"))
+	s.get(t, "/v1/addresses/"+strconv.FormatInt(first.Items[0].ID, 10))
+	s.get(t, "/v1/addresses/987654")
+	s.get(t, "/nowhere/123")
+	r := s.get(t, "/metrics")
+	body := string(r.body)
+	if r.status != http.StatusOK {
+		t.Fatalf("metrics = %d", r.status)
+	}
+	for _, want := range []string{
+		`http_requests_total{method="GET",route="/v1/addresses",status="200"} 1`,
+		`http_requests_total{method="GET",route="/v1/addresses/:id",status="200"} 1`,
+		`http_requests_total{method="GET",route="/v1/addresses/:id",status="404"} 1`,
+		`http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`http_request_duration_seconds_bucket{method="GET",route="/v1/addresses",status="200",le="+Inf"} 1`,
+		"db_pool_acquires_total", "db_pool_max_connections", "go_goroutines", "go_build_info",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "987654") || strings.Contains(body, "nowhere") {
+		t.Error("raw paths leaked into metric labels")
 	}
 }

@@ -60,6 +60,7 @@ type Server struct {
 	users       userCache
 	tokens      tokenCache
 	limits      rateLimits
+	metrics     *metrics
 }
 
 // New returns a Server.
@@ -72,7 +73,8 @@ func New(opts Options) *Server {
 	return &Server{
 		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
 		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
-		limits: rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
+		limits:  rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
+		metrics: newMetrics(opts.Store.Pool()),
 	}
 }
 
@@ -87,7 +89,7 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
-	r.Use(requestID(), accessLog(s.log), recovery(), limitBody())
+	r.Use(requestID(), s.metrics.instrument(), accessLog(s.log), recovery(), limitBody())
 	r.NoRoute(func(c *gin.Context) {
 		abortStatus(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)
 	})
@@ -97,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metrics.handler)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
 	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
 		ginSwagger.PersistAuthorization(true)))

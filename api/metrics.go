@@ -1,0 +1,104 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics holds the server's Prometheus registry and request metrics. Each
+// Server has its own registry, so tests can run servers side by side.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(pool *pgxpool.Pool) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total",
+			Help: "HTTP requests answered, by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route template, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "status"}),
+	}
+	m.registry.MustRegister(m.requests, m.duration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+	)
+	if pool != nil {
+		m.registry.MustRegister(poolCollector{pool})
+	}
+	return m
+}
+
+// instrument records every request under its route template (never the
+// raw path, whose ids would make unbounded label values).
+func (m *metrics) instrument() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := strconv.Itoa(c.Writer.Status())
+		m.requests.WithLabelValues(route, c.Request.Method, status).Inc()
+		m.duration.WithLabelValues(route, c.Request.Method, status).Observe(time.Since(start).Seconds())
+	}
+}
+
+// handler serves the registry in the Prometheus text format.
+//
+//	@Summary	Prometheus metrics
+//	@ID			metrics
+//	@Tags		operations
+//	@Produce	plain
+//	@Success	200	{string}	string	"metrics in the Prometheus text format"
+//	@Router		/metrics [get]
+func (m *metrics) handler(c *gin.Context) {
+	promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
+}
+
+// poolCollector exposes the connection pool's statistics.
+type poolCollector struct{ pool *pgxpool.Pool }
+
+var (
+	poolAcquired = prometheus.NewDesc("db_pool_acquired_connections", "Connections in use.", nil, nil)
+	poolIdle     = prometheus.NewDesc("db_pool_idle_connections", "Idle connections.", nil, nil)
+	poolTotal    = prometheus.NewDesc("db_pool_total_connections", "Open connections.", nil, nil)
+	poolMax      = prometheus.NewDesc("db_pool_max_connections", "The pool's size limit.", nil, nil)
+	poolAcquires = prometheus.NewDesc("db_pool_acquires_total", "Connections acquired.", nil, nil)
+	poolWaits    = prometheus.NewDesc("db_pool_acquire_waits_total", "Acquires that had to wait for a connection.", nil, nil)
+	poolWait     = prometheus.NewDesc("db_pool_acquire_duration_seconds_total", "Time spent acquiring connections.", nil, nil)
+	poolCanceled = prometheus.NewDesc("db_pool_acquire_canceled_total", "Acquires canceled before a connection came.", nil, nil)
+)
+
+func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolWaits, poolWait, poolCanceled} {
+		ch <- d
+	}
+}
+
+func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := p.pool.Stat()
+	ch <- prometheus.MustNewConstMetric(poolAcquired, prometheus.GaugeValue, float64(s.AcquiredConns()))
+	ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.IdleConns()))
+	ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.TotalConns()))
+	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()))
+	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
+	ch <- prometheus.MustNewConstMetric(poolCanceled, prometheus.CounterValue, float64(s.CanceledAcquireCount()))
+}
