@@ -452,8 +452,7 @@ func TestMetrics(t *testing.T) {
 	t.Parallel()
 	s := migratedServer(t)
 	seedAddresses(t, s, 2)
-	var first api.AddressList
-	first = decode[api.AddressList](t, s.get(t, "/v1/addresses"))
+	first := decode[api.AddressList](t, s.get(t, "/v1/addresses"))
 	s.get(t, "/v1/addresses/"+strconv.FormatInt(first.Items[0].ID, 10))
 	s.get(t, "/v1/addresses/987654")
 	s.get(t, "/nowhere/123")
