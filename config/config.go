@@ -35,6 +35,10 @@ type Config struct {
 	DatabaseReplicaURL string `env:"DATABASE_REPLICA_URL"`
 	// DatabaseMaxConns caps the pool; 0 lets pgx choose (4 × CPUs).
 	DatabaseMaxConns int32 `env:"DATABASE_MAX_CONNS" envDefault:"0"`
+	// DatabaseStatementTimeout cancels any API query running longer.
+	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT" envDefault:"10s"`
+	// DatabaseConnectTimeout bounds each connection attempt.
+	DatabaseConnectTimeout time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"3s"`
 	// HTTPAddr is where the API listens.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8000"`
 	// AuthMode is "oidc" or "dev".
@@ -147,6 +151,9 @@ func (c Config) ValidateDatabase() error {
 	}
 	if c.DatabaseMaxConns < 0 {
 		errs = append(errs, errors.New("DATABASE_MAX_CONNS must not be negative"))
+	}
+	if c.DatabaseStatementTimeout < 0 || c.DatabaseConnectTimeout < 0 {
+		errs = append(errs, errors.New("DATABASE_STATEMENT_TIMEOUT and DATABASE_CONNECT_TIMEOUT must not be negative"))
 	}
 	return errors.Join(errs...)
 }

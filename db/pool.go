@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +15,12 @@ type PoolOptions struct {
 	MaxConns int32
 	// ApplicationName shows in pg_stat_activity.
 	ApplicationName string
+	// StatementTimeout cancels any statement running longer (server side);
+	// 0 leaves the server's setting.
+	StatementTimeout time.Duration
+	// ConnectTimeout bounds each connection attempt, so an unreachable
+	// database fails fast instead of hanging requests; 0 means 5 s.
+	ConnectTimeout time.Duration
 }
 
 // Connect opens a pool to the database at url and checks that it answers.
@@ -28,6 +35,13 @@ func Connect(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, 
 	}
 	if opts.ApplicationName != "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = opts.ApplicationName
+	}
+	if opts.StatementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	}
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if opts.ConnectTimeout > 0 {
+		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

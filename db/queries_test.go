@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
 )
@@ -442,5 +444,20 @@ func TestExecTx(t *testing.T) {
 	}
 	if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM users").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("users after commit = %d, %v", n, err)
+	}
+}
+
+func TestStatementTimeout(t *testing.T) {
+	t.Parallel()
+	pool, err := db.Connect(ctx, dbtest.NewURL(t), db.PoolOptions{StatementTimeout: 100 * time.Millisecond, ApplicationName: "timeout-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// 57014 is query_canceled: the server stopped it at the timeout.
+	_, err = pool.Exec(ctx, "SELECT pg_sleep(5)")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+		t.Fatalf("a 5 s statement under a 100 ms timeout: %v", err)
 	}
 }

@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +270,81 @@ func TestSeedCommand(t *testing.T) {
 	code, _, errOut = runCmd(ctx, "seed", "--if-empty", "--transactions", "80")
 	if code != 0 || !strings.Contains(errOut, "seed skipped") || count() != 52 {
 		t.Fatalf("seed --if-empty on a seeded database: %d %s", code, errOut)
+	}
+}
+
+// TestGracefulShutdown runs 20 clients against the server and stops it
+// (as SIGTERM does) mid-load: every request the server accepted gets its
+// complete response; only connections made after it stopped listening are
+// refused.
+func TestGracefulShutdown(t *testing.T) {
+	clearEnv(t)
+	addr := freeAddr(t)
+	url := dbtest.NewURL(t)
+	t.Setenv("DATABASE_URL", url)
+	t.Setenv("AUTH_MODE", "dev")
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("RATE_LIMIT_RPS", "0")
+	if code, _, errOut := runCmd(context.Background(), "seed", "--users", "1", "--addresses", "5", "--transactions", "3000"); code != 0 {
+		t.Fatalf("seed: %s", errOut)
+	}
+	_, token, _ := runCmd(context.Background(), "dev-token", "--subject", "user-1")
+	token = strings.TrimSpace(token)
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, io.Discard, io.Discard) }()
+	base := "http://" + addr
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if res, err := get(context.Background(), base+"/readyz"); err == nil {
+			_ = res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server never came up")
+		}
+	}
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var completed, refused atomic.Int64
+	var wg sync.WaitGroup
+	failures := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			for {
+				req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, base+"/v1/transactions/export.csv", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				res, err := client.Do(req)
+				if err != nil {
+					var opErr *net.OpError
+					if errors.As(err, &opErr) && opErr.Op == "dial" {
+						refused.Add(1)
+						return // the server stopped accepting: expected
+					}
+					failures <- fmt.Errorf("accepted request failed: %w", err)
+					return
+				}
+				body, err := io.ReadAll(res.Body)
+				_ = res.Body.Close()
+				if err != nil || res.StatusCode != http.StatusOK || !bytes.HasSuffix(body, []byte("\n")) || bytes.Count(body, []byte("\n")) < 3000 {
+					failures <- fmt.Errorf("incomplete response: status %d, %d bytes, %v", res.StatusCode, len(body), err)
+					return
+				}
+				completed.Add(1)
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	stop()
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		t.Error(err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	if completed.Load() == 0 || refused.Load() == 0 {
+		t.Fatalf("%d completed, %d refused: the test did not stop the server under load", completed.Load(), refused.Load())
 	}
 }

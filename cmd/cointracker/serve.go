@@ -30,7 +30,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		log.Warn("AUTH_MODE=dev: development authentication, listening on loopback only", "addr", cfg.HTTPAddr)
 	}
 
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker"})
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
+		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker",
+		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
+	})
 	if err != nil {
 		return err
 	}
