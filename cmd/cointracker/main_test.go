@@ -327,7 +327,7 @@ func TestGracefulShutdown(t *testing.T) {
 				body, err := io.ReadAll(res.Body)
 				_ = res.Body.Close()
 				if err != nil || res.StatusCode != http.StatusOK || !bytes.HasSuffix(body, []byte("\n")) || bytes.Count(body, []byte("\n")) < 3000 {
-					failures <- fmt.Errorf("incomplete response: status %d, %d bytes, %v", res.StatusCode, len(body), err)
+					failures <- fmt.Errorf("incomplete response: status %d, %d bytes, %w", res.StatusCode, len(body), err)
 					return
 				}
 				completed.Add(1)
