@@ -1,0 +1,300 @@
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fake is an Esplora-compatible server for one address's history, which
+// can fail on demand.
+type fake struct {
+	*httptest.Server
+	address string
+	mempool []Tx
+	chain   []Tx // newest first
+	calls   atomic.Int64
+	mu      sync.Mutex
+	// fail answers the next n requests with status (and Retry-After).
+	failStatus int
+	failN      int
+	retryAfter string
+	slowN      int
+	slowFor    time.Duration
+}
+
+func newFake(t *testing.T, address string, confirmed, pending int) *fake {
+	t.Helper()
+	f := &fake{address: address}
+	tx := func(i int, confirmed bool) Tx {
+		t := Tx{Txid: fmt.Sprintf("%064x", i+1), Weight: 561 + int64(i%4), Fee: 150}
+		// Even transactions pay the address 1000+i; odd ones spend 500+i of
+		// its coins and pay 300 back to it as change.
+		if i%2 == 0 {
+			t.Vout = []Output{{Address: address, Value: int64(1000 + i)}, {Address: "elsewhere", Value: 7}}
+		} else {
+			t.Vin = append(t.Vin, struct {
+				Txid       string  `json:"txid"`
+				Vout       uint32  `json:"vout"`
+				IsCoinbase bool    `json:"is_coinbase"`
+				Prevout    *Output `json:"prevout"`
+			}{Txid: "aa", Prevout: &Output{Address: address, Value: int64(500 + i)}})
+			t.Vout = []Output{{Address: "payee", Value: 100}, {Address: address, Value: 300}}
+		}
+		if confirmed {
+			t.Status = Status{Confirmed: true, BlockHeight: int32(800_000 - i), BlockHash: fmt.Sprintf("%064x", 1<<20+i), BlockTime: 1_700_000_000 - int64(i)*600}
+		}
+		return t
+	}
+	for i := range pending {
+		f.mempool = append(f.mempool, tx(1_000_000+i, false))
+	}
+	for i := range confirmed {
+		f.chain = append(f.chain, tx(i, true))
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fake) failNext(n, status int, retryAfter string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failN, f.failStatus, f.retryAfter = n, status, retryAfter
+}
+
+func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	f.mu.Lock()
+	if f.slowN > 0 {
+		f.slowN--
+		d := f.slowFor
+		f.mu.Unlock()
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+		}
+		return
+	}
+	if f.failN > 0 {
+		f.failN--
+		if f.retryAfter != "" {
+			w.Header().Set("Retry-After", f.retryAfter)
+		}
+		status := f.failStatus
+		f.mu.Unlock()
+		http.Error(w, "try later", status)
+		return
+	}
+	f.mu.Unlock()
+	path := strings.TrimPrefix(r.URL.Path, "/api")
+	switch {
+	case path == "/blocks/tip/height":
+		fmt.Fprint(w, "870123")
+	case path == "/address/"+f.address:
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"chain_stats":   map[string]int{"tx_count": len(f.chain), "funded_txo_sum": 1234},
+			"mempool_stats": map[string]int{"tx_count": len(f.mempool)},
+		})
+	case path == "/address/"+f.address+"/txs":
+		page := append(append([]Tx{}, f.mempool...), f.chain[:min(25, len(f.chain))]...)
+		_ = json.NewEncoder(w).Encode(page)
+	case strings.HasPrefix(path, "/address/"+f.address+"/txs/chain/"):
+		after := strings.TrimPrefix(path, "/address/"+f.address+"/txs/chain/")
+		for i, tx := range f.chain {
+			if tx.Txid == after {
+				_ = json.NewEncoder(w).Encode(f.chain[i+1 : min(i+26, len(f.chain))])
+				return
+			}
+		}
+		http.Error(w, "unknown txid", http.StatusBadRequest)
+	case strings.HasPrefix(path, "/block/"):
+		_ = json.NewEncoder(w).Encode(BlockStatus{InBestChain: true, Height: 800_000})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func client(t *testing.T, f *fake, opts Options) *Client {
+	t.Helper()
+	if opts.BaseBackoff == 0 {
+		opts.BaseBackoff = time.Millisecond
+	}
+	if opts.RatePerSecond == 0 {
+		opts.RatePerSecond = 1000
+	}
+	c, err := New(f.URL+"/api/", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const addr = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+
+func TestWalkHistory(t *testing.T) {
+	t.Parallel()
+	// 75 confirmed transactions: the last page ends exactly at 25.
+	f := newFake(t, addr, 75, 2)
+	c := client(t, f, Options{})
+	ctx := context.Background()
+	if h, err := c.TipHeight(ctx); err != nil || h != 870123 {
+		t.Fatalf("tip = %d, %v", h, err)
+	}
+	seen := map[string]bool{}
+	var received, sent int64
+	last := ""
+	for pages := 0; ; pages++ {
+		txs, err := c.AddressTxs(ctx, addr, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(txs) == 0 {
+			break
+		}
+		for _, tx := range txs {
+			if seen[tx.Txid] {
+				t.Fatalf("tx %s twice", tx.Txid)
+			}
+			seen[tx.Txid] = true
+			r, s := tx.Effect(addr)
+			received, sent = received+r, sent+s
+			if tx.Status.Confirmed {
+				last = tx.Txid
+			}
+		}
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(seen) != 77 {
+		t.Fatalf("walked %d transactions, want 77", len(seen))
+	}
+	var wantR, wantS int64
+	for _, tx := range append(append([]Tx{}, f.mempool...), f.chain...) {
+		for _, o := range tx.Vout {
+			if o.Address == addr {
+				wantR += o.Value
+			}
+		}
+		for _, in := range tx.Vin {
+			if in.Prevout != nil && in.Prevout.Address == addr {
+				wantS += in.Prevout.Value
+			}
+		}
+	}
+	if received != wantR || sent != wantS || received == 0 || sent == 0 {
+		t.Fatalf("received %d sent %d, want %d %d", received, sent, wantR, wantS)
+	}
+	if f.chain[0].VSize() != 141 {
+		t.Fatalf("vsize of weight 561 = %d, want 141", f.chain[0].VSize())
+	}
+	stats, err := c.AddressStats(ctx, addr)
+	if err != nil || stats.Chain.TxCount != 75 || stats.Mempool.TxCount != 2 || stats.Chain.FundedSum != 1234 {
+		t.Fatalf("stats = %+v, %v", stats, err)
+	}
+	if bs, err := c.BlockStatus(ctx, f.chain[0].Status.BlockHash); err != nil || !bs.InBestChain {
+		t.Fatalf("block status = %+v, %v", bs, err)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		arrange  func(f *fake)
+		attempts int64
+	}{
+		{"429 burst", func(f *fake) { f.failNext(3, http.StatusTooManyRequests, "0") }, 4},
+		{"5xx", func(f *fake) { f.failNext(2, http.StatusBadGateway, "") }, 3},
+		{"timeout", func(f *fake) { f.slowN, f.slowFor = 1, 5*time.Second }, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, addr, 3, 0)
+			c := client(t, f, Options{RequestTimeout: 200 * time.Millisecond})
+			tc.arrange(f)
+			if _, err := c.TipHeight(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.calls.Load(); got != tc.attempts {
+				t.Fatalf("%d requests, want %d", got, tc.attempts)
+			}
+		})
+	}
+
+	t.Run("permanent 4xx", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, addr, 3, 0)
+		c := client(t, f, Options{})
+		_, err := c.AddressTxs(ctx, "unknown-address", "")
+		var se *StatusError
+		if !errors.As(err, &se) || se.Status != http.StatusNotFound || f.calls.Load() != 1 {
+			t.Fatalf("404: %v after %d requests", err, f.calls.Load())
+		}
+	})
+
+	t.Run("gives up", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, addr, 3, 0)
+		c := client(t, f, Options{MaxAttempts: 3})
+		f.failNext(10, http.StatusServiceUnavailable, "")
+		if _, err := c.TipHeight(ctx); err == nil || !strings.Contains(err.Error(), "gave up after 3") || f.calls.Load() != 3 {
+			t.Fatalf("persistent 503: %v after %d requests", err, f.calls.Load())
+		}
+	})
+
+	t.Run("cancelled", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, addr, 3, 0)
+		c := client(t, f, Options{BaseBackoff: time.Hour})
+		f.failNext(1, http.StatusTooManyRequests, "3600")
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+		if _, err := c.TipHeight(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled while backing off: %v", err)
+		}
+	})
+}
+
+func TestBackoffHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	c, err := New("https://example.com/api", Options{BaseBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 6; attempt++ {
+		base := 100 * time.Millisecond << (attempt - 1)
+		d := c.backoff(attempt, errors.New("boom"))
+		if d < min(base, 10*time.Second) || d > min(base*3/2, 10*time.Second) {
+			t.Fatalf("attempt %d waits %s, want %s plus up to half again", attempt, d, base)
+		}
+	}
+	if d := c.backoff(1, &retryable{err: errors.New("429"), retryAfter: 7 * time.Second}); d != 7*time.Second {
+		t.Fatalf("Retry-After 7 s gave a wait of %s", d)
+	}
+	if d := c.backoff(1, &retryable{err: errors.New("429"), retryAfter: time.Hour}); d != 10*time.Second {
+		t.Fatalf("a huge Retry-After is capped: %s", d)
+	}
+	if got := parseRetryAfter(time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)); got < 30*time.Second || got > time.Minute {
+		t.Fatalf("HTTP-date Retry-After = %s", got)
+	}
+	for _, bad := range []string{"", "soon", "-3"} {
+		if parseRetryAfter(bad) != 0 {
+			t.Fatalf("Retry-After %q parsed", bad)
+		}
+	}
+	if _, err := New("ftp://x", Options{}); err == nil {
+		t.Fatal("ftp URL accepted")
+	}
+}
