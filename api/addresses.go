@@ -62,8 +62,8 @@ type AddressList struct {
 // filters.
 const addressListFilters = "addresses"
 
-// addressCursor is the keyset position of the address list.
-type addressCursor struct {
+// idCursor is the keyset position of lists paged by id (addresses, xpubs).
+type idCursor struct {
 	ID int64 `json:"id"`
 }
 
@@ -86,7 +86,7 @@ type addressCursor struct {
 func (s *Server) listAddresses(c *gin.Context) {
 	q := parseQuery(c.Request.URL.RawQuery, "limit", "cursor")
 	limit := q.Int("limit", 50, 1, 500)
-	var after addressCursor
+	var after idCursor
 	if cur := q.String("cursor", ""); cur != "" {
 		if err := s.cursors.decode(cur, addressListFilters, &after); err != nil {
 			q.fail("cursor", err.Error())
@@ -114,7 +114,7 @@ func (s *Server) listAddresses(c *gin.Context) {
 	page := AddressList{Items: make([]Address, 0, min(len(rows), int(limit)))}
 	for i, r := range rows {
 		if i == int(limit) {
-			next := s.cursors.encode(addressListFilters, addressCursor{ID: rows[i-1].ID})
+			next := s.cursors.encode(addressListFilters, idCursor{ID: rows[i-1].ID})
 			page.NextCursor = &next
 			break
 		}

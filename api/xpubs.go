@@ -211,7 +211,7 @@ const xpubListFilters = "xpubs"
 func (s *Server) listXpubs(c *gin.Context) {
 	q := parseQuery(c.Request.URL.RawQuery, "limit", "cursor")
 	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
-	var after addressCursor
+	var after idCursor
 	if cur := q.String("cursor", ""); cur != "" {
 		if err := s.cursors.decode(cur, xpubListFilters, &after); err != nil {
 			q.fail("cursor", err.Error())
@@ -230,7 +230,7 @@ func (s *Server) listXpubs(c *gin.Context) {
 	page := XpubList{Items: []Xpub{}}
 	if len(rows) > int(limit) {
 		rows = rows[:limit]
-		next := s.cursors.encode(xpubListFilters, addressCursor{ID: rows[len(rows)-1].ID})
+		next := s.cursors.encode(xpubListFilters, idCursor{ID: rows[len(rows)-1].ID})
 		page.NextCursor = &next
 	}
 	ids := make([]int64, len(rows))

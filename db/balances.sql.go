@@ -10,54 +10,6 @@ import (
 	"time"
 )
 
-const balanceByAddress = `-- name: BalanceByAddress :many
-SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count FROM user_address_summaries
-WHERE user_id = $1
-ORDER BY id
-`
-
-// BalanceByAddress serves GET /v1/balances: every entry of the user's
-// watch-list with its balance summary (user_address_summaries: one
-// index-only scan of ledger_entries_history_idx per entry).
-func (q *Queries) BalanceByAddress(ctx context.Context, userID int64) ([]UserAddressSummary, error) {
-	rows, err := q.db.Query(ctx, balanceByAddress, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []UserAddressSummary{}
-	for rows.Next() {
-		var i UserAddressSummary
-		if err := rows.Scan(
-			&i.ID,
-			&i.UserID,
-			&i.AddressID,
-			&i.Label,
-			&i.XpubID,
-			&i.CreatedAt,
-			&i.Network,
-			&i.Address,
-			&i.ScriptType,
-			&i.SyncStatus,
-			&i.LastSyncedHeight,
-			&i.SyncedAt,
-			&i.SyncError,
-			&i.ConfirmedSats,
-			&i.UnconfirmedSats,
-			&i.ReceivedSats,
-			&i.SentSats,
-			&i.TxCount,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const balanceHistory = `-- name: BalanceHistory :many
 WITH moves AS (
     SELECT date_trunc($1::text, le.sort_time, 'UTC') AS bucket,

@@ -1,12 +1,10 @@
 package db_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -73,7 +71,6 @@ var bigTables = map[string]bool{
 func TestListQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
 	s := dbtest.NewStore(t)
-	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name      string
 		call      func(q *db.Queries) error
@@ -87,13 +84,6 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			_, err := q.UserAddressGet(ctx, db.UserAddressGetParams{UserID: 1, ID: 1})
 			return err
 		}, []string{"user_addresses_user_id_id_idx", "ledger_entries_history_idx"}},
-		{"LedgerEntryListByAddress", func(q *db.Queries) error {
-			_, err := q.LedgerEntryListByAddress(ctx, db.LedgerEntryListByAddressParams{
-				AddressID: 1, BeforeUnconfirmed: true, BeforeTime: far, BeforeHeight: 1 << 30,
-				BeforeTxid: bytes.Repeat([]byte{0xff}, 32), MaxRows: 51,
-			})
-			return err
-		}, []string{"ledger_entries_history_idx"}},
 		{"XpubAddressList", func(q *db.Queries) error {
 			_, err := q.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{1}, UserID: 1})
 			return err

@@ -7,7 +7,6 @@ package db
 
 import (
 	"context"
-	"time"
 )
 
 const ledgerEntriesUpsert = `-- name: LedgerEntriesUpsert :exec
@@ -50,95 +49,4 @@ func (q *Queries) LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpse
 		arg.SentSats,
 	)
 	return err
-}
-
-const ledgerEntryListByAddress = `-- name: LedgerEntryListByAddress :many
-SELECT
-    le.transaction_id,
-    le.txid,
-    le.status,
-    le.received_sats,
-    le.sent_sats,
-    le.net_sats,
-    le.block_height,
-    le.block_time,
-    le.first_seen,
-    le.unconfirmed,
-    le.sort_time,
-    le.sort_height
-FROM ledger_entries le
-WHERE le.address_id = $1
-  AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-      < ($2::boolean, $3::timestamptz, $4::integer, $5::bytea)
-ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
-LIMIT $6
-`
-
-type LedgerEntryListByAddressParams struct {
-	AddressID         int64
-	BeforeUnconfirmed bool
-	BeforeTime        time.Time
-	BeforeHeight      int32
-	BeforeTxid        []byte
-	MaxRows           int32
-}
-
-type LedgerEntryListByAddressRow struct {
-	TransactionID int64
-	Txid          []byte
-	Status        string
-	ReceivedSats  int64
-	SentSats      int64
-	NetSats       int64
-	BlockHeight   *int32
-	BlockTime     *time.Time
-	FirstSeen     time.Time
-	Unconfirmed   bool
-	SortTime      time.Time
-	SortHeight    int32
-}
-
-// LedgerEntryListByAddress returns one page of an address's history, newest
-// first: unconfirmed rows by first seen, then confirmed rows by block time,
-// height and txid. The row comparison is the keyset predicate; the first
-// page passes a key above every row. Served by a backward range scan of
-// ledger_entries_history_idx, so page 10,000 costs what page 1 costs.
-func (q *Queries) LedgerEntryListByAddress(ctx context.Context, arg LedgerEntryListByAddressParams) ([]LedgerEntryListByAddressRow, error) {
-	rows, err := q.db.Query(ctx, ledgerEntryListByAddress,
-		arg.AddressID,
-		arg.BeforeUnconfirmed,
-		arg.BeforeTime,
-		arg.BeforeHeight,
-		arg.BeforeTxid,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []LedgerEntryListByAddressRow{}
-	for rows.Next() {
-		var i LedgerEntryListByAddressRow
-		if err := rows.Scan(
-			&i.TransactionID,
-			&i.Txid,
-			&i.Status,
-			&i.ReceivedSats,
-			&i.SentSats,
-			&i.NetSats,
-			&i.BlockHeight,
-			&i.BlockTime,
-			&i.FirstSeen,
-			&i.Unconfirmed,
-			&i.SortTime,
-			&i.SortHeight,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

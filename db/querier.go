@@ -18,10 +18,6 @@ type Querier interface {
 	// and writes nothing for existing ones. An address another session inserts
 	// concurrently is in neither part: callers compare counts and retry.
 	AddressesUpsert(ctx context.Context, arg AddressesUpsertParams) ([]AddressesUpsertRow, error)
-	// BalanceByAddress serves GET /v1/balances: every entry of the user's
-	// watch-list with its balance summary (user_address_summaries: one
-	// index-only scan of ledger_entries_history_idx per entry).
-	BalanceByAddress(ctx context.Context, userID int64) ([]UserAddressSummary, error)
 	// BalanceHistory serves GET /v1/balances/history: the balance (confirmed
 	// and pending rows) at the end of every interval (day, week or month, in
 	// UTC) from the user's first transaction to the last, for one entry or all
@@ -45,12 +41,6 @@ type Querier interface {
 	// index can serve pages alone. Rows whose amounts are unchanged are left
 	// untouched, so a re-run writes nothing.
 	LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpsertParams) error
-	// LedgerEntryListByAddress returns one page of an address's history, newest
-	// first: unconfirmed rows by first seen, then confirmed rows by block time,
-	// height and txid. The row comparison is the keyset predicate; the first
-	// page passes a key above every row. Served by a backward range scan of
-	// ledger_entries_history_idx, so page 10,000 costs what page 1 costs.
-	LedgerEntryListByAddress(ctx context.Context, arg LedgerEntryListByAddressParams) ([]LedgerEntryListByAddressRow, error)
 	// PriceLatest returns the most recent close (a backward scan of the primary
 	// key), used for today's fiat values.
 	PriceLatest(ctx context.Context) (Price, error)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cointracker/cointracker/db"
@@ -257,14 +258,14 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 	if err != nil || tx.Status != "confirmed" || tx.BlockHeight == nil || *tx.BlockHeight != 800_123 {
 		t.Fatalf("after confirmation: %+v, %v", tx, err)
 	}
-	rows := history(t, s, a.ID, 10)
+	rows := ledger(t, s, a.ID)
 	if len(rows) != 1 || rows[0].Status != "confirmed" || rows[0].Unconfirmed || *rows[0].BlockHeight != 800_123 {
 		t.Fatalf("ledger after confirmation = %+v", rows)
 	}
 
 	// A reorg sends it back to pending.
 	writeTxs(t, s, a.ID, []chainTx{pending})
-	rows = history(t, s, a.ID, 10)
+	rows = ledger(t, s, a.ID)
 	if rows[0].Status != "pending" || !rows[0].Unconfirmed || rows[0].BlockHeight != nil {
 		t.Fatalf("ledger after reorg = %+v", rows[0])
 	}
@@ -287,72 +288,26 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 	}
 }
 
-// history reads an address's whole history newest first through the
-// keyset query, limit rows a page, checking that pages join up.
-func history(t *testing.T, s *db.Store, addressID int64, limit int32) []db.LedgerEntryListByAddressRow {
-	t.Helper()
-	p := db.LedgerEntryListByAddressParams{
-		AddressID:         addressID,
-		BeforeUnconfirmed: true,
-		BeforeTime:        time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
-		BeforeHeight:      1 << 30,
-		BeforeTxid:        bytes.Repeat([]byte{0xff}, 32),
-		MaxRows:           limit,
-	}
-	var all []db.LedgerEntryListByAddressRow
-	for {
-		page, err := s.LedgerEntryListByAddress(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, page...)
-		if int32(len(page)) < limit {
-			return all
-		}
-		last := page[len(page)-1]
-		p.BeforeUnconfirmed, p.BeforeTime, p.BeforeHeight, p.BeforeTxid = last.Unconfirmed, last.SortTime, last.SortHeight, last.Txid
-	}
+// ledgerRow is the part of a ledger entry the lifecycle test reads.
+type ledgerRow struct {
+	Status      string
+	Unconfirmed bool
+	BlockHeight *int32
 }
 
-func TestHistoryOrderAndPaging(t *testing.T) {
-	t.Parallel()
-	s := dbtest.NewStore(t)
-	a := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
-	var txs []chainTx
-	for i := range 23 {
-		txs = append(txs, chainTx{name: string(rune('a' + i)), height: 800_000 + int32(i/3), time: t0.Add(time.Duration(i/3) * 10 * time.Minute),
-			status: "confirmed", received: int64(1000 + i)})
+// ledger reads an address's ledger entries straight from the table.
+func ledger(t *testing.T, s *db.Store, addressID int64) []ledgerRow {
+	t.Helper()
+	rows, err := s.Pool().Query(ctx, `SELECT status, unconfirmed, block_height FROM ledger_entries
+		WHERE address_id = $1 ORDER BY transaction_id`, addressID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Pending rows come first, even when first seen before the last block.
-	txs = append(txs, chainTx{name: "p1", height: -1, time: t0, status: "pending", received: 1},
-		chainTx{name: "p2", height: -1, time: t0.Add(time.Minute), status: "pending", received: 2})
-	writeTxs(t, s, a.ID, txs)
-
-	want := history(t, s, a.ID, 1000)
-	if len(want) != len(txs) {
-		t.Fatalf("history has %d rows, want %d", len(want), len(txs))
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ledgerRow])
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !bytes.Equal(want[0].Txid, txid("p2")) || !bytes.Equal(want[1].Txid, txid("p1")) {
-		t.Fatalf("pending rows are not first, newest first")
-	}
-	for i := 3; i < len(want); i++ {
-		prev, cur := want[i-1], want[i]
-		if cur.SortTime.After(prev.SortTime) ||
-			(cur.SortTime.Equal(prev.SortTime) && bytes.Compare(cur.Txid, prev.Txid) > 0) {
-			t.Fatalf("row %d out of order", i)
-		}
-	}
-	for _, limit := range []int32{1, 2, 3, 7, 25} {
-		got := history(t, s, a.ID, limit)
-		if len(got) != len(want) {
-			t.Fatalf("limit %d: %d rows, want %d", limit, len(got), len(want))
-		}
-		for i := range got {
-			if !bytes.Equal(got[i].Txid, want[i].Txid) {
-				t.Fatalf("limit %d: row %d differs from the single-page order", limit, i)
-			}
-		}
-	}
+	return out
 }
 
 func TestSyncStateTipsPricesXpubs(t *testing.T) {

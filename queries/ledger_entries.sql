@@ -21,29 +21,3 @@ SET received_sats = EXCLUDED.received_sats,
     sent_sats = EXCLUDED.sent_sats
 WHERE (le.received_sats, le.sent_sats)
     IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats);
-
--- name: LedgerEntryListByAddress :many
--- LedgerEntryListByAddress returns one page of an address's history, newest
--- first: unconfirmed rows by first seen, then confirmed rows by block time,
--- height and txid. The row comparison is the keyset predicate; the first
--- page passes a key above every row. Served by a backward range scan of
--- ledger_entries_history_idx, so page 10,000 costs what page 1 costs.
-SELECT
-    le.transaction_id,
-    le.txid,
-    le.status,
-    le.received_sats,
-    le.sent_sats,
-    le.net_sats,
-    le.block_height,
-    le.block_time,
-    le.first_seen,
-    le.unconfirmed,
-    le.sort_time,
-    le.sort_height
-FROM ledger_entries le
-WHERE le.address_id = @address_id
-  AND (le.unconfirmed, le.sort_time, le.sort_height, le.txid)
-      < (@before_unconfirmed::boolean, @before_time::timestamptz, @before_height::integer, @before_txid::bytea)
-ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
-LIMIT @max_rows;
