@@ -95,6 +95,9 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 		{"filtered", func(rng *rand.Rand) (int, string) {
 			return 1 + rng.IntN(users), "/v1/transactions?limit=50&direction=outgoing&from=2019-01-01T00:00:00Z"
 		}},
+		{"user-1 page 1", func(*rand.Rand) (int, string) {
+			return 1, "/v1/transactions?limit=50"
+		}},
 		{"page 2,000", func(*rand.Rand) (int, string) {
 			return 1, "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep)
 		}},

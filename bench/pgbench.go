@@ -159,12 +159,16 @@ func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgben
 	if deepPos.Unconfirmed {
 		return nil, errors.New("the deep cursor is still among pending rows")
 	}
-	for name, params := range map[string]db.TransactionHistoryNewestParams{"page 1": base, "filtered": filtered, "page 2,000": deepParams} {
+	user1 := base
+	user1.UserID = p.user1ID
+	for name, params := range map[string]db.TransactionHistoryNewestParams{
+		"page 1": base, "filtered": filtered, "user-1 page 1": user1, "page 2,000": deepParams,
+	} {
 		c := &capture{}
 		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, errCaptured) {
 			return nil, fmt.Errorf("capture SQL: %w", err)
 		}
-		script, err := p.script(c, name != "page 2,000", users)
+		script, err := p.script(c, params.UserID == randomUserMarker, users)
 		if err != nil {
 			return nil, err
 		}
