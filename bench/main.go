@@ -243,7 +243,7 @@ func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize in
 	}
 	cmd := exec.CommandContext(ctx, binary, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AUTH_MODE=dev", "HTTP_ADDR="+addr,
-		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "LOG_LEVEL=warn", "DATABASE_MAX_CONNS="+strconv.Itoa(poolSize))
+		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR=", "LOG_LEVEL=warn", "DATABASE_MAX_CONNS="+strconv.Itoa(poolSize))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", binary, err)

@@ -41,6 +41,8 @@ type Config struct {
 	DatabaseConnectTimeout time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"3s"`
 	// HTTPAddr is where the API listens.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8000"`
+	// AdminAddr serves pprof and a configuration dump; empty turns it off.
+	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:6060"`
 	// AuthMode is "oidc" or "dev".
 	AuthMode string `env:"AUTH_MODE"`
 	// AuthIssuer is the OIDC issuer URL (oidc mode).
@@ -164,6 +166,11 @@ func (c Config) ValidateServe() error {
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("HTTP_ADDR %q is not host:port: %w", c.HTTPAddr, err))
 	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			errs = append(errs, fmt.Errorf("ADMIN_ADDR %q is not host:port: %w", c.AdminAddr, err))
+		}
+	}
 	switch c.AuthMode {
 	case AuthDev:
 		if !IsLoopback(c.HTTPAddr) {
@@ -220,4 +227,23 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Redacted is the configuration with secrets hidden, for the admin dump.
+func (c Config) Redacted() map[string]any {
+	set := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "(set)"
+	}
+	return map[string]any{
+		"DATABASE_URL": RedactURL(c.DatabaseURL), "DATABASE_REPLICA_URL": RedactURL(c.DatabaseReplicaURL),
+		"DATABASE_MAX_CONNS": c.DatabaseMaxConns, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout.String(),
+		"DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout.String(), "HTTP_ADDR": c.HTTPAddr, "ADMIN_ADDR": c.AdminAddr,
+		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "DEV_KEY_FILE": c.DevKeyFile,
+		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret),
+		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
+		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
+	}
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -21,6 +22,9 @@ type PoolOptions struct {
 	// ConnectTimeout bounds each connection attempt, so an unreachable
 	// database fails fast instead of hanging requests; 0 means 5 s.
 	ConnectTimeout time.Duration
+	// Logger, when set, receives each query's name and duration at debug
+	// level.
+	Logger *slog.Logger
 }
 
 // Connect opens a pool to the database at url and checks that it answers.
@@ -38,6 +42,9 @@ func Connect(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, 
 	}
 	if opts.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
+	}
+	if opts.Logger != nil {
+		cfg.ConnConfig.Tracer = queryLogger{opts.Logger}
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	if opts.ConnectTimeout > 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,7 @@ func clearEnv(t *testing.T) {
 		t.Setenv(name, "")
 	}
 	t.Setenv("DEV_KEY_FILE", filepath.Join(t.TempDir(), "dev-key.pem"))
+	t.Setenv("ADMIN_ADDR", "")
 	t.Setenv("LOG_FORMAT", "json")
 }
 
@@ -142,10 +144,13 @@ func TestBadInputGetsOneClearLine(t *testing.T) {
 // empty database, serve it, answer requests, and stop on cancellation.
 func TestServeAndMigrate(t *testing.T) {
 	clearEnv(t)
-	addr := freeAddr(t)
-	t.Setenv("DATABASE_URL", dbtest.NewEmptyURL(t))
+	addr, adminAddr := freeAddr(t), freeAddr(t)
+	dbURL := dbtest.NewEmptyURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
 	t.Setenv("AUTH_MODE", "dev")
 	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("ADMIN_ADDR", adminAddr)
+	t.Setenv("CURSOR_SECRET", strings.Repeat("s3cr3t", 6))
 
 	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
 		t.Fatalf("migrate up: %d %s", code, errOut)
@@ -195,6 +200,26 @@ func TestServeAndMigrate(t *testing.T) {
 		t.Fatalf("GET /v1/me without a token = %v %v, want 401", res, err)
 	} else {
 		_ = res.Body.Close()
+	}
+	// The admin listener: pprof, and the configuration without secrets.
+	for _, path := range []string{"/debug/pprof/", "/debug/config"} {
+		res, err := get(ctx, "http://"+adminAddr+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("admin %s = %d", path, res.StatusCode)
+		}
+		if u, _ := neturl.Parse(dbURL); u != nil {
+			if pw, ok := u.User.Password(); ok && strings.Contains(string(body), pw) {
+				t.Fatalf("admin %s shows the database password", path)
+			}
+		}
+		if strings.Contains(string(body), "s3cr3t") {
+			t.Fatalf("admin %s shows the cursor secret", path)
+		}
 	}
 	if code, _, _ := runCmd(ctx, "dev-token"); code != 2 {
 		t.Fatalf("dev-token without --subject exits %d, want 2", code)

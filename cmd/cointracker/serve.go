@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"runtime"
 	"time"
 
 	"github.com/cointracker/cointracker/api"
@@ -33,6 +36,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
 		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker",
 		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
+		Logger: log,
 	})
 	if err != nil {
 		return err
@@ -72,6 +76,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		RateBurst:   cfg.RateLimitBurst,
 	}).Handler())
 
+	admin, err := startAdmin(ctx, cfg, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if admin != nil {
+		defer func() { _ = admin.Close() }()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs/index.html",
@@ -107,4 +120,36 @@ func newVerifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error)
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	return auth.NewOIDC(ctx, cfg.AuthIssuer, cfg.AuthAudience)
+}
+
+// startAdmin serves pprof and the redacted configuration on ADMIN_ADDR
+// (loopback by default), apart from the public API.
+func startAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*http.Server, error) {
+	if cfg.AdminAddr == "" {
+		return nil, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/config", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"version": version, "go": runtime.Version(), "goroutines": runtime.NumGoroutine(), "config": cfg.Redacted(),
+		})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	if !config.IsLoopback(cfg.AdminAddr) {
+		log.Warn("the admin listener (pprof, configuration) is reachable beyond loopback", "addr", cfg.AdminAddr)
+	}
+	log.Info("admin listener", "addr", ln.Addr().String())
+	return srv, nil
 }
