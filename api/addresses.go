@@ -67,6 +67,24 @@ type idCursor struct {
 	ID int64 `json:"id"`
 }
 
+// idPage reads the limit and cursor of a list paged by id, writing a 400
+// and returning false when either (or another parameter) is wrong.
+func (s *Server) idPage(c *gin.Context, filters string) (idCursor, int64, bool) {
+	q := parseQuery(c.Request.URL.RawQuery, pageParams...)
+	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
+	var after idCursor
+	if cur := q.String("cursor", ""); cur != "" {
+		if err := s.cursors.decode(cur, filters, &after); err != nil {
+			q.fail("cursor", err.Error())
+		}
+	}
+	if errs := q.Errors(); len(errs) > 0 {
+		abortValidation(c, errs)
+		return idCursor{}, 0, false
+	}
+	return after, limit, true
+}
+
 // listAddresses returns the user's watch-list, page by page.
 //
 //	@Summary		List tracked addresses
@@ -84,16 +102,8 @@ type idCursor struct {
 //	@Security		BearerAuth
 //	@Router			/v1/addresses [get]
 func (s *Server) listAddresses(c *gin.Context) {
-	q := parseQuery(c.Request.URL.RawQuery, "limit", "cursor")
-	limit := q.Int("limit", 50, 1, 500)
-	var after idCursor
-	if cur := q.String("cursor", ""); cur != "" {
-		if err := s.cursors.decode(cur, addressListFilters, &after); err != nil {
-			q.fail("cursor", err.Error())
-		}
-	}
-	if errs := q.Errors(); len(errs) > 0 {
-		abortValidation(c, errs)
+	after, limit, ok := s.idPage(c, addressListFilters)
+	if !ok {
 		return
 	}
 	rows, err := s.store.UserAddressList(c.Request.Context(), db.UserAddressListParams{

@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,22 +14,14 @@ import (
 	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
-	"github.com/cointracker/cointracker/fixtures"
+	"github.com/cointracker/cointracker/fixtures/fixturestest"
 )
 
 // benchServer serves the shared bench-scale fixtures (user-1 is the heavy
 // user: ~300k rows over 50 addresses).
 func benchServer(b *testing.B) *testServer {
 	b.Helper()
-	o, err := fixtures.LookupScale("bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := dbtest.SharedURL(b, fmt.Sprintf("fixtures %+v", o), func(ctx context.Context, s *db.Store) error {
-		_, err := fixtures.Seed(ctx, s, o, nil)
-		return err
-	})
-	pool := dbtest.NewPool(b, url)
+	pool := dbtest.NewPool(b, fixturestest.BenchURL(b))
 	srv := api.New(api.Options{Store: db.NewStore(pool), Logger: slog.New(slog.DiscardHandler),
 		SchemaCheck: func(context.Context) error { return nil },
 		Verifier:    auth.NewStatic(auth.DevIssuer, auth.DevAudience, testKey.Public())})

@@ -209,16 +209,8 @@ const xpubListFilters = "xpubs"
 //	@Security	BearerAuth
 //	@Router		/v1/xpubs [get]
 func (s *Server) listXpubs(c *gin.Context) {
-	q := parseQuery(c.Request.URL.RawQuery, "limit", "cursor")
-	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
-	var after idCursor
-	if cur := q.String("cursor", ""); cur != "" {
-		if err := s.cursors.decode(cur, xpubListFilters, &after); err != nil {
-			q.fail("cursor", err.Error())
-		}
-	}
-	if errs := q.Errors(); len(errs) > 0 {
-		abortValidation(c, errs)
+	after, limit, ok := s.idPage(c, xpubListFilters)
+	if !ok {
 		return
 	}
 	ctx, uid := c.Request.Context(), currentUserID(c)

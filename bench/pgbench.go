@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/db/dbtest"
 )
 
 // countUsers counts the seeded demo users (user-1 … user-N).
@@ -76,29 +76,6 @@ func cursorPosition(cursor string) (position, error) {
 		P position `json:"p"`
 	}
 	return c.P, json.Unmarshal(b, &c)
-}
-
-// capture records the SQL and arguments a generated query method sends.
-type capture struct {
-	sql  string
-	args []any
-}
-
-var errCaptured = errors.New("captured")
-
-func (c *capture) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	c.sql, c.args = sql, args
-	return pgconn.CommandTag{}, errCaptured
-}
-
-func (c *capture) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
-	c.sql, c.args = sql, args
-	return nil, errCaptured
-}
-
-func (c *capture) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	c.sql, c.args = sql, args
-	return nil
 }
 
 // pgbench runs the handler's SQL with pgbench.
@@ -164,8 +141,8 @@ func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgben
 	for name, params := range map[string]db.TransactionHistoryNewestParams{
 		"page 1": base, "filtered": filtered, "user-1 page 1": user1, "page 2,000": deepParams,
 	} {
-		c := &capture{}
-		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, errCaptured) {
+		c := &dbtest.Capture{}
+		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, dbtest.ErrCaptured) {
 			return nil, fmt.Errorf("capture SQL: %w", err)
 		}
 		script, err := p.script(c, params.UserID == randomUserMarker, users)
@@ -189,20 +166,20 @@ const randomUserMarker = -4242
 
 // script renders the SQL with its arguments as literals; with randomUser
 // the user id argument becomes a pgbench variable drawn per transaction.
-func (p *pgbench) script(c *capture, randomUser bool, users int) (string, error) {
+func (p *pgbench) script(c *dbtest.Capture, randomUser bool, users int) (string, error) {
 	userArg := 0
-	for i, a := range c.args {
+	for i, a := range c.Args {
 		if v, ok := a.(int64); ok && v == randomUserMarker && randomUser {
 			userArg = i + 1
 		}
 	}
 	var failed error
-	sql := placeholder.ReplaceAllStringFunc(c.sql, func(m string) string {
+	sql := placeholder.ReplaceAllStringFunc(c.SQL, func(m string) string {
 		n, _ := strconv.Atoi(m[1:])
 		if n == userArg {
 			return ":uid"
 		}
-		lit, err := literal(c.args[n-1])
+		lit, err := literal(c.Args[n-1])
 		if err != nil {
 			failed = err
 		}

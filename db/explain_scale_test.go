@@ -2,7 +2,6 @@ package db_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -11,22 +10,13 @@ import (
 
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
-	"github.com/cointracker/cointracker/fixtures"
+	"github.com/cointracker/cointracker/fixtures/fixturestest"
 )
 
-// benchStore is the bench-scale fixture database (~1M ledger rows), built
-// once per migrations version and shared read-only.
+// benchStore is the shared bench-scale fixture database (~1M ledger rows).
 func benchStore(t *testing.T) *db.Store {
 	t.Helper()
-	o, err := fixtures.LookupScale("bench")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := dbtest.SharedURL(t, fmt.Sprintf("fixtures %+v", o), func(ctx context.Context, s *db.Store) error {
-		_, err := fixtures.Seed(ctx, s, o, nil)
-		return err
-	})
-	return db.NewStore(dbtest.NewPool(t, url))
+	return db.NewStore(dbtest.NewPool(t, fixturestest.BenchURL(t)))
 }
 
 // TestHistoryUsesIndexesAtScale EXPLAINs every filter combination of the
@@ -78,7 +68,7 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 							if isDeep {
 								confirmed, pendingOpen = deep, false
 							}
-							c := &capture{}
+							c := &dbtest.Capture{}
 							_, err := db.New(c).TransactionHistoryNewest(ctx, db.TransactionHistoryNewestParams{
 								PendingOpen: pendingOpen, PendingTime: pending.time, PendingHeight: pending.height,
 								PendingTxid: pending.txid, PendingEntryID: pending.entry,
@@ -87,7 +77,7 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 								FromTime: span[0], ToTime: span[1], Statuses: statuses, MinAmount: amount[0], MaxAmount: amount[1],
 								Direction: direction, MaxRows: 51, UserID: userID, MinEntryID: entries[0], MaxEntryID: entries[1],
 							})
-							if !errors.Is(err, errCaptured) {
+							if !errors.Is(err, dbtest.ErrCaptured) {
 								t.Fatal(err)
 							}
 							name := fmt.Sprintf("newest direction=%q span=%v amount=%v entries=%v statuses=%v deep=%t",
@@ -100,7 +90,7 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 							if isDeep {
 								confirmed = deep
 							}
-							c = &capture{}
+							c = &dbtest.Capture{}
 							_, err = db.New(c).TransactionHistoryOldest(ctx, db.TransactionHistoryOldestParams{
 								ConfirmedOpen: true, ConfirmedTime: confirmed.time, ConfirmedHeight: confirmed.height,
 								ConfirmedTxid: confirmed.txid, ConfirmedEntryID: confirmed.entry,
@@ -109,7 +99,7 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 								FromTime: span[0], ToTime: span[1], Statuses: statuses, MinAmount: amount[0], MaxAmount: amount[1],
 								Direction: direction, MaxRows: 51, UserID: userID, MinEntryID: entries[0], MaxEntryID: entries[1],
 							})
-							if !errors.Is(err, errCaptured) {
+							if !errors.Is(err, dbtest.ErrCaptured) {
 								t.Fatal(err)
 							}
 							assertIndexed(t, "oldest "+name, explainAsIs(t, s, c), "ledger_entries_history_idx")
@@ -120,12 +110,12 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 			}
 		}
 	}
-	c := &capture{}
+	c := &dbtest.Capture{}
 	_, err = db.New(c).TransactionHistoryByTxid(ctx, db.TransactionHistoryByTxidParams{
 		UserID: userID, Txid: deep.txid, MinEntryID: 1, MaxEntryID: math.MaxInt64, FromTime: lo, ToTime: hi,
 		Statuses: []string{"confirmed", "pending"}, MinAmount: 0, MaxAmount: math.MaxInt64,
 	})
-	if !errors.Is(err, errCaptured) {
+	if !errors.Is(err, dbtest.ErrCaptured) {
 		t.Fatal(err)
 	}
 	assertIndexed(t, "by txid", explainAsIs(t, s, c), "transactions_network_txid_key")
@@ -147,8 +137,8 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 			return err
 		},
 	} {
-		c := &capture{}
-		if err := call(db.New(c)); !errors.Is(err, errCaptured) {
+		c := &dbtest.Capture{}
+		if err := call(db.New(c)); !errors.Is(err, dbtest.ErrCaptured) {
 			t.Fatal(err)
 		}
 		assertIndexed(t, name, explainAsIs(t, s, c), "ledger_entries_history_idx")
@@ -158,10 +148,10 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 }
 
 // explainAsIs returns the plan the planner picks with default settings.
-func explainAsIs(t *testing.T, s *db.Store, c *capture) planNode {
+func explainAsIs(t *testing.T, s *db.Store, c *dbtest.Capture) planNode {
 	t.Helper()
 	var out []byte
-	if err := s.Pool().QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+c.sql, c.args...).Scan(&out); err != nil {
+	if err := s.Pool().QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+c.SQL, c.Args...).Scan(&out); err != nil {
 		t.Fatalf("explain: %v", err)
 	}
 	return parsePlan(t, out)

@@ -1,46 +1,13 @@
 package db_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
 )
-
-// errCaptured stops a generated query method once its SQL is captured.
-var errCaptured = errors.New("captured")
-
-// capture is a db.DBTX that records the SQL and arguments a generated
-// method sends instead of running it, so tests can EXPLAIN exactly that.
-type capture struct {
-	sql  string
-	args []any
-}
-
-func (c *capture) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	c.sql, c.args = sql, args
-	return pgconn.CommandTag{}, errCaptured
-}
-
-func (c *capture) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
-	c.sql, c.args = sql, args
-	return nil, errCaptured
-}
-
-func (c *capture) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	c.sql, c.args = sql, args
-	return errRow{}
-}
-
-type errRow struct{}
-
-func (errRow) Scan(...any) error { return errCaptured }
 
 // planNode is the part of EXPLAIN (FORMAT JSON) the test reads.
 type planNode struct {
@@ -96,8 +63,8 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := &capture{}
-			if err := tc.call(db.New(c)); !errors.Is(err, errCaptured) {
+			c := &dbtest.Capture{}
+			if err := tc.call(db.New(c)); !errors.Is(err, dbtest.ErrCaptured) {
 				t.Fatalf("capture: %v", err)
 			}
 			plan := explain(t, s, c)
@@ -119,7 +86,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	}
 }
 
-func explain(t *testing.T, s *db.Store, c *capture) planNode {
+func explain(t *testing.T, s *db.Store, c *dbtest.Capture) planNode {
 	t.Helper()
 	var out []byte
 	tx, err := s.Pool().Begin(ctx)
@@ -130,7 +97,7 @@ func explain(t *testing.T, s *db.Store, c *capture) planNode {
 	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+c.sql, c.args...).Scan(&out); err != nil {
+	if err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+c.SQL, c.Args...).Scan(&out); err != nil {
 		t.Fatalf("explain: %v", err)
 	}
 	return parsePlan(t, out)
