@@ -41,14 +41,30 @@ type Address struct {
 
 // SyncStatus is the address's synchronisation state.
 type SyncStatus struct {
-	// Status is new, queued, running, done, partial or failed.
-	Status string `json:"status" example:"done"`
+	// Status is new (never synchronised), queued, running, done (the
+	// history matches the provider's totals), partial (it does not: the
+	// balance is incomplete, see last_error) or failed.
+	Status string `json:"status" example:"done" enums:"new,queued,running,done,partial,failed"`
 	// LastSyncedHeight is the chain tip the last complete sync saw.
 	LastSyncedHeight *int32 `json:"last_synced_height" example:"870000"`
 	// SyncedAt is when the last sync finished.
 	SyncedAt *time.Time `json:"synced_at" example:"2026-11-24T12:00:00Z"`
-	// LastError is the last sync failure, if any.
+	// LastError is the last failure, or for a partial sync how the stored
+	// totals differ from the provider's.
 	LastError *string `json:"last_error"`
+	// PagesFetched and TxsFetched are the running or last sync's progress.
+	PagesFetched int32 `json:"pages_fetched" example:"4"`
+	TxsFetched   int32 `json:"txs_fetched" example:"87"`
+	// QueuedAt and StartedAt are when the last sync was asked for and began.
+	QueuedAt  *time.Time `json:"queued_at" example:"2026-11-24T11:59:58Z"`
+	StartedAt *time.Time `json:"started_at" example:"2026-11-24T11:59:59Z"`
+}
+
+func syncStatusFromRow(r db.UserAddressSummary) SyncStatus {
+	return SyncStatus{
+		Status: r.SyncStatus, LastSyncedHeight: r.LastSyncedHeight, SyncedAt: r.SyncedAt, LastError: r.SyncError,
+		PagesFetched: r.SyncPagesFetched, TxsFetched: r.SyncTxsFetched, QueuedAt: r.SyncQueuedAt, StartedAt: r.SyncStartedAt,
+	}
 }
 
 // AddressList is one page of the watch-list.
@@ -145,12 +161,7 @@ func addressFromRow(r db.UserAddressSummary, centsPerBTC *int64) Address {
 		XpubID:    r.XpubID,
 		CreatedAt: r.CreatedAt,
 		Balance:   newBalance(r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, centsPerBTC),
-		Sync: SyncStatus{
-			Status:           r.SyncStatus,
-			LastSyncedHeight: r.LastSyncedHeight,
-			SyncedAt:         r.SyncedAt,
-			LastError:        r.SyncError,
-		},
+		Sync:      syncStatusFromRow(r),
 	}
 }
 
@@ -268,7 +279,7 @@ func (s *Server) createAddress(c *gin.Context) {
 	}
 
 	uid := currentUserID(c)
-	var id int64
+	var id, addressID int64
 	err = s.store.ExecTx(c.Request.Context(), func(q *db.Queries) error {
 		a, err := q.AddressUpsert(c.Request.Context(), db.AddressUpsertParams{Network: network, Address: address, ScriptType: string(scriptType)})
 		if err != nil {
@@ -278,7 +289,7 @@ func (s *Server) createAddress(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		id = ua.ID
+		id, addressID = ua.ID, a.ID
 		return q.SyncStateEnsure(c.Request.Context(), a.ID)
 	})
 	if errors.Is(db.MapError(err), db.ErrConflict) {
@@ -289,6 +300,7 @@ func (s *Server) createAddress(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
+	s.queueSyncs(c.Request.Context(), []int64{addressID})
 	row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: uid, ID: id})
 	if err != nil {
 		abortError(c, err)

@@ -89,6 +89,7 @@ func TestUsersAreSealedOff(t *testing.T) {
 		},
 		"GET /v1/addresses/:id":              notFound(http.MethodGet, "/v1/addresses/"+aAddr, ""),
 		"PATCH /v1/addresses/:id":            notFound(http.MethodPatch, "/v1/addresses/"+aAddr, `{"label": "mine"}`),
+		"POST /v1/addresses/:id/sync":        notFound(http.MethodPost, "/v1/addresses/"+aAddr+"/sync", ""),
 		"DELETE /v1/addresses/:id":           notFound(http.MethodDelete, "/v1/addresses/"+aAddr, ""),
 		"GET /v1/addresses/:id/transactions": notFound(http.MethodGet, "/v1/addresses/"+aEntry+"/transactions", ""),
 		"GET /v1/transactions":               onlyB("/v1/transactions?address_id="+aEntry, noneOfA),

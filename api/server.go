@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 	"golang.org/x/time/rate"
@@ -44,6 +45,14 @@ type Options struct {
 	// /v1 (0: unlimited), with bursts up to RateBurst.
 	RateLimit float64
 	RateBurst int
+	// Sync queues address synchronisations; without it POST
+	// /v1/addresses/{id}/sync answers 503 and new addresses wait for the
+	// periodic sweep of a worker process.
+	Sync SyncQueue
+	// Registry receives the server's metrics and serves /metrics; when nil
+	// the server makes its own. Other parts (sync jobs, the provider
+	// client) register theirs in the same one.
+	Registry *prometheus.Registry
 	// CursorKey signs page cursors. Instances behind one load balancer
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
@@ -61,6 +70,7 @@ type Server struct {
 	tokens      tokenCache
 	limits      rateLimits
 	metrics     *metrics
+	sync        SyncQueue
 }
 
 // New returns a Server.
@@ -74,7 +84,8 @@ func New(opts Options) *Server {
 		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
 		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
 		limits:  rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
-		metrics: newMetrics(opts.Store.Pool()),
+		metrics: newMetrics(opts.Registry, opts.Store.Pool()),
+		sync:    opts.Sync,
 	}
 }
 
@@ -112,6 +123,7 @@ func (s *Server) Handler() http.Handler {
 	v1.PATCH("/addresses/:id", s.updateAddress)
 	v1.DELETE("/addresses/:id", s.deleteAddress)
 	v1.GET("/addresses/:id/transactions", s.listAddressTransactions)
+	v1.POST("/addresses/:id/sync", s.syncAddress)
 	v1.GET("/transactions", s.listTransactions)
 	v1.GET("/transactions/export.csv", s.exportTransactions)
 	v1.POST("/xpubs", s.createXpub)

@@ -11,11 +11,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/btc"
+	"github.com/cointracker/cointracker/chainsync"
 	"github.com/cointracker/cointracker/db"
 )
-
-// gapLimit is how many addresses are derived ahead on each chain (BIP-44).
-const gapLimit = 20
 
 // Xpub is a tracked extended public key and its derived addresses.
 type Xpub struct {
@@ -125,24 +123,9 @@ func (s *Server) createXpub(c *gin.Context) {
 		return
 	}
 
-	type derived struct {
-		chain btc.Chain
-		index uint32
-		addr  string
-	}
-	var addrs []derived
-	for _, chain := range []btc.Chain{btc.Receive, btc.Change} {
-		for i := range uint32(gapLimit) {
-			a, err := account.Address(chain, i)
-			if err != nil {
-				abortError(c, err)
-				return
-			}
-			addrs = append(addrs, derived{chain, i, a})
-		}
-	}
 	ctx, uid := c.Request.Context(), currentUserID(c)
 	var x db.Xpub
+	var derived []int64
 	err = s.store.ExecTx(ctx, func(q *db.Queries) error {
 		var err error
 		x, err = q.XpubCreate(ctx, db.XpubCreateParams{UserID: uid, Network: network, Xpub: account.String(),
@@ -150,29 +133,16 @@ func (s *Server) createXpub(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		xa := db.XpubAddressesUpsertParams{XpubID: x.ID}
-		wl := db.UserAddressesAddParams{}
-		for _, d := range addrs {
-			a, err := q.AddressUpsert(ctx, db.AddressUpsertParams{Network: network, Address: d.addr,
-				ScriptType: string(account.Purpose().ScriptType())})
+		derived = derived[:0]
+		for _, chain := range []btc.Chain{btc.Receive, btc.Change} {
+			ids, err := chainsync.DeriveXpubAddresses(ctx, q, chainsync.XpubKey{ID: x.ID, UserID: uid, Network: network},
+				account, chain, 0, uint32(x.GapLimit)-1)
 			if err != nil {
 				return err
 			}
-			if err := q.SyncStateEnsure(ctx, a.ID); err != nil {
-				return err
-			}
-			xa.Chains = append(xa.Chains, d.chain.String())
-			xa.Indexes = append(xa.Indexes, int32(d.index))
-			xa.AddressIds = append(xa.AddressIds, a.ID)
-			wl.UserIds = append(wl.UserIds, uid)
-			wl.AddressIds = append(wl.AddressIds, a.ID)
-			wl.Labels = append(wl.Labels, "")
-			wl.XpubIds = append(wl.XpubIds, x.ID)
+			derived = append(derived, ids...)
 		}
-		if err := q.XpubAddressesUpsert(ctx, xa); err != nil {
-			return err
-		}
-		return q.UserAddressesAdd(ctx, wl)
+		return nil
 	})
 	if errors.Is(db.MapError(err), db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this xpub is already tracked")
@@ -182,6 +152,7 @@ func (s *Server) createXpub(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
+	s.queueSyncs(ctx, derived)
 	derivedRows, err := s.store.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{x.ID}, UserID: uid})
 	if err != nil {
 		abortError(c, err)

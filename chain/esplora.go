@@ -38,6 +38,8 @@ type Options struct {
 	// HTTPClient makes the requests (default: a client with no timeout of
 	// its own; RequestTimeout applies per request).
 	HTTPClient *http.Client
+	// Metrics, when set, counts and times every request.
+	Metrics *Metrics
 }
 
 // Client talks to one Esplora-compatible provider.
@@ -129,6 +131,24 @@ func (t Tx) Effect(address string) (received, sent int64) {
 	return received, sent
 }
 
+// Outpoint names a transaction output.
+type Outpoint struct {
+	Txid string
+	Vout uint32
+}
+
+// Spends lists the outputs the transaction's inputs spend (none for a
+// coinbase).
+func (t Tx) Spends() []Outpoint {
+	var out []Outpoint
+	for _, in := range t.Vin {
+		if !in.IsCoinbase {
+			out = append(out, Outpoint{in.Txid, in.Vout})
+		}
+	}
+	return out
+}
+
 // AddressStats are the provider's totals for an address: confirmed
 // (chain) and mempool.
 type AddressStats struct {
@@ -145,6 +165,13 @@ type Totals struct {
 	SpentCount  int64 `json:"spent_txo_count"`
 }
 
+// Outspend says whether and by which transaction an output is spent.
+type Outspend struct {
+	Spent  bool   `json:"spent"`
+	Txid   string `json:"txid"`
+	Status Status `json:"status"`
+}
+
 // BlockStatus says whether a block is on the best chain.
 type BlockStatus struct {
 	InBestChain bool  `json:"in_best_chain"`
@@ -153,7 +180,7 @@ type BlockStatus struct {
 
 // TipHeight returns the best chain's height (GET /blocks/tip/height).
 func (c *Client) TipHeight(ctx context.Context) (int32, error) {
-	body, err := c.get(ctx, "/blocks/tip/height")
+	body, err := c.get(ctx, "/blocks/tip/height", "/blocks/tip/height")
 	if err != nil {
 		return 0, err
 	}
@@ -169,12 +196,12 @@ func (c *Client) TipHeight(ctx context.Context) (int32, error) {
 // (GET /address/:a/txs); with it, the next confirmed page after that txid
 // (GET /address/:a/txs/chain/:txid, 25 at a time). An empty page ends it.
 func (c *Client) AddressTxs(ctx context.Context, address, afterTxid string) ([]Tx, error) {
-	path := "/address/" + url.PathEscape(address) + "/txs"
+	path, endpoint := "/address/"+url.PathEscape(address)+"/txs", "/address/:a/txs"
 	if afterTxid != "" {
-		path += "/chain/" + url.PathEscape(afterTxid)
+		path, endpoint = path+"/chain/"+url.PathEscape(afterTxid), endpoint+"/chain/:txid"
 	}
 	var txs []Tx
-	if err := c.getJSON(ctx, path, &txs); err != nil {
+	if err := c.getJSON(ctx, endpoint, path, &txs); err != nil {
 		return nil, err
 	}
 	return txs, nil
@@ -184,7 +211,7 @@ func (c *Client) AddressTxs(ctx context.Context, address, afterTxid string) ([]T
 // (GET /address/:a).
 func (c *Client) AddressStats(ctx context.Context, address string) (AddressStats, error) {
 	var s AddressStats
-	err := c.getJSON(ctx, "/address/"+url.PathEscape(address), &s)
+	err := c.getJSON(ctx, "/address/:a", "/address/"+url.PathEscape(address), &s)
 	return s, err
 }
 
@@ -192,12 +219,21 @@ func (c *Client) AddressStats(ctx context.Context, address string) (AddressStats
 // (GET /block/:hash/status); a reorg shows as in_best_chain false.
 func (c *Client) BlockStatus(ctx context.Context, hash string) (BlockStatus, error) {
 	var s BlockStatus
-	err := c.getJSON(ctx, "/block/"+url.PathEscape(hash)+"/status", &s)
+	err := c.getJSON(ctx, "/block/:hash/status", "/block/"+url.PathEscape(hash)+"/status", &s)
 	return s, err
 }
 
-func (c *Client) getJSON(ctx context.Context, path string, v any) error {
-	body, err := c.get(ctx, path)
+// Outspend says who spends output vout of txid
+// (GET /tx/:txid/outspend/:vout); a replaced (RBF) transaction's inputs
+// are spent by the confirmed conflicting one.
+func (c *Client) Outspend(ctx context.Context, txid string, vout uint32) (Outspend, error) {
+	var o Outspend
+	err := c.getJSON(ctx, "/tx/:txid/outspend/:vout", "/tx/"+url.PathEscape(txid)+"/outspend/"+strconv.FormatUint(uint64(vout), 10), &o)
+	return o, err
+}
+
+func (c *Client) getJSON(ctx context.Context, endpoint, path string, v any) error {
+	body, err := c.get(ctx, endpoint, path)
 	if err != nil {
 		return err
 	}
@@ -221,12 +257,14 @@ func (e *StatusError) Error() string {
 // maxBody bounds what is read of a response (an address page is ~100 KiB).
 const maxBody = 16 << 20
 
-// get fetches path, retrying what is worth retrying.
-func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
+// get fetches path, retrying what is worth retrying. endpoint is the
+// path's template, the metrics' label.
+func (c *Client) get(ctx context.Context, endpoint, path string) ([]byte, error) {
 	var lastErr error
 	for attempt := range c.opts.MaxAttempts {
 		if attempt > 0 {
 			wait := c.backoff(attempt, lastErr)
+			c.opts.Metrics.retry(endpoint)
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
@@ -236,7 +274,7 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("GET %s: rate limit wait: %w", path, err)
 		}
-		body, err := c.once(ctx, path)
+		body, err := c.once(ctx, endpoint, path)
 		if err == nil {
 			return body, nil
 		}
@@ -258,19 +296,22 @@ type retryable struct {
 func (r *retryable) Error() string { return r.err.Error() }
 func (r *retryable) Unwrap() error { return r.err }
 
-func (c *Client) once(ctx context.Context, path string) ([]byte, error) {
+func (c *Client) once(ctx context.Context, endpoint, path string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	res, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
+		c.opts.Metrics.observe(endpoint, "error", time.Since(start))
 		return nil, &retryable{err: fmt.Errorf("GET %s: %w", path, err)}
 	}
 	defer func() { _ = res.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	c.opts.Metrics.observe(endpoint, strconv.Itoa(res.StatusCode), time.Since(start))
 	if err != nil {
 		return nil, &retryable{err: fmt.Errorf("GET %s: read: %w", path, err)}
 	}

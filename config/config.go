@@ -60,6 +60,20 @@ type Config struct {
 	CursorSecret string `env:"CURSOR_SECRET"`
 	// ChainProviderURL is the Esplora-compatible API's base URL.
 	ChainProviderURL string `env:"CHAIN_PROVIDER_URL" envDefault:"https://blockstream.info/api"`
+	// ChainNetwork is the network the provider serves; addresses of other
+	// networks are not synchronised.
+	ChainNetwork string `env:"CHAIN_NETWORK" envDefault:"mainnet"`
+	// ChainRateLimit caps requests per second to the provider.
+	ChainRateLimit float64 `env:"CHAIN_RATE_LIMIT" envDefault:"5"`
+	// ChainTimeout bounds each provider request.
+	ChainTimeout time.Duration `env:"CHAIN_TIMEOUT" envDefault:"10s"`
+	// SyncWorkers is how many sync jobs this process runs at once; 0 runs
+	// none (syncs are queued for another process, e.g. cointracker worker).
+	SyncWorkers int `env:"SYNC_WORKERS" envDefault:"4"`
+	// SyncInterval is how often every tracked address is re-synchronised.
+	SyncInterval time.Duration `env:"SYNC_INTERVAL" envDefault:"10m"`
+	// TipInterval is how often the tip is read and recent blocks checked.
+	TipInterval time.Duration `env:"TIP_INTERVAL" envDefault:"1m"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// LogFormat is json or text.
@@ -191,6 +205,12 @@ func (c Config) ValidateServe() error {
 	if u, err := url.Parse(c.ChainProviderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("CHAIN_PROVIDER_URL %q is not an http(s) URL", c.ChainProviderURL))
 	}
+	if _, ok := map[string]bool{"mainnet": true, "testnet": true, "signet": true, "regtest": true}[c.ChainNetwork]; !ok {
+		errs = append(errs, fmt.Errorf("CHAIN_NETWORK %q is unknown: use mainnet, testnet, signet or regtest", c.ChainNetwork))
+	}
+	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
+		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
+	}
 	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
 		errs = append(errs, errors.New("CURSOR_SECRET must be at least 32 characters"))
 	}
@@ -243,7 +263,9 @@ func (c Config) Redacted() map[string]any {
 		"DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout.String(), "HTTP_ADDR": c.HTTPAddr, "ADMIN_ADDR": c.AdminAddr,
 		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "DEV_KEY_FILE": c.DevKeyFile,
 		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret),
-		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
+		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
+		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
+		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 	}
 }

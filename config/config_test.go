@@ -18,6 +18,12 @@ func valid() Config {
 		LogFormat:        "json",
 		ShutdownTimeout:  1,
 		RateLimitBurst:   1,
+		ChainNetwork:     "mainnet",
+		ChainRateLimit:   5,
+		ChainTimeout:     1,
+		SyncWorkers:      1,
+		SyncInterval:     1,
+		TipInterval:      1,
 	}
 }
 

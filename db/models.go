@@ -79,6 +79,13 @@ type Transaction struct {
 	UpdatedAt   time.Time
 }
 
+// Outpoints spent by transactions seen pending, to tell replaced from dropped.
+type TransactionSpend struct {
+	TransactionID int64
+	PrevTxid      []byte
+	PrevVout      int32
+}
+
 // People using the API, identified by the token issuer and subject.
 type User struct {
 	ID        int64
@@ -100,7 +107,6 @@ type UserAddress struct {
 	CreatedAt time.Time
 }
 
-// Watch-list entries with address, sync state and balance summary, as the API shows them.
 type UserAddressSummary struct {
 	ID               int64
 	UserID           int64
@@ -120,6 +126,10 @@ type UserAddressSummary struct {
 	ReceivedSats     int64
 	SentSats         int64
 	TxCount          int64
+	SyncPagesFetched int32
+	SyncTxsFetched   int32
+	SyncQueuedAt     *time.Time
+	SyncStartedAt    *time.Time
 }
 
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.

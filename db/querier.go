@@ -36,26 +36,69 @@ type Querier interface {
 	// ChainTipUpsert records the best chain's tip for a network; the same tip
 	// again writes nothing.
 	ChainTipUpsert(ctx context.Context, arg ChainTipUpsertParams) error
+	// LedgerConfirmedSince lists an address's confirmed transactions at or
+	// above a height, to find those a reorg removed (index-only scan of the
+	// address's confirmed range of ledger_entries_history_idx).
+	LedgerConfirmedSince(ctx context.Context, arg LedgerConfirmedSinceParams) ([]LedgerConfirmedSinceRow, error)
 	// LedgerEntriesUpsert writes a batch of (address, transaction) effects by
 	// natural key, copying each transaction's ordering columns so the history
 	// index can serve pages alone. Rows whose amounts are unchanged are left
 	// untouched, so a re-run writes nothing.
 	LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpsertParams) error
+	// LedgerPending lists an address's pending transactions, to find those
+	// that left the mempool (ledger_entries_history_idx, unconfirmed rows).
+	LedgerPending(ctx context.Context, addressID int64) ([]LedgerPendingRow, error)
+	// LedgerTotals sums an address's stored confirmed and pending rows, to
+	// compare with the provider's chain_stats and mempool_stats
+	// (index-only scan of ledger_entries_history_idx).
+	LedgerTotals(ctx context.Context, addressID int64) (LedgerTotalsRow, error)
 	// PriceLatest returns the most recent close (a backward scan of the primary
 	// key), used for today's fiat values.
 	PriceLatest(ctx context.Context) (Price, error)
 	// PricesUpsert writes a batch of daily closes by day; unchanged days are
 	// left untouched.
 	PricesUpsert(ctx context.Context, arg PricesUpsertParams) error
+	// RecentBlocks lists the blocks holding stored transactions at or above a
+	// height, to ask the provider whether each is still on the best chain
+	// (transactions_block_height_idx).
+	RecentBlocks(ctx context.Context, arg RecentBlocksParams) ([]RecentBlocksRow, error)
 	// SyncStateEnsure gives a newly tracked address its "new" sync state; an
 	// existing state is kept.
 	SyncStateEnsure(ctx context.Context, addressID int64) error
+	// SyncStateFail records a failed attempt. The resume point stays, so the
+	// next attempt continues where this one stopped; status is queued while
+	// retries remain and failed when they are spent.
+	SyncStateFail(ctx context.Context, arg SyncStateFailParams) error
+	// SyncStateFinish ends a sync: done, or partial with the difference from
+	// the provider's totals in last_error.
+	SyncStateFinish(ctx context.Context, arg SyncStateFinishParams) error
 	// SyncStateGet returns an address's sync progress (primary key).
 	SyncStateGet(ctx context.Context, addressID int64) (SyncState, error)
+	// SyncStateProgress records one committed page: the resume point (null
+	// once the walk has ended) and the counts fetched so far.
+	SyncStateProgress(ctx context.Context, arg SyncStateProgressParams) error
+	// SyncStateQueue records that a sync of the address was asked for. A sync
+	// already queued or running keeps its state, so asking twice changes
+	// nothing; the state is returned either way.
+	SyncStateQueue(ctx context.Context, addressID int64) (SyncState, error)
+	// SyncStateStart marks the address's sync as running.
+	SyncStateStart(ctx context.Context, addressID int64) error
 	// SyncStatesMarkDone records a batch of addresses as fully synchronised
 	// at a height and time (the fixtures' data is complete by construction).
 	// Unchanged states are left untouched.
 	SyncStatesMarkDone(ctx context.Context, arg SyncStatesMarkDoneParams) error
+	// SyncStatesQueue is the bulk form of SyncStateQueue, for the periodic
+	// sweep and xpub derivation.
+	SyncStatesQueue(ctx context.Context, addressIds []int64) error
+	// SyncStatusCounts counts addresses by sync status, for /metrics.
+	SyncStatusCounts(ctx context.Context) ([]SyncStatusCountsRow, error)
+	// SyncSweepCandidates lists tracked addresses whose last sync finished
+	// before a time (or never), stalest first, for the periodic re-sync
+	// (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+	SyncSweepCandidates(ctx context.Context, arg SyncSweepCandidatesParams) ([]int64, error)
+	// SyncTargetGet returns the address a sync job works on with its sync
+	// state (both by primary key). A missing state reads as new.
+	SyncTargetGet(ctx context.Context, addressID int64) (SyncTargetGetRow, error)
 	// TransactionGetByTxid looks one transaction up by its natural key
 	// (transactions_network_txid_key).
 	TransactionGetByTxid(ctx context.Context, arg TransactionGetByTxidParams) (Transaction, error)
@@ -108,6 +151,19 @@ type Querier interface {
 	// The day's close (block time, or first seen while pending) for the fiat
 	// value; no price, no value.
 	TransactionHistoryOldest(ctx context.Context, arg TransactionHistoryOldestParams) ([]TransactionHistoryOldestRow, error)
+	// TransactionSpendsAdd records the outpoints pending transactions spend.
+	TransactionSpendsAdd(ctx context.Context, arg TransactionSpendsAddParams) error
+	// TransactionSpendsGet returns the outpoints a transaction spends
+	// (primary key prefix).
+	TransactionSpendsGet(ctx context.Context, transactionID int64) ([]TransactionSpendsGetRow, error)
+	// TransactionsInBlock lists the transactions stored in one block and the
+	// addresses each touches (transactions_block_height_idx, then the ledger's
+	// primary key).
+	TransactionsInBlock(ctx context.Context, arg TransactionsInBlockParams) ([]TransactionsInBlockRow, error)
+	// TransactionsUnconfirm takes transactions out of their block: back to
+	// pending after a reorg, or replaced or dropped when they left the
+	// mempool. The trigger carries it to the ledger.
+	TransactionsUnconfirm(ctx context.Context, arg TransactionsUnconfirmParams) ([]int64, error)
 	// TransactionsUpsert writes a batch of transactions by natural key
 	// (network, txid), as the fixtures and the sync do, and returns each one's
 	// id. Re-running it with the same facts changes nothing: the WHERE clause
@@ -162,6 +218,12 @@ type Querier interface {
 	// XpubAddressesUpsert records a batch of derived addresses of one xpub
 	// (primary key (xpub_id, chain, index)); re-deriving is a no-op.
 	XpubAddressesUpsert(ctx context.Context, arg XpubAddressesUpsertParams) error
+	// XpubChainsOfAddress returns, for each xpub chain that derived the
+	// address, how far it is derived and the highest index with history, so
+	// the sync can keep gap_limit unused addresses ahead of the last used one
+	// (xpub_addresses_address_id_idx, then the xpub_addresses primary key and
+	// one probe of ledger_entries_history_idx per derived address).
+	XpubChainsOfAddress(ctx context.Context, addressID int64) ([]XpubChainsOfAddressRow, error)
 	// XpubCreate starts tracking an extended public key for a user. It fails on
 	// xpubs_user_id_xpub_key when the user already tracks it.
 	XpubCreate(ctx context.Context, arg XpubCreateParams) (Xpub, error)

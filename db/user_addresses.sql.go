@@ -59,7 +59,7 @@ func (q *Queries) UserAddressDelete(ctx context.Context, arg UserAddressDeletePa
 }
 
 const userAddressGet = `-- name: UserAddressGet :one
-SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count FROM user_address_summaries
+SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, sync_pages_fetched, sync_txs_fetched, sync_queued_at, sync_started_at FROM user_address_summaries
 WHERE user_id = $1 AND id = $2
 `
 
@@ -92,12 +92,16 @@ func (q *Queries) UserAddressGet(ctx context.Context, arg UserAddressGetParams) 
 		&i.ReceivedSats,
 		&i.SentSats,
 		&i.TxCount,
+		&i.SyncPagesFetched,
+		&i.SyncTxsFetched,
+		&i.SyncQueuedAt,
+		&i.SyncStartedAt,
 	)
 	return i, err
 }
 
 const userAddressList = `-- name: UserAddressList :many
-SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count FROM user_address_summaries
+SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, sync_pages_fetched, sync_txs_fetched, sync_queued_at, sync_started_at FROM user_address_summaries
 WHERE user_id = $1
   AND id > $2
 ORDER BY id
@@ -141,6 +145,10 @@ func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.TxCount,
+			&i.SyncPagesFetched,
+			&i.SyncTxsFetched,
+			&i.SyncQueuedAt,
+			&i.SyncStartedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -11,18 +11,34 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
-// Migrator applies the embedded migrations to one database. Two migrators
-// on the same database take turns: goose holds a PostgreSQL session lock
-// while it works.
+// Migrator applies the embedded migrations to one database, then the job
+// queue's (river's own, versioned by river). Two migrators on the same
+// database take turns: goose holds a PostgreSQL session lock while it
+// works, and river's migrations run inside it.
 type Migrator struct {
 	provider *goose.Provider
+	river    *rivermigrate.Migrator[pgx.Tx]
 	db       *sql.DB
+}
+
+// RiverLatest is the newest job-queue migration this binary applies; it
+// names test templates together with the SQL files.
+func RiverLatest() int {
+	m, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		return 0
+	}
+	all := m.AllVersions()
+	return all[len(all)-1].Version
 }
 
 // ErrSchemaTooNew means the database has migrations this binary does not
@@ -45,7 +61,12 @@ func New(pool *pgxpool.Pool) (*Migrator, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &Migrator{provider: provider, db: sqlDB}, nil
+	riverMigrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("load job queue migrations: %w", err)
+	}
+	return &Migrator{provider: provider, river: riverMigrator, db: sqlDB}, nil
 }
 
 // Close releases the migrator's database handle.
@@ -71,16 +92,25 @@ func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
 	}
+	if _, err := m.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("migrate job queue up: %w", err)
+	}
 	return versions(results), nil
 }
 
 // Down rolls back the most recent migration or, when to is not nil, every
-// migration above version to (0 rolls back everything).
+// migration above version to (0 rolls back everything, the job queue's
+// tables included).
 func (m *Migrator) Down(ctx context.Context, to *int64) ([]int64, error) {
 	if to != nil {
 		results, err := m.provider.DownTo(ctx, *to)
 		if err != nil {
 			return nil, fmt.Errorf("migrate down to %d: %w", *to, err)
+		}
+		if *to == 0 {
+			if _, err := m.river.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
+				return nil, fmt.Errorf("migrate job queue down: %w", err)
+			}
 		}
 		return versions(results), nil
 	}
@@ -145,6 +175,13 @@ func (m *Migrator) Check(ctx context.Context) error {
 			return err
 		}
 		return fmt.Errorf("database schema is at version %d, this binary needs %d: run `cointracker migrate up`", current, m.Latest())
+	}
+	res, err := m.river.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("check job queue migrations: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("job queue schema is behind (%s): run `cointracker migrate up`", strings.Join(res.Messages, "; "))
 	}
 	return nil
 }

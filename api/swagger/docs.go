@@ -429,6 +429,71 @@ const docTemplate = `{
                 }
             }
         },
+        "/v1/addresses/{id}/sync": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Queues a synchronisation of the address from the blockchain provider and answers with its sync status. While a sync of the address is queued or running, asking again changes nothing and answers the same status. Poll GET /v1/addresses/{id} to follow its progress.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "addresses"
+                ],
+                "summary": "Synchronise an address now",
+                "operationId": "syncAddress",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "address id",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/api.SyncStatus"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "429": {
+                        "description": "rate limited; see Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "synchronisation is not configured, or the database is unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/v1/addresses/{id}/transactions": {
             "get": {
                 "security": [
@@ -1629,7 +1694,7 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "last_error": {
-                    "description": "LastError is the last sync failure, if any.",
+                    "description": "LastError is the last failure, or for a partial sync how the stored\ntotals differ from the provider's.",
                     "type": "string"
                 },
                 "last_synced_height": {
@@ -1637,15 +1702,41 @@ const docTemplate = `{
                     "type": "integer",
                     "example": 870000
                 },
-                "status": {
-                    "description": "Status is new, queued, running, done, partial or failed.",
+                "pages_fetched": {
+                    "description": "PagesFetched and TxsFetched are the running or last sync's progress.",
+                    "type": "integer",
+                    "example": 4
+                },
+                "queued_at": {
+                    "description": "QueuedAt and StartedAt are when the last sync was asked for and began.",
                     "type": "string",
+                    "example": "2026-11-24T11:59:58Z"
+                },
+                "started_at": {
+                    "type": "string",
+                    "example": "2026-11-24T11:59:59Z"
+                },
+                "status": {
+                    "description": "Status is new (never synchronised), queued, running, done (the\nhistory matches the provider's totals), partial (it does not: the\nbalance is incomplete, see last_error) or failed.",
+                    "type": "string",
+                    "enum": [
+                        "new",
+                        "queued",
+                        "running",
+                        "done",
+                        "partial",
+                        "failed"
+                    ],
                     "example": "done"
                 },
                 "synced_at": {
                     "description": "SyncedAt is when the last sync finished.",
                     "type": "string",
                     "example": "2026-11-24T12:00:00Z"
+                },
+                "txs_fetched": {
+                    "type": "integer",
+                    "example": 87
                 }
             }
         },

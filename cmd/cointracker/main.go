@@ -23,7 +23,8 @@ var version = "dev"
 const usage = `usage: cointracker <command> [arguments]
 
 commands:
-  serve                      run the HTTP API
+  serve                      run the HTTP API (and, with SYNC_WORKERS > 0, the sync jobs)
+  worker                     run the sync jobs only
   migrate up                 apply every pending migration
   migrate down [--to N]      roll back the latest migration, or down to version N
   migrate status             list migrations and whether each is applied
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = serve(ctx, cfg, log, rest)
+	case "worker":
+		err = worker(ctx, cfg, log, rest)
 	case "migrate":
 		err = migrate(ctx, cfg, log, rest, stdout)
 	case "seed":

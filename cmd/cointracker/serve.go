@@ -12,8 +12,13 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cointracker/cointracker/api"
 	"github.com/cointracker/cointracker/auth"
+	"github.com/cointracker/cointracker/chain"
+	"github.com/cointracker/cointracker/chainsync"
 	"github.com/cointracker/cointracker/config"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/migrations"
@@ -66,8 +71,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
+	reg := prometheus.NewRegistry()
+	runner, err := newRunner(cfg, pool, log, reg)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv := api.NewHTTPServer(cfg.HTTPAddr, api.New(api.Options{
 		Store:       db.NewStore(pool),
+		Sync:        runner,
+		Registry:    reg,
 		Logger:      log,
 		SchemaCheck: m.Check,
 		CursorKey:   []byte(cfg.CursorSecret),
@@ -85,6 +98,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		defer func() { _ = admin.Close() }()
 	}
 
+	// The workers outlive the signal: Stop below lets running syncs end.
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs/index.html",
@@ -104,8 +122,63 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	if err := runner.Stop(shutdownCtx); err != nil {
+		return err
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// worker runs the sync jobs without the HTTP API, until a signal.
+func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("worker takes no arguments, got %q", args[0])}
+	}
+	if cfg.SyncWorkers == 0 {
+		return usageError{errors.New("SYNC_WORKERS is 0: a worker needs at least one")}
+	}
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
+		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker-worker",
+		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	runner, err := newRunner(cfg, pool, log, prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	log.Info("working sync jobs", "workers", cfg.SyncWorkers, "provider", cfg.ChainProviderURL)
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return runner.Stop(stopCtx)
+}
+
+// newRunner builds the job runner: always able to queue syncs, and
+// working them against CHAIN_PROVIDER_URL when SYNC_WORKERS > 0.
+func newRunner(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, reg *prometheus.Registry) (*chainsync.Runner, error) {
+	store := db.NewStore(pool)
+	var syncer *chainsync.Syncer
+	if cfg.SyncWorkers > 0 {
+		client, err := chain.New(cfg.ChainProviderURL, chain.Options{
+			RequestTimeout: cfg.ChainTimeout, RatePerSecond: cfg.ChainRateLimit, Metrics: chain.NewMetrics(reg),
+		})
+		if err != nil {
+			return nil, usageError{err}
+		}
+		syncer = chainsync.NewSyncer(store, client, cfg.ChainNetwork, log, nil)
+	} else {
+		log.Info("SYNC_WORKERS=0: syncs are queued for a worker process, none run here")
+	}
+	return chainsync.NewRunner(pool, syncer, chainsync.Options{
+		Workers: cfg.SyncWorkers, ResyncInterval: cfg.SyncInterval, TipInterval: cfg.TipInterval,
+		Metrics: chainsync.NewJobMetrics(reg, store), Logger: log,
+	})
 }
 
 // newVerifier builds the token verifier AUTH_MODE asks for.

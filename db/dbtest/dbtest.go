@@ -241,6 +241,7 @@ func migrationsHash() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("hash migrations: %w", err)
 	}
+	fmt.Fprintf(h, "river\x00%d", migrations.RiverLatest())
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 

@@ -1,0 +1,308 @@
+package chainsync
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/cointracker/cointracker/chain"
+	"github.com/cointracker/cointracker/db"
+)
+
+// SyncAddressArgs is the job that synchronises one address. At most one
+// waits or runs per address: asking again while one does adds nothing.
+type SyncAddressArgs struct {
+	AddressID int64 `json:"address_id"`
+}
+
+// Kind names the job on the queue.
+func (SyncAddressArgs) Kind() string { return "sync_address" }
+
+// InsertOpts makes the job unique per address while it waits or runs.
+func (SyncAddressArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: 8,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+		}},
+	}
+}
+
+// RefreshTipArgs is the periodic job that reads the tip and checks recent
+// blocks for reorgs.
+type RefreshTipArgs struct{}
+
+// Kind names the job on the queue.
+func (RefreshTipArgs) Kind() string { return "refresh_tip" }
+
+// ResyncArgs is the periodic job that queues syncs of every tracked
+// address not synchronised within the re-sync interval.
+type ResyncArgs struct{}
+
+// Kind names the job on the queue.
+func (ResyncArgs) Kind() string { return "resync_sweep" }
+
+// Options configure the job runner.
+type Options struct {
+	// Workers is how many jobs run at once; 0 makes an insert-only client
+	// (the API queues, another process works).
+	Workers int
+	// ResyncInterval is how often every tracked address is re-synchronised
+	// (default 10 minutes); TipInterval how often the tip is read and
+	// recent blocks checked (default 1 minute).
+	ResyncInterval, TipInterval time.Duration
+	// JobTimeout bounds one sync (default 1 hour); a sync cut off resumes
+	// from its last committed page.
+	JobTimeout time.Duration
+	Metrics    *JobMetrics
+	Logger     *slog.Logger
+}
+
+// Runner owns the river client: it queues syncs and, with workers, runs
+// them and the periodic jobs.
+type Runner struct {
+	client  *river.Client[pgx.Tx]
+	pool    *pgxpool.Pool
+	working bool
+}
+
+// NewRunner builds the river client over pool. syncer may be nil when
+// opts.Workers is 0.
+func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error) {
+	if opts.ResyncInterval <= 0 {
+		opts.ResyncInterval = 10 * time.Minute
+	}
+	if opts.TipInterval <= 0 {
+		opts.TipInterval = time.Minute
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = time.Hour
+	}
+	r := &Runner{pool: pool, working: opts.Workers > 0 && syncer != nil}
+	workers := river.NewWorkers()
+	cfg := &river.Config{Workers: workers, Logger: opts.Logger}
+	if r.working {
+		river.AddWorker(workers, &syncWorker{syncer: syncer, store: syncer.store, timeout: opts.JobTimeout})
+		river.AddWorker(workers, &tipWorker{syncer: syncer})
+		river.AddWorker(workers, &resyncWorker{runner: r, store: syncer.store, interval: opts.ResyncInterval})
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		cfg.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(opts.TipInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return RefreshTipArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(opts.ResyncInterval/4),
+				func() (river.JobArgs, *river.InsertOpts) { return ResyncArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		}
+		cfg.JobTimeout = opts.JobTimeout
+		if opts.Metrics != nil {
+			cfg.Middleware = []rivertype.Middleware{opts.Metrics}
+		}
+		syncer.queue = r.SyncAddresses
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create job queue client: %w", err)
+	}
+	r.client = client
+	return r, nil
+}
+
+// Start runs the workers and periodic jobs, when the runner has any.
+func (r *Runner) Start(ctx context.Context) error {
+	if !r.working {
+		return nil
+	}
+	if err := r.client.Start(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running jobs finish until ctx ends, then cancels them (each
+// has committed its pages and resumes later).
+func (r *Runner) Stop(ctx context.Context) error {
+	if !r.working {
+		return nil
+	}
+	err := r.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cancelCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = r.client.StopAndCancel(cancelCtx)
+	}
+	if err != nil {
+		return fmt.Errorf("stop job workers: %w", err)
+	}
+	return nil
+}
+
+// Client returns the river client, for tests that wait on its events.
+func (r *Runner) Client() *river.Client[pgx.Tx] {
+	return r.client
+}
+
+// SyncAddresses queues a sync of each address and marks its state queued,
+// in one transaction. An address whose sync already waits or runs keeps
+// its job and its state.
+func (r *Runner) SyncAddresses(ctx context.Context, addressIDs []int64) error {
+	if len(addressIDs) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if err := db.New(tx).SyncStatesQueue(ctx, addressIDs); err != nil {
+			return fmt.Errorf("mark syncs queued: %w", err)
+		}
+		params := make([]river.InsertManyParams, len(addressIDs))
+		for i, id := range addressIDs {
+			params[i] = river.InsertManyParams{Args: SyncAddressArgs{AddressID: id}}
+		}
+		if _, err := r.client.InsertManyTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("queue syncs: %w", err)
+		}
+		return nil
+	})
+}
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncAddressArgs]
+	syncer  *Syncer
+	store   *db.Store
+	timeout time.Duration
+}
+
+func (w *syncWorker) Timeout(*river.Job[SyncAddressArgs]) time.Duration { return w.timeout }
+
+// Work syncs the address. A failure is recorded in the sync state; one a
+// retry cannot mend (a 4xx other than 429, an unknown address) cancels
+// the job, others are retried with river's backoff.
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncAddressArgs]) error {
+	res, err := w.syncer.SyncAddress(ctx, job.Args.AddressID)
+	if err == nil {
+		w.syncer.log.Info("address synchronised", "address_id", job.Args.AddressID, "status", res.Status,
+			"pages", res.Pages, "txs", res.Txs, "tip", res.Tip)
+		return nil
+	}
+	var se *chain.StatusError
+	permanent := errors.Is(err, ErrPermanent) || errors.Is(err, db.ErrNotFound) ||
+		errors.As(err, &se) && se.Status != http.StatusTooManyRequests
+	status := "queued"
+	if permanent || job.Attempt >= job.MaxAttempts {
+		status = "failed"
+	}
+	// Record it even when ctx is done (shutdown, timeout).
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if ferr := w.store.SyncStateFail(rctx, db.SyncStateFailParams{
+		AddressID: job.Args.AddressID, Status: status, LastError: err.Error(),
+	}); ferr != nil {
+		w.syncer.log.Error("record sync failure", "address_id", job.Args.AddressID, "error", ferr)
+	}
+	w.syncer.log.Warn("address sync failed", "address_id", job.Args.AddressID, "attempt", job.Attempt,
+		"status", status, "error", err)
+	if permanent {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+type tipWorker struct {
+	river.WorkerDefaults[RefreshTipArgs]
+	syncer *Syncer
+}
+
+func (w *tipWorker) Work(ctx context.Context, _ *river.Job[RefreshTipArgs]) error {
+	_, err := w.syncer.CheckTip(ctx)
+	return err
+}
+
+// CheckTip records the provider's tip and asks whether each recent block
+// holding stored transactions is still on the best chain. A block that
+// left it sends its transactions back to pending and queues syncs of the
+// addresses they touch, which settle where each went. It returns how
+// many blocks left the chain.
+func (s *Syncer) CheckTip(ctx context.Context) (int, error) {
+	tip, err := s.RefreshTip(ctx)
+	if err != nil {
+		return 0, err
+	}
+	blocks, err := s.store.RecentBlocks(ctx, db.RecentBlocksParams{Network: s.network, MinHeight: tip - ReorgDepth})
+	if err != nil {
+		return 0, fmt.Errorf("list recent blocks: %w", err)
+	}
+	stale := 0
+	for _, b := range blocks {
+		st, err := s.provider.BlockStatus(ctx, hex.EncodeToString(b.BlockHash))
+		var se *chain.StatusError
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			st, err = chain.BlockStatus{}, nil // unknown to the provider: not on its chain
+		}
+		if err != nil {
+			return stale, fmt.Errorf("check block %d: %w", b.BlockHeight, err)
+		}
+		if st.InBestChain {
+			continue
+		}
+		stale++
+		if err := s.demoteBlock(ctx, b); err != nil {
+			return stale, err
+		}
+	}
+	return stale, nil
+}
+
+func (s *Syncer) demoteBlock(ctx context.Context, b db.RecentBlocksRow) error {
+	rows, err := s.store.TransactionsInBlock(ctx, db.TransactionsInBlockParams{
+		Network: s.network, BlockHeight: b.BlockHeight, BlockHash: b.BlockHash,
+	})
+	if err != nil {
+		return fmt.Errorf("list transactions of block %d: %w", b.BlockHeight, err)
+	}
+	var txIDs, addressIDs []int64
+	seenTx, seenAddr := map[int64]bool{}, map[int64]bool{}
+	for _, r := range rows {
+		if !seenTx[r.ID] {
+			seenTx[r.ID], txIDs = true, append(txIDs, r.ID)
+		}
+		if !seenAddr[r.AddressID] {
+			seenAddr[r.AddressID], addressIDs = true, append(addressIDs, r.AddressID)
+		}
+	}
+	if _, err := s.store.TransactionsUnconfirm(ctx, db.TransactionsUnconfirmParams{Status: "pending", Ids: txIDs}); err != nil {
+		return fmt.Errorf("demote transactions of block %d: %w", b.BlockHeight, err)
+	}
+	s.log.Warn("block left the best chain: its transactions are pending again", "height", b.BlockHeight,
+		"hash", hex.EncodeToString(b.BlockHash), "transactions", len(txIDs), "addresses", len(addressIDs))
+	return s.queue(ctx, addressIDs)
+}
+
+type resyncWorker struct {
+	river.WorkerDefaults[ResyncArgs]
+	runner   *Runner
+	store    *db.Store
+	interval time.Duration
+}
+
+// sweepBatch bounds how many syncs one sweep queues.
+const sweepBatch = 1000
+
+func (w *resyncWorker) Work(ctx context.Context, _ *river.Job[ResyncArgs]) error {
+	ids, err := w.store.SyncSweepCandidates(ctx, db.SyncSweepCandidatesParams{
+		Before: time.Now().Add(-w.interval), MaxRows: sweepBatch,
+	})
+	if err != nil {
+		return fmt.Errorf("list addresses to re-sync: %w", err)
+	}
+	return w.runner.SyncAddresses(ctx, ids)
+}

@@ -1,0 +1,77 @@
+package chainsync
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/cointracker/cointracker/db"
+)
+
+// JobMetrics count and time the jobs this process works (a river worker
+// middleware) and report addresses by sync status at scrape time.
+type JobMetrics struct {
+	river.MiddlewareDefaults
+	running  *prometheus.GaugeVec
+	duration *prometheus.HistogramVec
+}
+
+// NewJobMetrics registers job_running, job_duration_seconds (by kind and
+// outcome: completed, failed) and sync_addresses (by status: queued,
+// running, done, partial, failed, new) with reg.
+func NewJobMetrics(reg prometheus.Registerer, store *db.Store) *JobMetrics {
+	m := &JobMetrics{
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "job_running",
+			Help: "Jobs this process is working, by kind.",
+		}, []string{"kind"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "job_duration_seconds",
+			Help:    "Time to work a job, by kind and outcome (completed, failed).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}, []string{"kind", "outcome"}),
+	}
+	reg.MustRegister(m.running, m.duration, syncStatusCollector{store})
+	return m
+}
+
+// Work times one job.
+func (m *JobMetrics) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	g := m.running.WithLabelValues(job.Kind)
+	g.Inc()
+	defer g.Dec()
+	start := time.Now()
+	err := doInner(ctx)
+	outcome := "completed"
+	if err != nil {
+		outcome = "failed"
+	}
+	m.duration.WithLabelValues(job.Kind, outcome).Observe(time.Since(start).Seconds())
+	return err
+}
+
+// syncStatusCollector reads the count of addresses per sync status when
+// scraped: queued and failed syncs are visible whichever process queued
+// or worked them.
+type syncStatusCollector struct{ store *db.Store }
+
+var syncAddressesDesc = prometheus.NewDesc("sync_addresses",
+	"Addresses by synchronisation status (queued, running, done, partial, failed, new).", []string{"status"}, nil)
+
+func (c syncStatusCollector) Describe(ch chan<- *prometheus.Desc) { ch <- syncAddressesDesc }
+
+func (c syncStatusCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rows, err := c.store.SyncStatusCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(syncAddressesDesc, err)
+		return
+	}
+	for _, r := range rows {
+		ch <- prometheus.MustNewConstMetric(syncAddressesDesc, prometheus.GaugeValue, float64(r.Addresses), r.Status)
+	}
+}

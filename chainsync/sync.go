@@ -1,0 +1,187 @@
+// Package chainsync keeps tracked addresses in step with the blockchain:
+// it walks each address's history at an Esplora-compatible provider page
+// by page, writes what each transaction did to the address through the
+// same generated upserts the fixtures use, follows transactions through
+// their lifecycle (pending, confirmed, back to pending after a reorg,
+// replaced, dropped), checks the stored totals against the provider's, and
+// extends xpub derivation past the gap limit. Jobs on a river queue run
+// it (jobs.go).
+package chainsync
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cointracker/cointracker/chain"
+	"github.com/cointracker/cointracker/db"
+)
+
+// Provider is the blockchain API a sync reads; *chain.Client is one.
+type Provider interface {
+	TipHeight(ctx context.Context) (int32, error)
+	AddressTxs(ctx context.Context, address, afterTxid string) ([]chain.Tx, error)
+	AddressStats(ctx context.Context, address string) (chain.AddressStats, error)
+	BlockStatus(ctx context.Context, hash string) (chain.BlockStatus, error)
+	Outspend(ctx context.Context, txid string, vout uint32) (chain.Outspend, error)
+}
+
+const (
+	// chainPage is how many confirmed transactions an Esplora page holds.
+	chainPage = 25
+	// ReorgDepth is how many blocks below the last synced tip an
+	// incremental sync re-reads, and how deep the tip check looks for
+	// blocks that left the best chain.
+	ReorgDepth = 12
+	// maxRounds bounds how often one sync re-reads the head of the
+	// history when the totals disagree (a transaction arrived meanwhile).
+	maxRounds = 3
+)
+
+// Syncer synchronises addresses of one network from one provider.
+type Syncer struct {
+	store    *db.Store
+	provider Provider
+	network  string
+	log      *slog.Logger
+	// queue gets the addresses a sync discovers: newly derived xpub
+	// addresses and those touched by a reorged block.
+	queue func(ctx context.Context, addressIDs []int64) error
+}
+
+// NewSyncer returns a Syncer for the network's addresses. queue receives
+// addresses that need a sync of their own; it may be nil.
+func NewSyncer(store *db.Store, provider Provider, network string, log *slog.Logger,
+	queue func(context.Context, []int64) error) *Syncer {
+	if queue == nil {
+		queue = func(context.Context, []int64) error { return nil }
+	}
+	return &Syncer{store: store, provider: provider, network: network, log: log, queue: queue}
+}
+
+// ErrPermanent marks failures a retry cannot mend.
+var ErrPermanent = errors.New("permanent sync failure")
+
+// Result is what one sync did.
+type Result struct {
+	Status  string // done or partial
+	Pages   int
+	Txs     int
+	Rounds  int
+	Tip     int32
+	Problem string // why partial
+}
+
+// SyncAddress brings one address up to date and records the outcome in
+// its sync state: done when the stored totals equal the provider's,
+// partial (with the difference) when they still disagree after re-reading
+// the head of the history. Each page is committed as it arrives, so a
+// sync that dies resumes from its last page.
+func (s *Syncer) SyncAddress(ctx context.Context, addressID int64) (Result, error) {
+	target, err := s.store.SyncTargetGet(ctx, addressID)
+	if err != nil {
+		return Result{}, fmt.Errorf("sync address %d: %w", addressID, err)
+	}
+	if target.Network != s.network {
+		return Result{}, fmt.Errorf("%w: address %d is on %s and the chain provider serves %s",
+			ErrPermanent, addressID, target.Network, s.network)
+	}
+	if err := s.store.SyncStateStart(ctx, addressID); err != nil {
+		return Result{}, fmt.Errorf("sync address %d: start: %w", addressID, err)
+	}
+	var res Result
+	resume := ""
+	if target.LastSeenTxid != nil {
+		resume = hex.EncodeToString(target.LastSeenTxid)
+	}
+	stopBelow := int32(-1)
+	if target.LastSyncedHeight != nil {
+		stopBelow = *target.LastSyncedHeight - ReorgDepth
+	}
+	for res.Rounds < maxRounds {
+		res.Rounds++
+		tip, err := s.RefreshTip(ctx)
+		if err != nil {
+			return res, err
+		}
+		res.Tip = tip
+		w := &walk{s: s, target: target, tip: tip, stopBelow: stopBelow}
+		if err := w.run(ctx, resume); err != nil {
+			return res, fmt.Errorf("sync %s: %w", target.Address, err)
+		}
+		res.Pages += w.pages
+		res.Txs += w.txs
+		if err := w.reconcile(ctx); err != nil {
+			return res, fmt.Errorf("sync %s: %w", target.Address, err)
+		}
+		res.Problem, err = s.verify(ctx, target)
+		if err != nil {
+			return res, fmt.Errorf("sync %s: %w", target.Address, err)
+		}
+		if res.Problem == "" {
+			break
+		}
+		// Re-read the head: transactions may have arrived during the walk.
+		resume, stopBelow = "", tip-ReorgDepth
+	}
+	res.Status = "done"
+	var problem *string
+	if res.Problem != "" {
+		res.Status, problem = "partial", &res.Problem
+	}
+	if err := s.store.SyncStateFinish(ctx, db.SyncStateFinishParams{
+		AddressID: addressID, Status: res.Status, Height: &res.Tip, LastError: problem,
+	}); err != nil {
+		return res, fmt.Errorf("sync %s: finish: %w", target.Address, err)
+	}
+	if err := s.extendXpubs(ctx, addressID); err != nil {
+		return res, fmt.Errorf("sync %s: extend xpub derivation: %w", target.Address, err)
+	}
+	return res, nil
+}
+
+// RefreshTip reads the provider's tip height and records it for the
+// network: confirmations are computed from it.
+func (s *Syncer) RefreshTip(ctx context.Context) (int32, error) {
+	tip, err := s.provider.TipHeight(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read tip: %w", err)
+	}
+	if err := s.store.ChainTipUpsert(ctx, db.ChainTipUpsertParams{Network: s.network, Height: tip}); err != nil {
+		return 0, fmt.Errorf("record tip: %w", err)
+	}
+	return tip, nil
+}
+
+// verify compares the stored totals with the provider's and describes the
+// difference; "" means they agree.
+func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow) (string, error) {
+	stats, err := s.provider.AddressStats(ctx, target.Address)
+	if err != nil {
+		return "", fmt.Errorf("read provider totals: %w", err)
+	}
+	got, err := s.store.LedgerTotals(ctx, target.ID)
+	if err != nil {
+		return "", fmt.Errorf("read stored totals: %w", err)
+	}
+	var problem string
+	check := func(what string, want chain.Totals, count, funded, spent int64) {
+		if want.TxCount == count && want.FundedSum == funded && want.SpentSum == spent {
+			return
+		}
+		if problem != "" {
+			problem += "; "
+		}
+		problem += fmt.Sprintf("%s: provider has %d transactions, %d sats funded, %d sats spent; stored %d, %d, %d",
+			what, want.TxCount, want.FundedSum, want.SpentSum, count, funded, spent)
+	}
+	check("confirmed", stats.Chain, got.ChainTxCount, got.ChainFunded, got.ChainSpent)
+	check("mempool", stats.Mempool, got.MempoolTxCount, got.MempoolFunded, got.MempoolSpent)
+	return problem, nil
+}
+
+// now is the first-seen time of transactions seen pending.
+var now = time.Now

@@ -1,0 +1,176 @@
+-- name: SyncTargetGet :one
+-- SyncTargetGet returns the address a sync job works on with its sync
+-- state (both by primary key). A missing state reads as new.
+SELECT a.id, a.network, a.address,
+       coalesce(s.status, 'new')::text AS status,
+       s.last_synced_height, s.last_seen_txid,
+       coalesce(s.attempts, 0) AS attempts
+FROM addresses a
+LEFT JOIN sync_states s ON s.address_id = a.id
+WHERE a.id = @address_id;
+
+-- name: SyncStateQueue :one
+-- SyncStateQueue records that a sync of the address was asked for. A sync
+-- already queued or running keeps its state, so asking twice changes
+-- nothing; the state is returned either way.
+INSERT INTO sync_states AS s (address_id, status, queued_at, updated_at)
+VALUES (@address_id, 'queued', now(), now())
+ON CONFLICT (address_id) DO UPDATE
+SET status = 'queued', queued_at = now(), updated_at = now()
+WHERE s.status NOT IN ('queued', 'running')
+RETURNING *;
+
+-- name: SyncStatesQueue :exec
+-- SyncStatesQueue is the bulk form of SyncStateQueue, for the periodic
+-- sweep and xpub derivation.
+INSERT INTO sync_states AS s (address_id, status, queued_at, updated_at)
+SELECT unnest(@address_ids::bigint[]), 'queued', now(), now()
+ON CONFLICT (address_id) DO UPDATE
+SET status = 'queued', queued_at = now(), updated_at = now()
+WHERE s.status NOT IN ('queued', 'running');
+
+-- name: SyncStateStart :exec
+-- SyncStateStart marks the address's sync as running.
+INSERT INTO sync_states AS s (address_id, status, started_at, updated_at)
+VALUES (@address_id, 'running', now(), now())
+ON CONFLICT (address_id) DO UPDATE
+SET status = 'running', started_at = now(), updated_at = now(),
+    pages_fetched = CASE WHEN s.last_seen_txid IS NULL THEN 0 ELSE s.pages_fetched END,
+    txs_fetched = CASE WHEN s.last_seen_txid IS NULL THEN 0 ELSE s.txs_fetched END;
+
+-- name: SyncStateProgress :exec
+-- SyncStateProgress records one committed page: the resume point (null
+-- once the walk has ended) and the counts fetched so far.
+UPDATE sync_states
+SET last_seen_txid = sqlc.narg(last_seen_txid),
+    pages_fetched = pages_fetched + 1,
+    txs_fetched = txs_fetched + @txs::integer,
+    updated_at = now()
+WHERE address_id = @address_id;
+
+-- name: SyncStateFinish :exec
+-- SyncStateFinish ends a sync: done, or partial with the difference from
+-- the provider's totals in last_error.
+UPDATE sync_states
+SET status = @status,
+    last_synced_height = @height,
+    last_seen_txid = NULL,
+    attempts = 0,
+    last_error = sqlc.narg(last_error),
+    finished_at = now(),
+    updated_at = now()
+WHERE address_id = @address_id;
+
+-- name: SyncStateFail :exec
+-- SyncStateFail records a failed attempt. The resume point stays, so the
+-- next attempt continues where this one stopped; status is queued while
+-- retries remain and failed when they are spent.
+UPDATE sync_states
+SET status = @status,
+    attempts = attempts + 1,
+    last_error = @last_error::text,
+    updated_at = now()
+WHERE address_id = @address_id;
+
+-- name: SyncSweepCandidates :many
+-- SyncSweepCandidates lists tracked addresses whose last sync finished
+-- before a time (or never), stalest first, for the periodic re-sync
+-- (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+SELECT s.address_id
+FROM sync_states s
+WHERE (s.finished_at IS NULL OR s.finished_at < @before::timestamptz)
+  AND s.status NOT IN ('queued', 'running')
+  AND EXISTS (SELECT 1 FROM user_addresses ua WHERE ua.address_id = s.address_id)
+ORDER BY s.finished_at NULLS FIRST
+LIMIT @max_rows;
+
+-- name: SyncStatusCounts :many
+-- SyncStatusCounts counts addresses by sync status, for /metrics.
+SELECT status, count(*)::bigint AS addresses FROM sync_states GROUP BY status;
+
+-- name: LedgerTotals :one
+-- LedgerTotals sums an address's stored confirmed and pending rows, to
+-- compare with the provider's chain_stats and mempool_stats
+-- (index-only scan of ledger_entries_history_idx).
+SELECT
+    count(*) FILTER (WHERE status = 'confirmed') AS chain_tx_count,
+    coalesce(sum(received_sats) FILTER (WHERE status = 'confirmed'), 0)::bigint AS chain_funded,
+    coalesce(sum(sent_sats) FILTER (WHERE status = 'confirmed'), 0)::bigint AS chain_spent,
+    count(*) FILTER (WHERE status = 'pending') AS mempool_tx_count,
+    coalesce(sum(received_sats) FILTER (WHERE status = 'pending'), 0)::bigint AS mempool_funded,
+    coalesce(sum(sent_sats) FILTER (WHERE status = 'pending'), 0)::bigint AS mempool_spent
+FROM ledger_entries
+WHERE address_id = @address_id AND status IN ('confirmed', 'pending');
+
+-- name: LedgerPending :many
+-- LedgerPending lists an address's pending transactions, to find those
+-- that left the mempool (ledger_entries_history_idx, unconfirmed rows).
+SELECT transaction_id, txid
+FROM ledger_entries
+WHERE address_id = @address_id AND unconfirmed AND status = 'pending';
+
+-- name: LedgerConfirmedSince :many
+-- LedgerConfirmedSince lists an address's confirmed transactions at or
+-- above a height, to find those a reorg removed (index-only scan of the
+-- address's confirmed range of ledger_entries_history_idx).
+SELECT transaction_id, txid
+FROM ledger_entries
+WHERE address_id = @address_id AND NOT unconfirmed AND sort_height >= @min_height::integer;
+
+-- name: TransactionsUnconfirm :many
+-- TransactionsUnconfirm takes transactions out of their block: back to
+-- pending after a reorg, or replaced or dropped when they left the
+-- mempool. The trigger carries it to the ledger.
+UPDATE transactions
+SET status = @status, block_height = NULL, block_hash = NULL, block_time = NULL, updated_at = now()
+WHERE id = ANY (@ids::bigint[]) AND status <> @status
+RETURNING id;
+
+-- name: TransactionSpendsAdd :exec
+-- TransactionSpendsAdd records the outpoints pending transactions spend.
+INSERT INTO transaction_spends (transaction_id, prev_txid, prev_vout)
+SELECT unnest(@transaction_ids::bigint[]), unnest(@prev_txids::bytea[]), unnest(@prev_vouts::integer[])
+ON CONFLICT DO NOTHING;
+
+-- name: TransactionSpendsGet :many
+-- TransactionSpendsGet returns the outpoints a transaction spends
+-- (primary key prefix).
+SELECT prev_txid, prev_vout FROM transaction_spends WHERE transaction_id = @transaction_id;
+
+-- name: RecentBlocks :many
+-- RecentBlocks lists the blocks holding stored transactions at or above a
+-- height, to ask the provider whether each is still on the best chain
+-- (transactions_block_height_idx).
+SELECT DISTINCT block_height::integer AS block_height, block_hash::bytea AS block_hash
+FROM transactions
+WHERE network = @network AND block_height >= @min_height::integer AND block_height IS NOT NULL
+ORDER BY 1;
+
+-- name: TransactionsInBlock :many
+-- TransactionsInBlock lists the transactions stored in one block and the
+-- addresses each touches (transactions_block_height_idx, then the ledger's
+-- primary key).
+SELECT t.id, le.address_id
+FROM transactions t
+JOIN ledger_entries le ON le.transaction_id = t.id
+WHERE t.network = @network AND t.block_height = @block_height::integer AND t.block_hash = @block_hash;
+
+-- name: XpubChainsOfAddress :many
+-- XpubChainsOfAddress returns, for each xpub chain that derived the
+-- address, how far it is derived and the highest index with history, so
+-- the sync can keep gap_limit unused addresses ahead of the last used one
+-- (xpub_addresses_address_id_idx, then the xpub_addresses primary key and
+-- one probe of ledger_entries_history_idx per derived address).
+WITH chains AS (
+    SELECT DISTINCT d.xpub_id, d.chain FROM xpub_addresses d WHERE d.address_id = @address_id
+)
+SELECT x.id AS xpub_id, x.user_id, x.network, x.xpub, x.purpose, x.gap_limit, c.chain,
+       max(xa.index)::integer AS last_index,
+       coalesce(max(xa.index) FILTER (WHERE u.used), -1)::integer AS last_used
+FROM chains c
+JOIN xpubs x ON x.id = c.xpub_id
+JOIN xpub_addresses xa ON xa.xpub_id = c.xpub_id AND xa.chain = c.chain
+CROSS JOIN LATERAL (
+    SELECT EXISTS (SELECT 1 FROM ledger_entries le WHERE le.address_id = xa.address_id) AS used
+) u
+GROUP BY x.id, c.chain;
