@@ -79,6 +79,7 @@ type Fake struct {
 	delayN   int
 	onPage   func(path string)
 	requests map[string]int
+	skew     map[string]int64
 	version  int // bumped by every change, invalidating cache
 	cache    map[string]orderedTxs
 }
@@ -102,6 +103,7 @@ func New() *Fake {
 	f := &Fake{
 		stale: map[string]int32{}, txs: map[string]*tx{}, byAddr: map[string][]string{},
 		outspend: map[string]string{}, requests: map[string]int{}, cache: map[string]orderedTxs{},
+		skew: map[string]int64{},
 	}
 	f.blocks = []block{{hash: randomHex(), time: genesisTime}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -292,6 +294,15 @@ func (f *Fake) remove(txid string) {
 			delete(f.outspend, key)
 		}
 	}
+}
+
+// Skew makes the provider's totals for address claim delta more sats
+// funded than its history shows, as a provider with a truncated history
+// would.
+func (f *Fake) Skew(address string, delta int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.skew[address] = delta
 }
 
 // FailNext makes the next n requests answer status, with a Retry-After
@@ -533,6 +544,7 @@ func (f *Fake) stats(address string) any {
 			}
 		}
 	}
+	chainStats.FundedSum += f.skew[address]
 	return map[string]any{"address": address, "chain_stats": chainStats, "mempool_stats": pool}
 }
 

@@ -1,0 +1,443 @@
+package chainsync_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cointracker/cointracker/btc"
+	"github.com/cointracker/cointracker/chain"
+	"github.com/cointracker/cointracker/chain/chaintest"
+	"github.com/cointracker/cointracker/chainsync"
+	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/db/dbtest"
+)
+
+// env is one test's database, fake provider and syncer.
+type env struct {
+	store  *db.Store
+	fake   *chaintest.Fake
+	client *chain.Client
+	syncer *chainsync.Syncer
+	queued chan []int64
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{store: dbtest.NewStore(t), fake: chaintest.New(), queued: make(chan []int64, 100)}
+	t.Cleanup(e.fake.Close)
+	var err error
+	e.client, err = chain.New(e.fake.URL, chain.Options{
+		RequestTimeout: 300 * time.Millisecond, RatePerSecond: 10_000, Burst: 100,
+		BaseBackoff: 10 * time.Millisecond, MaxBackoff: 1500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.syncer = chainsync.NewSyncer(e.store, e.client, "mainnet", log, func(_ context.Context, ids []int64) error {
+		e.queued <- ids
+		return nil
+	})
+	return e
+}
+
+// track makes the address known (as the API does) and returns its id.
+func (e *env) track(t *testing.T, address string) int64 {
+	t.Helper()
+	a, err := e.store.AddressUpsert(context.Background(), db.AddressUpsertParams{
+		Network: "mainnet", Address: address, ScriptType: "p2wpkh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.SyncStateEnsure(context.Background(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+func (e *env) sync(t *testing.T, id int64) chainsync.Result {
+	t.Helper()
+	res, err := e.syncer.SyncAddress(context.Background(), id)
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	return res
+}
+
+// stored lists the address's ledger rows that count (confirmed, pending)
+// as the fake's ground truth shapes them.
+func (e *env) stored(t *testing.T, id int64) []chaintest.Entry {
+	t.Helper()
+	rows, err := e.store.Pool().Query(context.Background(), `
+		SELECT encode(txid, 'hex'), received_sats, sent_sats, status = 'confirmed', coalesce(block_height, -1)
+		FROM ledger_entries WHERE address_id = $1 AND status IN ('confirmed', 'pending')`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []chaintest.Entry
+	for rows.Next() {
+		var en chaintest.Entry
+		if err := rows.Scan(&en.Txid, &en.Received, &en.Sent, &en.Confirmed, &en.Height); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, en)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// matches fails unless the stored history equals the fake's truth and the
+// sync state is done.
+func (e *env) matches(t *testing.T, id int64, address string) {
+	t.Helper()
+	byTxid := func(a, b chaintest.Entry) int { return strings.Compare(a.Txid, b.Txid) }
+	want, got := e.fake.Truth(address), e.stored(t, id)
+	slices.SortFunc(want, byTxid)
+	slices.SortFunc(got, byTxid)
+	if !slices.Equal(want, got) {
+		t.Fatalf("stored history differs from the chain's:\nwant %d rows %v\n got %d rows %v", len(want), want, len(got), got)
+	}
+	if st := e.state(t, id); st.Status != "done" {
+		t.Fatalf("sync status = %s (%v), want done", st.Status, deref(st.LastError))
+	}
+}
+
+func (e *env) state(t *testing.T, id int64) db.SyncState {
+	t.Helper()
+	st, err := e.store.SyncStateGet(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (e *env) status(t *testing.T, txid string) string {
+	t.Helper()
+	var s string
+	if err := e.store.Pool().QueryRow(context.Background(),
+		`SELECT status FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+const (
+	alice = "bc1qalice0000000000000000000000000000000"
+	bob   = "bc1qbob00000000000000000000000000000000000"
+)
+
+func TestSyncHistoryPagesCoinbaseAndSelfTransfer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.Send([]chaintest.In{{Coinbase: true}}, []chaintest.Out{{Address: alice, Value: 625_000_000}})
+	e.fake.Mine()
+	e.fake.History(alice, 60, 1)
+	// A self-transfer: alice pays herself change.
+	e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}}, []chaintest.Out{{Address: alice, Value: 89_000}})
+	e.fake.Mine()
+	// Two in the mempool.
+	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
+	e.fake.Send([]chaintest.In{{Address: alice, Value: 80_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 70_000}})
+	id := e.track(t, alice)
+
+	res := e.sync(t, id)
+	e.matches(t, id, alice)
+	if res.Status != "done" || res.Pages != 3 || res.Txs != 64 {
+		t.Fatalf("result = %+v, want done in 3 pages of 64 transactions", res)
+	}
+	st := e.state(t, id)
+	if st.LastSyncedHeight == nil || *st.LastSyncedHeight != e.fake.Tip() || st.LastSeenTxid != nil || st.PagesFetched != 3 {
+		t.Fatalf("state = %+v", st)
+	}
+
+	// Re-running writes nothing: no row of the ledger or transactions moves.
+	before := xmins(t, e.store)
+	res = e.sync(t, id)
+	e.matches(t, id, alice)
+	if after := xmins(t, e.store); after != before {
+		t.Fatalf("a re-run rewrote rows: %s -> %s", before, after)
+	}
+	if res.Pages != 1 {
+		t.Fatalf("incremental re-sync read %d pages, want 1", res.Pages)
+	}
+}
+
+// xmins fingerprints the row versions of the chain data.
+func xmins(t *testing.T, store *db.Store) string {
+	t.Helper()
+	var s string
+	if err := store.Pool().QueryRow(context.Background(), `
+		SELECT coalesce(string_agg(x, ','), '') FROM (
+			SELECT xmin::text AS x FROM transactions UNION ALL SELECT xmin::text FROM ledger_entries
+			UNION ALL SELECT xmin::text FROM transaction_spends) v`).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSyncPagesEndingExactlyAt25(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 50, 10)
+	id := e.track(t, alice)
+	res := e.sync(t, id)
+	e.matches(t, id, alice)
+	// The first page, the second 25, then an empty page ends the walk.
+	if got := e.fake.Requests("/address/:a/txs/chain/:txid"); res.Pages != 3 || got != 2 {
+		t.Fatalf("pages = %d, chain page requests = %d; want 3 and 2", res.Pages, got)
+	}
+}
+
+func TestSyncRidesOutProviderFaults(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(f *chaintest.Fake){
+		"429 burst with Retry-After": func(f *chaintest.Fake) { f.FailNext(3, 429, "1") },
+		"500s":                       func(f *chaintest.Fake) { f.FailNext(4, 500, "") },
+		"slower than the timeout":    func(f *chaintest.Fake) { f.SlowNext(2, time.Second) },
+	}
+	for name, fault := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.fake.History(alice, 30, 5)
+			id := e.track(t, alice)
+			fault(e.fake)
+			e.sync(t, id)
+			e.matches(t, id, alice)
+		})
+	}
+}
+
+func TestSyncFailsClearlyOnA4xx(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.track(t, alice)
+	e.fake.FailNext(1, 400, "")
+	_, err := e.syncer.SyncAddress(context.Background(), id)
+	var se *chain.StatusError
+	if !errors.As(err, &se) || se.Status != 400 {
+		t.Fatalf("err = %v, want the provider's 400", err)
+	}
+}
+
+func TestSyncFollowsAReorg(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.fake.History(alice, 20, 2) // 10 blocks
+	id := e.track(t, alice)
+	e.sync(t, id)
+
+	// The top two blocks leave the chain: one of their transactions
+	// vanishes, the rest confirm again in a new block.
+	gone := ids[len(ids)-1]
+	e.fake.Reorg(2, gone)
+	e.fake.Mine()
+	stale, err := e.syncer.CheckTip(context.Background())
+	if err != nil || stale != 2 {
+		t.Fatalf("CheckTip = %d, %v; want 2 stale blocks", stale, err)
+	}
+	if q := <-e.queued; !slices.Contains(q, id) {
+		t.Fatalf("queued %v, want the address %d", q, id)
+	}
+	if s := e.status(t, ids[len(ids)-2]); s != "pending" {
+		t.Fatalf("a reorged transaction is %s, want pending until re-synced", s)
+	}
+	e.sync(t, id)
+	e.matches(t, id, alice)
+	if s := e.status(t, gone); s != "dropped" {
+		t.Fatalf("the vanished transaction is %s, want dropped", s)
+	}
+}
+
+func TestSyncReplacedAndDropped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 4, 2)
+	rbf := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 85_000}})
+	expired := e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
+	id := e.track(t, alice)
+	e.sync(t, id)
+	if e.status(t, rbf) != "pending" || e.status(t, expired) != "pending" {
+		t.Fatal("mempool transactions not stored as pending")
+	}
+
+	replacement := e.fake.Replace(rbf, []chaintest.Out{{Address: "bc1qshop", Value: 80_000}})
+	e.fake.Mine(replacement)
+	e.fake.Drop(expired)
+	e.sync(t, id)
+	e.matches(t, id, alice)
+	if s := e.status(t, rbf); s != "replaced" {
+		t.Fatalf("the RBF-replaced transaction is %s", s)
+	}
+	if s := e.status(t, expired); s != "dropped" {
+		t.Fatalf("the expired transaction is %s", s)
+	}
+	if s := e.status(t, replacement); s != "confirmed" {
+		t.Fatalf("the replacement is %s", s)
+	}
+}
+
+func TestSyncOneTransactionTwoTrackedAddresses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 30, 3)
+	e.fake.History(bob, 30, 3)
+	shared := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}},
+		[]chaintest.Out{{Address: bob, Value: 50_000}, {Address: alice, Value: 39_000}})
+	e.fake.Mine()
+	a, b := e.track(t, alice), e.track(t, bob)
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, id := range []int64{a, b} {
+		wg.Go(func() { _, errs[i] = e.syncer.SyncAddress(context.Background(), id) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	e.matches(t, a, alice)
+	e.matches(t, b, bob)
+	var n int
+	if err := e.store.Pool().QueryRow(context.Background(),
+		`SELECT count(*) FROM ledger_entries WHERE txid = decode($1, 'hex')`, shared).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("the shared transaction has %d ledger rows (%v), want 2", n, err)
+	}
+}
+
+func TestSyncSeesATransactionArrivingBetweenPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 80, 4)
+	id := e.track(t, alice)
+	var once sync.Once
+	e.fake.OnPage(func(path string) {
+		if strings.Contains(path, "/chain/") {
+			once.Do(func() {
+				e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 7_000}}, []chaintest.Out{{Address: alice, Value: 6_000}})
+				e.fake.Mine()
+			})
+		}
+	})
+	res := e.sync(t, id)
+	e.matches(t, id, alice)
+	if res.Rounds != 2 {
+		t.Fatalf("rounds = %d, want a second look at the head", res.Rounds)
+	}
+}
+
+func TestSyncResumesWhereItStopped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 200, 10)
+	id := e.track(t, alice)
+	ctx, cancel := context.WithCancel(context.Background())
+	var pages atomic.Int32
+	e.fake.OnPage(func(string) {
+		if pages.Add(1) == 4 {
+			cancel() // the process dies while asking for the fourth page
+		}
+	})
+	if _, err := e.syncer.SyncAddress(ctx, id); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want cancelled", err)
+	}
+	st := e.state(t, id)
+	if st.LastSeenTxid == nil || st.PagesFetched != 3 || st.TxsFetched != 75 {
+		t.Fatalf("after the crash: %+v, want 3 pages committed with a resume point", st)
+	}
+	heads := e.fake.Requests("/address/:a/txs")
+	e.fake.OnPage(nil)
+	e.sync(t, id)
+	e.matches(t, id, alice)
+	if got := e.fake.Requests("/address/:a/txs"); got != heads {
+		t.Fatalf("the resumed sync read the head again (%d -> %d requests)", heads, got)
+	}
+	if st := e.state(t, id); st.TxsFetched != 200 {
+		t.Fatalf("txs fetched = %d, want 200 over both runs", st.TxsFetched)
+	}
+}
+
+func TestSyncMarksMismatchPartial(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 30, 3)
+	e.fake.Skew(alice, 12_345)
+	id := e.track(t, alice)
+	res := e.sync(t, id)
+	st := e.state(t, id)
+	if res.Status != "partial" || st.Status != "partial" || !strings.Contains(deref(st.LastError), "confirmed: provider has 30 transactions") {
+		t.Fatalf("result %+v, state %s %q; want partial with the difference", res, st.Status, deref(st.LastError))
+	}
+}
+
+func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	account, err := btc.AccountFromSeed([]byte("chainsync xpub gap test seed 0001"), btc.Purpose(84), btc.Networks["mainnet"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.store.UpsertUser(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: "xpub-owner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.store.XpubCreate(ctx, db.XpubCreateParams{UserID: u.ID, Network: "mainnet", Xpub: account.String(), Purpose: 84})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := chainsync.XpubKey{ID: x.ID, UserID: u.ID, Network: "mainnet"}
+	var receive []int64
+	err = e.store.ExecTx(ctx, func(q *db.Queries) error {
+		receive, err = chainsync.DeriveXpubAddresses(ctx, q, key, account, btc.Receive, 0, 19)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The wallet used receive address 15: 20 unused must follow it.
+	used, _ := account.Address(btc.Receive, 15)
+	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 50_000}}, []chaintest.Out{{Address: used, Value: 40_000}})
+	e.fake.Mine()
+	e.sync(t, receive[15])
+	e.matches(t, receive[15], used)
+
+	derived := <-e.queued
+	if len(derived) != 16 {
+		t.Fatalf("derived %d addresses, want 16 (indexes 20..35)", len(derived))
+	}
+	rows, err := e.store.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{x.ID}, UserID: u.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rows[len(rows)-1]
+	want, _ := account.Address(btc.Receive, 35)
+	if len(rows) != 36 || last.Index != 35 || last.Address != want || last.AddressID == nil {
+		t.Fatalf("receive chain has %d addresses, last %+v; want 36 ending at %s on the watch-list", len(rows), last, want)
+	}
+	// Syncing an unused address derives nothing more.
+	e.sync(t, receive[3])
+	select {
+	case ids := <-e.queued:
+		t.Fatalf("an unused address extended derivation by %d", len(ids))
+	default:
+	}
+}
