@@ -88,6 +88,13 @@ func newServer(t testing.TB, pool *pgxpool.Pool) *testServer {
 // per-user rate limit.
 func newServerWith(t testing.TB, pool *pgxpool.Pool, verifier api.TokenVerifier, rateLimit float64) *testServer {
 	t.Helper()
+	return newServerOpts(t, pool, func(o *api.Options) { o.Verifier, o.RateLimit = verifier, rateLimit })
+}
+
+// newServerOpts serves the API over pool with the test defaults, changed
+// by edit.
+func newServerOpts(t testing.TB, pool *pgxpool.Pool, edit func(*api.Options)) *testServer {
+	t.Helper()
 	m, err := migrations.New(pool)
 	if err != nil {
 		t.Fatal(err)
@@ -95,14 +102,15 @@ func newServerWith(t testing.TB, pool *pgxpool.Pool, verifier api.TokenVerifier,
 	t.Cleanup(func() { _ = m.Close() })
 	logs := &syncBuffer{}
 	store := db.NewStore(pool)
-	h := api.New(api.Options{
+	opts := api.Options{
 		Store:       store,
 		Logger:      logging.New(logs, "debug", "json"),
 		SchemaCheck: m.Check,
-		Verifier:    verifier,
-		RateLimit:   rateLimit,
+		Verifier:    auth.NewStatic(auth.DevIssuer, auth.DevAudience, testKey.Public()),
 		RateBurst:   3,
-	}).Handler()
+	}
+	edit(&opts)
+	h := api.New(opts).Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &testServer{Server: srv, store: store, logs: logs, router: h.(*gin.Engine), token: tokenFor(t, "user-1")}

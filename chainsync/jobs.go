@@ -90,9 +90,12 @@ func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error
 		opts.JobTimeout = time.Hour
 	}
 	r := &Runner{pool: pool, working: opts.Workers > 0 && syncer != nil}
-	workers := river.NewWorkers()
-	cfg := &river.Config{Workers: workers, Logger: opts.Logger}
+	// An insert-only client has no workers at all (river refuses to queue
+	// kinds missing from a bundle it has).
+	cfg := &river.Config{Logger: opts.Logger}
 	if r.working {
+		workers := river.NewWorkers()
+		cfg.Workers = workers
 		river.AddWorker(workers, &syncWorker{syncer: syncer, store: syncer.store, timeout: opts.JobTimeout})
 		river.AddWorker(workers, &tipWorker{syncer: syncer})
 		river.AddWorker(workers, &resyncWorker{runner: r, store: syncer.store, interval: opts.ResyncInterval})
