@@ -144,6 +144,45 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 		assertIndexed(t, name, explainAsIs(t, s, c), "ledger_entries_history_idx")
 		checked++
 	}
+
+	// The sync's reads of one address, one block and the recent chain.
+	var addressID int64
+	var height int32
+	var hash []byte
+	if err := s.Pool().QueryRow(ctx, `SELECT address_id FROM user_addresses WHERE user_id = $1 LIMIT 1`, userID).Scan(&addressID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pool().QueryRow(ctx, `SELECT block_height, block_hash FROM transactions
+		WHERE block_height IS NOT NULL ORDER BY block_height DESC LIMIT 1`).Scan(&height, &hash); err != nil {
+		t.Fatal(err)
+	}
+	for name, q := range map[string]struct {
+		call  func(q *db.Queries) error
+		index string
+	}{
+		"LedgerTotals":  {func(q *db.Queries) error { _, err := q.LedgerTotals(ctx, addressID); return err }, "ledger_entries_history_idx"},
+		"LedgerPending": {func(q *db.Queries) error { _, err := q.LedgerPending(ctx, addressID); return err }, "ledger_entries_history_idx"},
+		"LedgerConfirmedSince": {func(q *db.Queries) error {
+			_, err := q.LedgerConfirmedSince(ctx, db.LedgerConfirmedSinceParams{AddressID: addressID, MinHeight: height - 100})
+			return err
+		}, "ledger_entries_history_idx"},
+		"RecentBlocks": {func(q *db.Queries) error {
+			_, err := q.RecentBlocks(ctx, db.RecentBlocksParams{Network: "mainnet", MinHeight: height - 12})
+			return err
+		}, "transactions_block_height_idx"},
+		"TransactionsInBlock": {func(q *db.Queries) error {
+			_, err := q.TransactionsInBlock(ctx, db.TransactionsInBlockParams{Network: "mainnet", BlockHeight: height, BlockHash: hash})
+			return err
+		}, "transactions_block_height_idx"},
+		"XpubChainsOfAddress": {func(q *db.Queries) error { _, err := q.XpubChainsOfAddress(ctx, addressID); return err }, "xpub_addresses_address_id_idx"},
+	} {
+		c := &dbtest.Capture{}
+		if err := q.call(db.New(c)); !errors.Is(err, dbtest.ErrCaptured) {
+			t.Fatal(err)
+		}
+		assertIndexed(t, name, explainAsIs(t, s, c), q.index)
+		checked++
+	}
 	t.Logf("%d plans checked", checked)
 }
 

@@ -47,7 +47,6 @@ type tx struct {
 	height   int32
 	hash     string // block hash; "" while unconfirmed
 	inPool   bool   // in the mempool
-	spentBy  []string
 	vsize    int64
 	coinbase bool
 }
