@@ -16,6 +16,8 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/joho/godotenv"
+
+	"github.com/cointracker/cointracker/btc"
 )
 
 // Auth modes.
@@ -174,6 +176,21 @@ func (c Config) ValidateDatabase() error {
 	return errors.Join(errs...)
 }
 
+// ValidateSync checks the blockchain provider and sync job settings.
+func (c Config) ValidateSync() error {
+	var errs []error
+	if u, err := url.Parse(c.ChainProviderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("CHAIN_PROVIDER_URL %q is not an http(s) URL", c.ChainProviderURL))
+	}
+	if _, ok := btc.Networks[c.ChainNetwork]; !ok {
+		errs = append(errs, fmt.Errorf("CHAIN_NETWORK %q is unknown: use mainnet, testnet, signet or regtest", c.ChainNetwork))
+	}
+	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
+		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
+	}
+	return errors.Join(errs...)
+}
+
 // ValidateServe checks everything `cointracker serve` needs.
 func (c Config) ValidateServe() error {
 	errs := []error{c.ValidateDatabase(), c.validateLogging()}
@@ -202,15 +219,7 @@ func (c Config) ValidateServe() error {
 	default:
 		errs = append(errs, fmt.Errorf("AUTH_MODE %q is unknown: use oidc or dev", c.AuthMode))
 	}
-	if u, err := url.Parse(c.ChainProviderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("CHAIN_PROVIDER_URL %q is not an http(s) URL", c.ChainProviderURL))
-	}
-	if _, ok := map[string]bool{"mainnet": true, "testnet": true, "signet": true, "regtest": true}[c.ChainNetwork]; !ok {
-		errs = append(errs, fmt.Errorf("CHAIN_NETWORK %q is unknown: use mainnet, testnet, signet or regtest", c.ChainNetwork))
-	}
-	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
-		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
-	}
+	errs = append(errs, c.ValidateSync())
 	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
 		errs = append(errs, errors.New("CURSOR_SECRET must be at least 32 characters"))
 	}

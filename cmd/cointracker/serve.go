@@ -134,8 +134,11 @@ func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if len(args) > 0 {
 		return usageError{fmt.Errorf("worker takes no arguments, got %q", args[0])}
 	}
-	if cfg.SyncWorkers == 0 {
-		return usageError{errors.New("SYNC_WORKERS is 0: a worker needs at least one")}
+	if err := errors.Join(cfg.ValidateDatabase(), cfg.ValidateSync()); err != nil {
+		return usageError{err}
+	}
+	if cfg.SyncWorkers <= 0 {
+		return usageError{errors.New("SYNC_WORKERS must be at least 1 for a worker")}
 	}
 	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
 		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker-worker",
