@@ -27,15 +27,18 @@ test: ## run every test against a real PostgreSQL (started if needed), race dete
 	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -race -count=1 ./...
 
 .PHONY: lint
-lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, generated code up to date
+lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, generated code up to date
 	@unformatted=$$(find . -name '*.go' -not -path './.*' -not -path './bin/*' | xargs gofmt -l); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOL) golangci-lint run ./...
 	@# sqlc vet prepares every query against a freshly migrated database.
-	url=$$(scripts/start_db.sh --fresh cointracker_lint); \
-	  DATABASE_URL=$$url LOG_LEVEL=warn $(GO) run ./cmd/cointracker migrate up; \
+	url=$$(scripts/start_db.sh --fresh cointracker_lint) && \
+	  DATABASE_URL=$$url LOG_LEVEL=warn $(GO) run ./cmd/cointracker migrate up && \
 	  SQLC_DATABASE_URL=$$url $(TOOL) sqlc vet
+	@# promtool comes with Debian's prometheus package.
+	@command -v promtool >/dev/null || scripts/install_packages.sh prometheus
+	promtool check rules deploy/prometheus/alerts.yml
 
 .PHONY: gen
 gen: ## regenerate db/ (sqlc) and api/swagger/ (swag) from their sources
