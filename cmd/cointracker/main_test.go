@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/cointracker/cointracker/chain/chaintest"
 	"github.com/cointracker/cointracker/db/dbtest"
 )
 
@@ -54,7 +57,15 @@ func freeAddr(t *testing.T) string {
 }
 
 func get(ctx context.Context, url string, header ...string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return send(ctx, http.MethodGet, url, "", header...)
+}
+
+func post(ctx context.Context, url, body string, header ...string) (*http.Response, error) {
+	return send(ctx, http.MethodPost, url, body, append(header, "Content-Type", "application/json")...)
+}
+
+func send(ctx context.Context, method, url, body string, header ...string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +164,14 @@ func TestServeAndMigrate(t *testing.T) {
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("ADMIN_ADDR", adminAddr)
 	t.Setenv("CURSOR_SECRET", strings.Repeat("s3cr3t", 6))
+	t.Setenv("LOG_LEVEL", "debug") // query logs too: still no secret
+	// The sync jobs run against a fake provider holding the address's history.
+	fake := chaintest.New()
+	defer fake.Close()
+	const address = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+	fake.History(address, 30, 3)
+	t.Setenv("CHAIN_PROVIDER_URL", fake.URL)
+	t.Setenv("SYNC_WORKERS", "2")
 
 	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
 		t.Fatalf("migrate up: %d %s", code, errOut)
@@ -226,6 +245,37 @@ func TestServeAndMigrate(t *testing.T) {
 	if code, _, _ := runCmd(ctx, "dev-token"); code != 2 {
 		t.Fatalf("dev-token without --subject exits %d, want 2", code)
 	}
+	// Tracking an address queues its sync, which the serve process works.
+	res, err := post(ctx, base+"/v1/addresses", `{"address": "`+address+`"}`, auth...)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /v1/addresses = %v %v", res, err)
+	}
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.NewDecoder(res.Body).Decode(&created)
+	_ = res.Body.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var got struct {
+			Sync struct {
+				Status     string `json:"status"`
+				TxsFetched int    `json:"txs_fetched"`
+			} `json:"sync"`
+		}
+		res, err := get(ctx, base+"/v1/addresses/"+strconv.FormatInt(created.ID, 10), auth...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.NewDecoder(res.Body).Decode(&got)
+		_ = res.Body.Close()
+		if got.Sync.Status == "done" && got.Sync.TxsFetched == 30 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the address's sync is %+v after 20 s", got.Sync)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -234,6 +284,22 @@ func TestServeAndMigrate(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop after cancellation")
+	}
+	// The logs (debug level: every request and query) hold no secret.
+	logs := stderr.String()
+	secrets := []string{"s3cr3t", strings.TrimSpace(token)}
+	if u, _ := neturl.Parse(dbURL); u != nil {
+		if pw, ok := u.User.Password(); ok {
+			secrets = append(secrets, pw)
+		}
+	}
+	for _, secret := range secrets {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the logs hold a secret (%.6s…)", secret)
+		}
+	}
+	if !strings.Contains(logs, `"msg":"address synchronised"`) || !strings.Contains(logs, `"query"`) {
+		t.Fatalf("the logs lack the sync or the query lines:\n%.2000s", logs)
 	}
 }
 
