@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	// The generated OpenAPI document, registered with swag at init.
@@ -53,6 +54,9 @@ type Options struct {
 	// the server makes its own. Other parts (sync jobs, the provider
 	// client) register theirs in the same one.
 	Registry *prometheus.Registry
+	// TracerProvider, when set, gets a span per request (queries made
+	// with the request's context are its children).
+	TracerProvider trace.TracerProvider
 	// CursorKey signs page cursors. Instances behind one load balancer
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
@@ -71,6 +75,7 @@ type Server struct {
 	limits      rateLimits
 	metrics     *metrics
 	sync        SyncQueue
+	tracer      trace.TracerProvider
 }
 
 // New returns a Server.
@@ -86,6 +91,7 @@ func New(opts Options) *Server {
 		limits:  rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
 		metrics: newMetrics(opts.Registry, opts.Store.Pool()),
 		sync:    opts.Sync,
+		tracer:  opts.TracerProvider,
 	}
 }
 
@@ -100,6 +106,9 @@ func (s *Server) Handler() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.ContextWithFallback = true
+	if s.tracer != nil {
+		r.Use(traceRequests(s.tracer))
+	}
 	r.Use(requestID(), s.metrics.instrument(), accessLog(s.log), recovery(), limitBody())
 	r.NoRoute(func(c *gin.Context) {
 		abortStatus(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)

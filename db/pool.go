@@ -7,7 +7,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exaring/otelpgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // PoolOptions tunes a connection pool.
@@ -25,6 +29,9 @@ type PoolOptions struct {
 	// Logger, when set, receives each query's name and duration at debug
 	// level.
 	Logger *slog.Logger
+	// TracerProvider, when set, gets a span per query (otelpgx), a child
+	// of the span in the query's context.
+	TracerProvider trace.TracerProvider
 }
 
 // Connect opens a pool to the database at url and checks that it answers.
@@ -43,8 +50,20 @@ func Connect(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, 
 	if opts.StatementTimeout > 0 {
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(opts.StatementTimeout.Milliseconds(), 10)
 	}
+	var tracers []pgx.QueryTracer
 	if opts.Logger != nil {
-		cfg.ConnConfig.Tracer = queryLogger{opts.Logger}
+		tracers = append(tracers, queryLogger{opts.Logger})
+	}
+	if opts.TracerProvider != nil {
+		tracers = append(tracers, otelpgx.NewTracer(otelpgx.WithTracerProvider(opts.TracerProvider),
+			// Spans are named by the sqlc query, never by its arguments.
+			otelpgx.WithSpanNameFunc(queryName)))
+	}
+	switch len(tracers) {
+	case 1:
+		cfg.ConnConfig.Tracer = tracers[0]
+	case 2:
+		cfg.ConnConfig.Tracer = multitracer.New(tracers...)
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	if opts.ConnectTimeout > 0 {

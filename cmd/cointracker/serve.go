@@ -22,6 +22,7 @@ import (
 	"github.com/cointracker/cointracker/config"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/migrations"
+	"github.com/cointracker/cointracker/telemetry"
 )
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
@@ -38,10 +39,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		log.Warn("AUTH_MODE=dev: development authentication, listening on loopback only", "addr", cfg.HTTPAddr)
 	}
 
+	tp, stopTracing, err := telemetry.Setup(ctx, "cointracker", version)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
 		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker",
 		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
-		Logger: log,
+		Logger: log, TracerProvider: tp,
 	})
 	if err != nil {
 		return err
@@ -78,15 +84,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		return err
 	}
 	srv := api.NewHTTPServer(cfg.HTTPAddr, api.New(api.Options{
-		Store:       db.NewStore(pool),
-		Sync:        runner,
-		Registry:    reg,
-		Logger:      log,
-		SchemaCheck: m.Check,
-		CursorKey:   []byte(cfg.CursorSecret),
-		Verifier:    verifier,
-		RateLimit:   cfg.RateLimitRPS,
-		RateBurst:   cfg.RateLimitBurst,
+		Store:          db.NewStore(pool),
+		Sync:           runner,
+		Registry:       reg,
+		TracerProvider: tp,
+		Logger:         log,
+		SchemaCheck:    m.Check,
+		CursorKey:      []byte(cfg.CursorSecret),
+		Verifier:       verifier,
+		RateLimit:      cfg.RateLimitRPS,
+		RateBurst:      cfg.RateLimitBurst,
 	}).Handler())
 
 	admin, err := startAdmin(ctx, cfg, log)
