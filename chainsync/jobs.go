@@ -65,8 +65,13 @@ type Options struct {
 	// JobTimeout bounds one sync (default 1 hour); a sync cut off resumes
 	// from its last committed page.
 	JobTimeout time.Duration
-	Metrics    *JobMetrics
-	Logger     *slog.Logger
+	// StopGrace is how long Stop lets running jobs finish before it
+	// cancels them (default 5 s): a sync cancelled mid-page rolls that page
+	// back and resumes from the last committed one, and a job waiting out a
+	// provider's backoff should not hold up a shutdown.
+	StopGrace time.Duration
+	Metrics   *JobMetrics
+	Logger    *slog.Logger
 }
 
 // Runner owns the river client: it queues syncs and, with workers, runs
@@ -75,6 +80,7 @@ type Runner struct {
 	client  *river.Client[pgx.Tx]
 	pool    *pgxpool.Pool
 	working bool
+	grace   time.Duration
 }
 
 // NewRunner builds the river client over pool. syncer may be nil when
@@ -89,7 +95,10 @@ func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = time.Hour
 	}
-	r := &Runner{pool: pool, working: opts.Workers > 0 && syncer != nil}
+	if opts.StopGrace <= 0 {
+		opts.StopGrace = 5 * time.Second
+	}
+	r := &Runner{pool: pool, working: opts.Workers > 0 && syncer != nil, grace: opts.StopGrace}
 	// An insert-only client has no workers at all (river refuses to queue
 	// kinds missing from a bundle it has).
 	cfg := &river.Config{Logger: opts.Logger}
@@ -133,17 +142,20 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop lets running jobs finish until ctx ends, then cancels them (each
-// has committed its pages and resumes later).
+// Stop takes no new jobs and lets running ones finish for the stop grace
+// (or until ctx ends), then cancels them: each has committed its pages and
+// resumes later.
 func (r *Runner) Stop(ctx context.Context) error {
 	if !r.working {
 		return nil
 	}
-	err := r.client.Stop(ctx)
-	if err != nil && ctx.Err() != nil {
-		cancelCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	softCtx, cancel := context.WithTimeout(ctx, r.grace)
+	defer cancel()
+	err := r.client.Stop(softCtx)
+	if err != nil && softCtx.Err() != nil {
+		hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		err = r.client.StopAndCancel(cancelCtx)
+		err = r.client.StopAndCancel(hardCtx)
 	}
 	if err != nil {
 		return fmt.Errorf("stop job workers: %w", err)

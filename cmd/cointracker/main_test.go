@@ -378,6 +378,9 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Setenv("AUTH_MODE", "dev")
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("RATE_LIMIT_RPS", "0")
+	fake := chaintest.New() // the sync jobs run too, against a provider that answers
+	defer fake.Close()
+	t.Setenv("CHAIN_PROVIDER_URL", fake.URL)
 	if code, _, errOut := runCmd(context.Background(), "seed", "--users", "1", "--addresses", "5", "--transactions", "3000"); code != 0 {
 		t.Fatalf("seed: %s", errOut)
 	}
