@@ -77,18 +77,15 @@ type Querier interface {
 	// SyncStateProgress records one committed page: the resume point (null
 	// once the walk has ended) and the counts fetched so far.
 	SyncStateProgress(ctx context.Context, arg SyncStateProgressParams) error
-	// SyncStateQueue records that a sync of the address was asked for. A sync
-	// already queued or running keeps its state, so asking twice changes
-	// nothing; the state is returned either way.
-	SyncStateQueue(ctx context.Context, addressID int64) (SyncState, error)
 	// SyncStateStart marks the address's sync as running.
 	SyncStateStart(ctx context.Context, addressID int64) error
 	// SyncStatesMarkDone records a batch of addresses as fully synchronised
 	// at a height and time (the fixtures' data is complete by construction).
 	// Unchanged states are left untouched.
 	SyncStatesMarkDone(ctx context.Context, arg SyncStatesMarkDoneParams) error
-	// SyncStatesQueue is the bulk form of SyncStateQueue, for the periodic
-	// sweep and xpub derivation.
+	// SyncStatesQueue records that syncs of the addresses were asked for. An
+	// address whose sync is already queued or running keeps its state, so
+	// asking twice changes nothing.
 	SyncStatesQueue(ctx context.Context, addressIds []int64) error
 	// SyncStatusCounts counts addresses by sync status, for /metrics.
 	SyncStatusCounts(ctx context.Context) ([]SyncStatusCountsRow, error)

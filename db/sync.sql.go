@@ -236,38 +236,6 @@ func (q *Queries) SyncStateProgress(ctx context.Context, arg SyncStateProgressPa
 	return err
 }
 
-const syncStateQueue = `-- name: SyncStateQueue :one
-INSERT INTO sync_states AS s (address_id, status, queued_at, updated_at)
-VALUES ($1, 'queued', now(), now())
-ON CONFLICT (address_id) DO UPDATE
-SET status = 'queued', queued_at = now(), updated_at = now()
-WHERE s.status NOT IN ('queued', 'running')
-RETURNING address_id, status, last_synced_height, last_seen_txid, pages_fetched, txs_fetched, attempts, last_error, queued_at, started_at, finished_at, updated_at
-`
-
-// SyncStateQueue records that a sync of the address was asked for. A sync
-// already queued or running keeps its state, so asking twice changes
-// nothing; the state is returned either way.
-func (q *Queries) SyncStateQueue(ctx context.Context, addressID int64) (SyncState, error) {
-	row := q.db.QueryRow(ctx, syncStateQueue, addressID)
-	var i SyncState
-	err := row.Scan(
-		&i.AddressID,
-		&i.Status,
-		&i.LastSyncedHeight,
-		&i.LastSeenTxid,
-		&i.PagesFetched,
-		&i.TxsFetched,
-		&i.Attempts,
-		&i.LastError,
-		&i.QueuedAt,
-		&i.StartedAt,
-		&i.FinishedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const syncStateStart = `-- name: SyncStateStart :exec
 INSERT INTO sync_states AS s (address_id, status, started_at, updated_at)
 VALUES ($1, 'running', now(), now())
@@ -291,8 +259,9 @@ SET status = 'queued', queued_at = now(), updated_at = now()
 WHERE s.status NOT IN ('queued', 'running')
 `
 
-// SyncStatesQueue is the bulk form of SyncStateQueue, for the periodic
-// sweep and xpub derivation.
+// SyncStatesQueue records that syncs of the addresses were asked for. An
+// address whose sync is already queued or running keeps its state, so
+// asking twice changes nothing.
 func (q *Queries) SyncStatesQueue(ctx context.Context, addressIds []int64) error {
 	_, err := q.db.Exec(ctx, syncStatesQueue, addressIds)
 	return err

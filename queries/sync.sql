@@ -9,20 +9,10 @@ FROM addresses a
 LEFT JOIN sync_states s ON s.address_id = a.id
 WHERE a.id = @address_id;
 
--- name: SyncStateQueue :one
--- SyncStateQueue records that a sync of the address was asked for. A sync
--- already queued or running keeps its state, so asking twice changes
--- nothing; the state is returned either way.
-INSERT INTO sync_states AS s (address_id, status, queued_at, updated_at)
-VALUES (@address_id, 'queued', now(), now())
-ON CONFLICT (address_id) DO UPDATE
-SET status = 'queued', queued_at = now(), updated_at = now()
-WHERE s.status NOT IN ('queued', 'running')
-RETURNING *;
-
 -- name: SyncStatesQueue :exec
--- SyncStatesQueue is the bulk form of SyncStateQueue, for the periodic
--- sweep and xpub derivation.
+-- SyncStatesQueue records that syncs of the addresses were asked for. An
+-- address whose sync is already queued or running keeps its state, so
+-- asking twice changes nothing.
 INSERT INTO sync_states AS s (address_id, status, queued_at, updated_at)
 SELECT unnest(@address_ids::bigint[]), 'queued', now(), now()
 ON CONFLICT (address_id) DO UPDATE
