@@ -71,7 +71,9 @@ func (m *metrics) instrument() gin.HandlerFunc {
 //	@Success	200	{string}	string	"metrics in the Prometheus text format"
 //	@Router		/metrics [get]
 func (m *metrics) handler(c *gin.Context) {
-	promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
+	// A collector that cannot read the database (sync_addresses during an
+	// outage) must not take the other metrics down with it.
+	promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(c.Writer, c.Request)
 }
 
 // poolCollector exposes the connection pool's statistics.
