@@ -40,6 +40,9 @@ type XpubAddress struct {
 	// Chain is receive (m/…/0/i) or change (m/…/1/i).
 	Chain string `json:"chain" example:"receive" enums:"receive,change"`
 	Index int32  `json:"index" example:"0"`
+	// SyncStatus is the address's synchronisation status (details on
+	// GET /v1/addresses/{address_id}).
+	SyncStatus string `json:"sync_status" example:"done" enums:"new,queued,running,done,partial,failed"`
 }
 
 // XpubList is one page of xpubs.
@@ -69,7 +72,8 @@ func xpubFromRow(x db.Xpub, addrs []db.XpubAddressListRow) Xpub {
 	}
 	for _, a := range addrs {
 		if a.XpubID == x.ID {
-			out.Addresses = append(out.Addresses, XpubAddress{AddressID: a.AddressID, Address: a.Address, Chain: a.Chain, Index: a.Index})
+			out.Addresses = append(out.Addresses, XpubAddress{AddressID: a.AddressID, Address: a.Address, Chain: a.Chain, Index: a.Index,
+				SyncStatus: a.SyncStatus})
 		}
 	}
 	return out

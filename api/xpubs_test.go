@@ -37,6 +37,9 @@ func TestXpubLifecycle(t *testing.T) {
 	if a := x.Addresses[0]; a.Chain != "receive" || a.Index != 0 || a.Address != "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" || *a.AddressID != manual.ID {
 		t.Fatalf("first derived = %+v", a)
 	}
+	if a := x.Addresses[39]; a.SyncStatus != "new" {
+		t.Fatalf("a derived address's sync status = %q, want new (no sync queue here)", a.SyncStatus)
+	}
 	if a := x.Addresses[20]; a.Chain != "change" || a.Index != 0 || a.Address != "bc1q8c6fshw2dlwun7ekn9qwf37cu2rn755upcp6el" {
 		t.Fatalf("first change = %+v", a)
 	}

@@ -210,7 +210,7 @@ type Querier interface {
 	UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUpsertRow, error)
 	// XpubAddressList lists the derived addresses of some of a user's xpubs in
 	// derivation order (primary key: receive chain first), with the watch-list
-	// entry each is tracked as. Scoped to the owning user.
+	// entry each is tracked as and its sync status. Scoped to the owning user.
 	XpubAddressList(ctx context.Context, arg XpubAddressListParams) ([]XpubAddressListRow, error)
 	// XpubAddressesUpsert records a batch of derived addresses of one xpub
 	// (primary key (xpub_id, chain, index)); re-deriving is a no-op.

@@ -11,11 +11,13 @@ import (
 )
 
 const xpubAddressList = `-- name: XpubAddressList :many
-SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id
+SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id,
+       coalesce(s.status, 'new')::text AS sync_status
 FROM xpub_addresses xa
 JOIN xpubs x ON x.id = xa.xpub_id
 JOIN addresses a ON a.id = xa.address_id
 LEFT JOIN user_addresses ua ON ua.user_id = x.user_id AND ua.address_id = xa.address_id
+LEFT JOIN sync_states s ON s.address_id = xa.address_id
 WHERE xa.xpub_id = ANY ($1::bigint[]) AND x.user_id = $2
 ORDER BY xa.xpub_id, xa.chain DESC, xa.index
 `
@@ -26,16 +28,17 @@ type XpubAddressListParams struct {
 }
 
 type XpubAddressListRow struct {
-	XpubID    int64
-	Chain     string
-	Index     int32
-	Address   string
-	AddressID *int64
+	XpubID     int64
+	Chain      string
+	Index      int32
+	Address    string
+	AddressID  *int64
+	SyncStatus string
 }
 
 // XpubAddressList lists the derived addresses of some of a user's xpubs in
 // derivation order (primary key: receive chain first), with the watch-list
-// entry each is tracked as. Scoped to the owning user.
+// entry each is tracked as and its sync status. Scoped to the owning user.
 func (q *Queries) XpubAddressList(ctx context.Context, arg XpubAddressListParams) ([]XpubAddressListRow, error) {
 	rows, err := q.db.Query(ctx, xpubAddressList, arg.XpubIds, arg.UserID)
 	if err != nil {
@@ -51,6 +54,7 @@ func (q *Queries) XpubAddressList(ctx context.Context, arg XpubAddressListParams
 			&i.Index,
 			&i.Address,
 			&i.AddressID,
+			&i.SyncStatus,
 		); err != nil {
 			return nil, err
 		}

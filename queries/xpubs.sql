@@ -30,12 +30,14 @@ ON CONFLICT (xpub_id, chain, index) DO NOTHING;
 -- name: XpubAddressList :many
 -- XpubAddressList lists the derived addresses of some of a user's xpubs in
 -- derivation order (primary key: receive chain first), with the watch-list
--- entry each is tracked as. Scoped to the owning user.
-SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id
+-- entry each is tracked as and its sync status. Scoped to the owning user.
+SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id,
+       coalesce(s.status, 'new')::text AS sync_status
 FROM xpub_addresses xa
 JOIN xpubs x ON x.id = xa.xpub_id
 JOIN addresses a ON a.id = xa.address_id
 LEFT JOIN user_addresses ua ON ua.user_id = x.user_id AND ua.address_id = xa.address_id
+LEFT JOIN sync_states s ON s.address_id = xa.address_id
 WHERE xa.xpub_id = ANY (@xpub_ids::bigint[]) AND x.user_id = @user_id
 ORDER BY xa.xpub_id, xa.chain DESC, xa.index;
 

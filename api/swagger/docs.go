@@ -1929,6 +1929,19 @@ const docTemplate = `{
                 "index": {
                     "type": "integer",
                     "example": 0
+                },
+                "sync_status": {
+                    "description": "SyncStatus is the address's synchronisation status (details on\nGET /v1/addresses/{address_id}).",
+                    "type": "string",
+                    "enum": [
+                        "new",
+                        "queued",
+                        "running",
+                        "done",
+                        "partial",
+                        "failed"
+                    ],
+                    "example": "done"
                 }
             }
         },
