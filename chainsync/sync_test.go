@@ -441,3 +441,47 @@ func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
 	default:
 	}
 }
+
+// TestSweepSyncsStaleAndLostAddresses runs the job runner: its first sweep
+// queues an address never synced and one marked queued a day ago whose
+// job was lost, and the workers sync both.
+func TestSweepSyncsStaleAndLostAddresses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fake.History(alice, 30, 3)
+	e.fake.History(bob, 10, 2)
+	fresh, lost := e.track(t, alice), e.track(t, bob)
+	ctx := context.Background()
+	if _, err := e.store.Pool().Exec(ctx, `UPDATE sync_states SET status = 'queued', updated_at = now() - interval '1 day'
+		WHERE address_id = $1`, lost); err != nil {
+		t.Fatal(err)
+	}
+	// Only tracked addresses are swept: put both on a watch-list.
+	u, err := e.store.UpsertUser(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: "sweeper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.UserAddressesAdd(ctx, db.UserAddressesAddParams{UserIds: []int64{u.ID, u.ID},
+		AddressIds: []int64{fresh, lost}, Labels: []string{"", ""}, XpubIds: []int64{0, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	runner, err := chainsync.NewRunner(e.store.Pool(), e.syncer, chainsync.Options{Workers: 2, ResyncInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = runner.Stop(context.Background()) })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if e.state(t, fresh).Status == "done" && e.state(t, lost).Status == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 s: %s and %s, want both done", e.state(t, fresh).Status, e.state(t, lost).Status)
+		}
+	}
+	e.matches(t, fresh, alice)
+	e.matches(t, lost, bob)
+}

@@ -92,6 +92,9 @@ type Querier interface {
 	// SyncSweepCandidates lists tracked addresses whose last sync finished
 	// before a time (or never), stalest first, for the periodic re-sync
 	// (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+	// Addresses queued or running since before that time are listed too: if
+	// their job was lost, queueing again replaces it, and if it still exists
+	// river's uniqueness keeps it the only one.
 	SyncSweepCandidates(ctx context.Context, arg SyncSweepCandidatesParams) ([]int64, error)
 	// SyncTargetGet returns the address a sync job works on with its sync
 	// state (both by primary key). A missing state reads as new.

@@ -301,7 +301,7 @@ const syncSweepCandidates = `-- name: SyncSweepCandidates :many
 SELECT s.address_id
 FROM sync_states s
 WHERE (s.finished_at IS NULL OR s.finished_at < $1::timestamptz)
-  AND s.status NOT IN ('queued', 'running')
+  AND (s.status NOT IN ('queued', 'running') OR s.updated_at < $1::timestamptz)
   AND EXISTS (SELECT 1 FROM user_addresses ua WHERE ua.address_id = s.address_id)
 ORDER BY s.finished_at NULLS FIRST
 LIMIT $2
@@ -315,6 +315,9 @@ type SyncSweepCandidatesParams struct {
 // SyncSweepCandidates lists tracked addresses whose last sync finished
 // before a time (or never), stalest first, for the periodic re-sync
 // (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+// Addresses queued or running since before that time are listed too: if
+// their job was lost, queueing again replaces it, and if it still exists
+// river's uniqueness keeps it the only one.
 func (q *Queries) SyncSweepCandidates(ctx context.Context, arg SyncSweepCandidatesParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, syncSweepCandidates, arg.Before, arg.MaxRows)
 	if err != nil {
