@@ -105,7 +105,7 @@ func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error
 	if r.working {
 		workers := river.NewWorkers()
 		cfg.Workers = workers
-		river.AddWorker(workers, &syncWorker{syncer: syncer, store: syncer.store, timeout: opts.JobTimeout})
+		river.AddWorker(workers, &syncWorker{syncer: syncer, timeout: opts.JobTimeout})
 		river.AddWorker(workers, &tipWorker{syncer: syncer})
 		river.AddWorker(workers, &resyncWorker{runner: r, store: syncer.store, interval: opts.ResyncInterval})
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
@@ -163,11 +163,6 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Client returns the river client, for tests that wait on its events.
-func (r *Runner) Client() *river.Client[pgx.Tx] {
-	return r.client
-}
-
 // SyncAddresses queues a sync of each address and marks its state queued,
 // in one transaction. An address whose sync already waits or runs keeps
 // its job and its state.
@@ -193,7 +188,6 @@ func (r *Runner) SyncAddresses(ctx context.Context, addressIDs []int64) error {
 type syncWorker struct {
 	river.WorkerDefaults[SyncAddressArgs]
 	syncer  *Syncer
-	store   *db.Store
 	timeout time.Duration
 }
 
@@ -219,7 +213,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncAddressArgs]) 
 	// Record it even when ctx is done (shutdown, timeout).
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if ferr := w.store.SyncStateFail(rctx, db.SyncStateFailParams{
+	if ferr := w.syncer.store.SyncStateFail(rctx, db.SyncStateFailParams{
 		AddressID: job.Args.AddressID, Status: status, LastError: err.Error(),
 	}); ferr != nil {
 		w.syncer.log.Error("record sync failure", "address_id", job.Args.AddressID, "error", ferr)
