@@ -208,20 +208,29 @@ func TestSyncPagesEndingExactlyAt25(t *testing.T) {
 
 func TestSyncRidesOutProviderFaults(t *testing.T) {
 	t.Parallel()
-	cases := map[string]func(f *chaintest.Fake){
-		"429 burst with Retry-After": func(f *chaintest.Fake) { f.FailNext(3, 429, "1") },
-		"500s":                       func(f *chaintest.Fake) { f.FailNext(4, 500, "") },
-		"slower than the timeout":    func(f *chaintest.Fake) { f.SlowNext(2, time.Second) },
+	cases := map[string]struct {
+		fault           func(f *chaintest.Fake)
+		faults, cutOffs int
+	}{
+		"429 burst with Retry-After": {func(f *chaintest.Fake) { f.FailNext(3, 429, "1") }, 3, 0},
+		"500s":                       {func(f *chaintest.Fake) { f.FailNext(4, 500, "") }, 4, 0},
+		"slower than the timeout":    {func(f *chaintest.Fake) { f.SlowNext(2, time.Second) }, 0, 2},
 	}
-	for name, fault := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.fake.History(alice, 30, 5)
 			id := e.track(t, alice)
-			fault(e.fake)
+			c.fault(e.fake)
 			e.sync(t, id)
 			e.matches(t, id, alice)
+			// Every fault was met and retried past; slow answers were cut
+			// off at the 300 ms timeout, not waited out. (How long
+			// Retry-After makes the client wait is chain's own test.)
+			if faults, cutOffs := e.fake.Faults(); faults != c.faults || cutOffs != c.cutOffs {
+				t.Fatalf("faults answered %d, cut off %d; want %d and %d", faults, cutOffs, c.faults, c.cutOffs)
+			}
 		})
 	}
 }
@@ -484,4 +493,50 @@ func TestSweepSyncsStaleAndLostAddresses(t *testing.T) {
 	}
 	e.matches(t, fresh, alice)
 	e.matches(t, lost, bob)
+}
+
+// TestWorkerRecordsAPermanentFailure runs a sync job against a provider
+// refusing with a 400: the job is cancelled, not retried, and the sync
+// state says failed with the provider's answer.
+func TestWorkerRecordsAPermanentFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.track(t, alice)
+	e.fake.FailNext(1000, 400, "")
+	runner, err := chainsync.NewRunner(e.store.Pool(), e.syncer, chainsync.Options{Workers: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = runner.Stop(context.Background()) })
+	if err := runner.SyncAddresses(ctx, []int64{id}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st := e.state(t, id)
+		if st.Status == "failed" {
+			if !strings.Contains(deref(st.LastError), "400 Bad Request") || st.Attempts != 1 {
+				t.Fatalf("failed after %d attempts with %q, want one attempt naming the 400", st.Attempts, deref(st.LastError))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sync state %s after 20 s, want failed", st.Status)
+		}
+	}
+	// River records the job's end a moment after the work returns.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var state string
+		err := e.store.Pool().QueryRow(ctx, `SELECT state FROM river_job WHERE kind = 'sync_address'`).Scan(&state)
+		if err == nil && state == "cancelled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sync job is %q (%v), want cancelled", state, err)
+		}
+	}
 }

@@ -78,6 +78,8 @@ type Fake struct {
 	delayN   int
 	onPage   func(path string)
 	requests map[string]int
+	faulted  int // fault answers sent
+	cutOff   int // slow answers the client gave up waiting for
 	skew     map[string]int64
 	version  int // bumped by every change, invalidating cache
 	cache    map[string]orderedTxs
@@ -336,6 +338,14 @@ func (f *Fake) Requests(endpoint string) int {
 	return f.requests[endpoint]
 }
 
+// Faults returns how many injected faults were answered and how many slow
+// answers the client stopped waiting for.
+func (f *Fake) Faults() (answered, cutOff int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faulted, f.cutOff
+}
+
 // Entry is one transaction's effect on an address in the ground truth.
 type Entry struct {
 	Txid           string
@@ -400,10 +410,16 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(delay):
 		case <-r.Context().Done():
+			f.mu.Lock()
+			f.cutOff++
+			f.mu.Unlock()
 			return
 		}
 	}
 	if flt != nil {
+		f.mu.Lock()
+		f.faulted++
+		f.mu.Unlock()
 		if flt.retryAfter != "" {
 			w.Header().Set("Retry-After", flt.retryAfter)
 		}
