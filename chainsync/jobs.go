@@ -78,7 +78,7 @@ type Options struct {
 // them and the periodic jobs.
 type Runner struct {
 	client  *river.Client[pgx.Tx]
-	pool    *pgxpool.Pool
+	store   *db.Store
 	working bool
 	grace   time.Duration
 }
@@ -98,7 +98,7 @@ func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error
 	if opts.StopGrace <= 0 {
 		opts.StopGrace = 5 * time.Second
 	}
-	r := &Runner{pool: pool, working: opts.Workers > 0 && syncer != nil, grace: opts.StopGrace}
+	r := &Runner{store: db.NewStore(pool), working: opts.Workers > 0 && syncer != nil, grace: opts.StopGrace}
 	// An insert-only client has no workers at all (river refuses to queue
 	// kinds missing from a bundle it has).
 	cfg := &river.Config{Logger: opts.Logger}
@@ -170,8 +170,8 @@ func (r *Runner) SyncAddresses(ctx context.Context, addressIDs []int64) error {
 	if len(addressIDs) == 0 {
 		return nil
 	}
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if err := db.New(tx).SyncStatesQueue(ctx, addressIDs); err != nil {
+	return r.store.InTx(ctx, func(tx pgx.Tx) error {
+		if err := r.store.WithTx(tx).SyncStatesQueue(ctx, addressIDs); err != nil {
 			return fmt.Errorf("mark syncs queued: %w", err)
 		}
 		params := make([]river.InsertManyParams, len(addressIDs))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -33,9 +34,15 @@ const maxTxAttempts = 3
 // returns nil. A serialization failure or deadlock (SQLSTATE 40001, 40P01)
 // is retried with a fresh transaction, so fn must be safe to run again.
 func (s *Store) ExecTx(ctx context.Context, fn func(*Queries) error) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error { return fn(s.WithTx(tx)) })
+}
+
+// InTx is ExecTx for code that needs the pgx transaction itself, such as
+// the job queue inserting jobs in the same transaction.
+func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	var err error
 	for range maxTxAttempts {
-		err = s.execTxOnce(ctx, fn)
+		err = s.inTxOnce(ctx, fn)
 		if !isRetryable(err) {
 			return err
 		}
@@ -43,14 +50,14 @@ func (s *Store) ExecTx(ctx context.Context, fn func(*Queries) error) error {
 	return err
 }
 
-func (s *Store) execTxOnce(ctx context.Context, fn func(*Queries) error) error {
+func (s *Store) inTxOnce(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	// Rollback after a successful commit is a harmless no-op.
 	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(s.WithTx(tx)); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
