@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/cointracker/cointracker/chain"
 	"github.com/cointracker/cointracker/db"
@@ -182,6 +181,3 @@ func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow) (string
 	check("mempool", stats.Mempool, got.MempoolTxCount, got.MempoolFunded, got.MempoolSpent)
 	return problem, nil
 }
-
-// now is the first-seen time of transactions seen pending.
-var now = time.Now

@@ -155,7 +155,7 @@ type effect struct {
 
 func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, error) {
 	p := page{address: target.ID}
-	seenAt := now().UTC()
+	seenAt := time.Now().UTC() // first seen, for transactions seen pending
 	for _, t := range txs {
 		txid, err := hex.DecodeString(t.Txid)
 		if err != nil || len(txid) != 32 {
