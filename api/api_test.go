@@ -368,7 +368,7 @@ func seedAddresses(t testing.TB, s *testServer, n int) {
 		}
 		err = s.store.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{
 			AddressIds: []int64{a.ID}, TransactionIds: []int64{rows[0].ID},
-			ReceivedSats: []int64{int64(1000 * (i + 1))}, SentSats: []int64{0},
+			ReceivedSats: []int64{int64(1000 * (i + 1))}, SentSats: []int64{0}, FeeShareSats: []int64{0},
 		})
 		if err != nil {
 			t.Fatal(err)

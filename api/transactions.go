@@ -33,6 +33,10 @@ type Transaction struct {
 	NetBTC       string `json:"net_btc" example:"0.00150000"`
 	// FeeSats is the whole transaction's fee.
 	FeeSats int64 `json:"fee_sats" example:"1410"`
+	// FeeShareSats is the part of the fee this address's inputs paid (the
+	// fee split between the input addresses by the value each brought
+	// in); 0 when the address only received. It is part of sent_sats.
+	FeeShareSats int64 `json:"fee_share_sats" example:"1410"`
 	// BlockHeight and BlockTime are null while pending.
 	BlockHeight *int32     `json:"block_height" example:"840000"`
 	BlockTime   *time.Time `json:"block_time" example:"2024-04-20T00:09:27Z"`
@@ -66,6 +70,7 @@ func transactionFromRow(r historyRow) Transaction {
 		SentBTC:       sats.FormatBTC(r.SentSats),
 		NetBTC:        sats.FormatBTC(r.NetSats),
 		FeeSats:       r.FeeSats,
+		FeeShareSats:  r.FeeShareSats,
 		BlockHeight:   r.BlockHeight,
 		BlockTime:     r.BlockTime,
 		FirstSeen:     r.FirstSeen,
@@ -186,7 +191,7 @@ const exportPageSize = 1000
 
 // csvHeader names the export's columns, in order.
 var csvHeader = []string{"txid", "address_id", "address", "direction", "status", "received_sats", "sent_sats",
-	"net_sats", "received_btc", "sent_btc", "net_btc", "fee_sats", "block_height", "block_time", "first_seen",
+	"net_sats", "received_btc", "sent_btc", "net_btc", "fee_sats", "fee_share_sats", "block_height", "block_time", "first_seen",
 	"confirmations", "value_usd"}
 
 // exportTransactions streams the filtered history as CSV.
@@ -264,6 +269,6 @@ func csvRecord(t Transaction) []string {
 	}
 	return []string{t.Txid, strconv.FormatInt(t.AddressID, 10), t.Address, t.Direction, t.Status,
 		strconv.FormatInt(t.ReceivedSats, 10), strconv.FormatInt(t.SentSats, 10), strconv.FormatInt(t.NetSats, 10),
-		t.ReceivedBTC, t.SentBTC, t.NetBTC, strconv.FormatInt(t.FeeSats, 10), height, blockTime,
+		t.ReceivedBTC, t.SentBTC, t.NetBTC, strconv.FormatInt(t.FeeSats, 10), strconv.FormatInt(t.FeeShareSats, 10), height, blockTime,
 		t.FirstSeen.UTC().Format(time.RFC3339), strconv.FormatInt(int64(t.Confirmations), 10), value}
 }

@@ -35,6 +35,7 @@ type refRow struct {
 	txid        string
 	entry       int64
 	net         int64
+	feeShare    int64
 	status      string
 	unconfirmed bool
 	sortTime    time.Time
@@ -49,7 +50,7 @@ type refRow struct {
 func reference(t *testing.T, s *testServer) []refRow {
 	t.Helper()
 	rows, err := s.store.Pool().Query(ctx, `
-		SELECT encode(le.txid, 'hex'), ua.id, le.received_sats - le.sent_sats, le.status,
+		SELECT encode(le.txid, 'hex'), ua.id, le.received_sats - le.sent_sats, le.fee_share_sats, le.status,
 		       le.block_height IS NULL, coalesce(le.block_time, le.first_seen), coalesce(le.block_height, 0),
 		       le.block_height, p.close_usd_cents
 		FROM users u
@@ -65,7 +66,7 @@ func reference(t *testing.T, s *testServer) []refRow {
 	perTx := map[string]int{}
 	for rows.Next() {
 		var r refRow
-		if err := rows.Scan(&r.txid, &r.entry, &r.net, &r.status, &r.unconfirmed, &r.sortTime, &r.height, &r.blockHeight, &r.cents); err != nil {
+		if err := rows.Scan(&r.txid, &r.entry, &r.net, &r.feeShare, &r.status, &r.unconfirmed, &r.sortTime, &r.height, &r.blockHeight, &r.cents); err != nil {
 			t.Fatal(err)
 		}
 		perTx[r.txid]++
@@ -158,7 +159,7 @@ func sameRows(t *testing.T, what string, got []api.Transaction, want []refRow) {
 		if keyOf(got[i].Txid, got[i].AddressID) != keyOf(want[i].txid, want[i].entry) {
 			t.Fatalf("%s: row %d is %s, want %s", what, i, keyOf(got[i].Txid, got[i].AddressID), keyOf(want[i].txid, want[i].entry))
 		}
-		if got[i].NetSats != want[i].net || got[i].Direction != want[i].direction || got[i].Status != want[i].status {
+		if got[i].NetSats != want[i].net || got[i].FeeShareSats != want[i].feeShare || got[i].Direction != want[i].direction || got[i].Status != want[i].status {
 			t.Fatalf("%s: row %d = %+v, want %+v", what, i, got[i], want[i])
 		}
 	}
@@ -308,6 +309,7 @@ func TestPagingWhileTransactionsArrive(t *testing.T) {
 		}
 		err = s.store.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{
 			AddressIds: []int64{addressID}, TransactionIds: []int64{rows[0].ID}, ReceivedSats: []int64{12_345}, SentSats: []int64{0},
+			FeeShareSats: []int64{0},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -426,7 +428,7 @@ func TestExportCSV(t *testing.T) {
 		if err != nil {
 			t.Fatalf("export%s is not valid CSV: %v", query, err)
 		}
-		if records[0][0] != "txid" || len(records[0]) != 17 {
+		if records[0][0] != "txid" || len(records[0]) != 18 {
 			t.Fatalf("header = %v", records[0])
 		}
 		sep := "?"
@@ -439,7 +441,8 @@ func TestExportCSV(t *testing.T) {
 		}
 		for i, it := range paged {
 			rec := records[i+1]
-			if rec[0] != it.Txid || rec[1] != strconv.FormatInt(it.AddressID, 10) || rec[7] != strconv.FormatInt(it.NetSats, 10) || rec[10] != it.NetBTC {
+			if rec[0] != it.Txid || rec[1] != strconv.FormatInt(it.AddressID, 10) || rec[7] != strconv.FormatInt(it.NetSats, 10) || rec[10] != it.NetBTC ||
+				rec[12] != strconv.FormatInt(it.FeeShareSats, 10) {
 				t.Fatalf("export row %d = %v, list item %+v", i, rec, it)
 			}
 			if _, err := hex.DecodeString(rec[0]); err != nil {

@@ -7,14 +7,17 @@
 package chain
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,6 +132,54 @@ func (t Tx) Effect(address string) (received, sent int64) {
 		}
 	}
 	return received, sent
+}
+
+// FeeShare is the part of the transaction's fee the address paid: the fee
+// split between the addresses whose outputs the inputs spend, in
+// proportion to the value each brought in. Shares are whole satoshis; the
+// few that rounding down leaves go one each to the largest remainders
+// (ties to the address whose input comes first), so the shares of all
+// input addresses add up to the fee exactly. It is zero for an address
+// that spent nothing, and for a coinbase.
+func (t Tx) FeeShare(address string) int64 {
+	index := map[string]int{}
+	var values []uint64 // per input address, in input order
+	var total uint64
+	for _, in := range t.Vin {
+		if in.Prevout == nil || in.Prevout.Value <= 0 {
+			continue
+		}
+		i, ok := index[in.Prevout.Address]
+		if !ok {
+			i = len(values)
+			index[in.Prevout.Address] = i
+			values = append(values, 0)
+		}
+		values[i] += uint64(in.Prevout.Value)
+		total += uint64(in.Prevout.Value)
+	}
+	mine, ok := index[address]
+	if !ok || t.Fee <= 0 {
+		return 0
+	}
+	fee := min(uint64(t.Fee), total)
+	shares, rems := make([]uint64, len(values)), make([]uint64, len(values))
+	left := fee
+	for i, v := range values {
+		// fee*v/total without overflow: fee <= total, so the quotient fits.
+		hi, lo := bits.Mul64(fee, v)
+		shares[i], rems[i] = bits.Div64(hi, lo, total)
+		left -= shares[i]
+	}
+	order := make([]int, len(values))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rems[b], rems[a]) })
+	for _, i := range order[:left] {
+		shares[i]++
+	}
+	return int64(shares[mine])
 }
 
 // Outpoint names a transaction output.

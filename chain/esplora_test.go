@@ -298,3 +298,55 @@ func TestBackoffHonoursRetryAfter(t *testing.T) {
 		t.Fatal("ftp URL accepted")
 	}
 }
+
+func TestFeeShare(t *testing.T) {
+	// in builds a transaction from its inputs' (address, value) and fee.
+	in := func(fee int64, inputs ...any) Tx {
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"fee": %d, "vin": [`, fee)
+		for i := 0; i < len(inputs); i += 2 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"prevout": {"scriptpubkey_address": %q, "value": %d}}`, inputs[i], inputs[i+1])
+		}
+		b.WriteString("]}")
+		var tx Tx
+		if err := json.Unmarshal([]byte(b.String()), &tx); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	const maxSats = 2_100_000_000_000_000
+	for _, c := range []struct {
+		name string
+		tx   Tx
+		want map[string]int64
+	}{
+		{"one payer pays it all", in(1410, "a", 50_000), map[string]int64{"a": 1410}},
+		{"a receiver pays nothing", in(1410, "a", 50_000), map[string]int64{"a": 1410, "b": 0}},
+		{"two inputs of one address", in(1000, "a", 10_000, "a", 20_000), map[string]int64{"a": 1000}},
+		// 1000 * 1/3 = 333.33, 1000 * 2/3 = 666.67: the spare satoshi goes to b.
+		{"largest remainder", in(1000, "a", 10_000, "b", 20_000), map[string]int64{"a": 333, "b": 667}},
+		// Three equal thirds of 100: 33 each, the spare to the first input's address.
+		{"tie to the first input", in(100, "c", 7_000, "a", 7_000, "b", 7_000), map[string]int64{"c": 34, "a": 33, "b": 33}},
+		// fee * value overflows 64 bits: still exact.
+		{"whole supply", in(maxSats/2, "a", maxSats/4, "b", maxSats/4*3), map[string]int64{"a": maxSats / 8, "b": maxSats / 8 * 3}},
+		{"no fee", in(0, "a", 5), map[string]int64{"a": 0}},
+		{"coinbase", Tx{}, map[string]int64{"a": 0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var sum int64
+			for addr, want := range c.want {
+				got := c.tx.FeeShare(addr)
+				if got != want {
+					t.Errorf("FeeShare(%s) = %d, want %d", addr, got, want)
+				}
+				sum += got
+			}
+			if sum != c.tx.Fee {
+				t.Errorf("shares sum to %d, want the fee %d", sum, c.tx.Fee)
+			}
+		})
+	}
+}

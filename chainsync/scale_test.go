@@ -65,6 +65,7 @@ func TestSync100kTransactions(t *testing.T) {
 	if growth > 32<<20 {
 		t.Fatalf("the sync's live heap grew by %d MiB: it is holding the history", growth>>20)
 	}
+	e.matches(t, id, alice)
 }
 
 // liveHeap is the heap's live bytes as of the last garbage collection.

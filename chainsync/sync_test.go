@@ -2,16 +2,26 @@ package chainsync_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cointracker/cointracker/api"
+	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/btc"
 	"github.com/cointracker/cointracker/chain"
 	"github.com/cointracker/cointracker/chain/chaintest"
@@ -20,13 +30,17 @@ import (
 	"github.com/cointracker/cointracker/db/dbtest"
 )
 
-// env is one test's database, fake provider and syncer.
+// env is one test's database, fake provider and syncer, and the API
+// over the same database, through which results are checked.
 type env struct {
 	store  *db.Store
 	fake   *chaintest.Fake
 	client *chain.Client
 	syncer *chainsync.Syncer
 	queued chan []int64
+	api    *httptest.Server
+	token  string
+	userID int64
 }
 
 func newEnv(t *testing.T) *env {
@@ -46,21 +60,79 @@ func newEnv(t *testing.T) *env {
 		e.queued <- ids
 		return nil
 	})
+	e.startAPI(t, log)
 	return e
 }
 
-// track makes the address known (as the API does) and returns its id.
+// startAPI serves the API over the test database with a real token.
+func (e *env) startAPI(t *testing.T, log *slog.Logger) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.token, err = auth.DevToken(key, "sync-tester", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	e.api = httptest.NewServer(api.New(api.Options{
+		Store: e.store, Logger: log, Verifier: auth.NewStatic(auth.DevIssuer, auth.DevAudience, key.Public()),
+	}).Handler())
+	t.Cleanup(e.api.Close)
+	e.userID = getJSON[api.Me](t, e, "/v1/me").ID
+}
+
+// getJSON fetches an API path as the test user and decodes a 200 answer.
+func getJSON[T any](t *testing.T, e *env, path string) T {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, e.api.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	res, err := e.api.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d %s (%v)", path, res.StatusCode, body, err)
+	}
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return v
+}
+
+// track makes the address known (as the API does), puts it on the test
+// user's watch-list and returns its id.
 func (e *env) track(t *testing.T, address string) int64 {
 	t.Helper()
-	a, err := e.store.AddressUpsert(context.Background(), db.AddressUpsertParams{
+	ctx := context.Background()
+	a, err := e.store.AddressUpsert(ctx, db.AddressUpsertParams{
 		Network: "mainnet", Address: address, ScriptType: "p2wpkh"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.SyncStateEnsure(context.Background(), a.ID); err != nil {
+	if err := e.store.SyncStateEnsure(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: e.userID, AddressID: a.ID}); err != nil {
 		t.Fatal(err)
 	}
 	return a.ID
+}
+
+// entry is the address's id on the test user's watch-list.
+func (e *env) entry(t *testing.T, id int64) int64 {
+	t.Helper()
+	var entry int64
+	if err := e.store.Pool().QueryRow(context.Background(),
+		`SELECT id FROM user_addresses WHERE user_id = $1 AND address_id = $2`, e.userID, id).Scan(&entry); err != nil {
+		t.Fatalf("address %d is not on the test user's watch-list: %v", id, err)
+	}
+	return entry
 }
 
 func (e *env) sync(t *testing.T, id int64) chainsync.Result {
@@ -72,44 +144,64 @@ func (e *env) sync(t *testing.T, id int64) chainsync.Result {
 	return res
 }
 
-// stored lists the address's ledger rows that count (confirmed, pending)
-// as the fake's ground truth shapes them.
-func (e *env) stored(t *testing.T, id int64) []chaintest.Entry {
+// served lists the address's history as the API serves it (every page),
+// in the fake's ground-truth shape.
+func (e *env) served(t *testing.T, id int64) []chaintest.Entry {
 	t.Helper()
-	rows, err := e.store.Pool().Query(context.Background(), `
-		SELECT encode(txid, 'hex'), received_sats, sent_sats, status = 'confirmed', coalesce(block_height, -1)
-		FROM ledger_entries WHERE address_id = $1 AND status IN ('confirmed', 'pending')`, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
 	var out []chaintest.Entry
-	for rows.Next() {
-		var en chaintest.Entry
-		if err := rows.Scan(&en.Txid, &en.Received, &en.Sent, &en.Confirmed, &en.Height); err != nil {
-			t.Fatal(err)
+	path := "/v1/addresses/" + strconv.FormatInt(e.entry(t, id), 10) + "/transactions?limit=500"
+	for cursor := ""; ; {
+		page := getJSON[api.TransactionList](t, e, path+cursor)
+		for _, it := range page.Items {
+			height := int32(-1)
+			if it.BlockHeight != nil {
+				height = *it.BlockHeight
+			}
+			out = append(out, chaintest.Entry{Txid: it.Txid, Received: it.ReceivedSats, Sent: it.SentSats,
+				FeeShare: it.FeeShareSats, Confirmed: it.Status == "confirmed", Height: height})
 		}
-		out = append(out, en)
+		if page.NextCursor == nil {
+			return out
+		}
+		cursor = "&cursor=" + url.QueryEscape(*page.NextCursor)
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
-// matches fails unless the stored history equals the fake's truth and the
-// sync state is done.
+// matches fails unless the API serves the fake's truth: the address's
+// history row for row, its balance to the satoshi, and sync status done.
 func (e *env) matches(t *testing.T, id int64, address string) {
 	t.Helper()
 	byTxid := func(a, b chaintest.Entry) int { return strings.Compare(a.Txid, b.Txid) }
-	want, got := e.fake.Truth(address), e.stored(t, id)
+	want, got := e.fake.Truth(address), e.served(t, id)
 	slices.SortFunc(want, byTxid)
 	slices.SortFunc(got, byTxid)
 	if !slices.Equal(want, got) {
-		t.Fatalf("stored history differs from the chain's:\nwant %d rows %v\n got %d rows %v", len(want), want, len(got), got)
+		t.Fatalf("served history differs from the chain's:\nwant %d rows %v\n got %d rows %v", len(want), want, len(got), got)
 	}
-	if st := e.state(t, id); st.Status != "done" {
-		t.Fatalf("sync status = %s (%v), want done", st.Status, deref(st.LastError))
+	var wantBalance api.Balance
+	for _, en := range want {
+		if en.Confirmed {
+			wantBalance.ConfirmedSats += en.Received - en.Sent
+		} else {
+			wantBalance.UnconfirmedSats += en.Received - en.Sent
+		}
+		wantBalance.ReceivedSats += en.Received
+		wantBalance.SentSats += en.Sent
+		wantBalance.TxCount++
+	}
+	balances := getJSON[api.Balances](t, e, "/v1/balances")
+	entry := e.entry(t, id)
+	i := slices.IndexFunc(balances.Addresses, func(a api.AddressBalanceItem) bool { return a.AddressID == entry })
+	if i < 0 {
+		t.Fatalf("/v1/balances lacks entry %d", entry)
+	}
+	b := balances.Addresses[i]
+	if b.ConfirmedSats != wantBalance.ConfirmedSats || b.UnconfirmedSats != wantBalance.UnconfirmedSats ||
+		b.ReceivedSats != wantBalance.ReceivedSats || b.SentSats != wantBalance.SentSats || b.TxCount != wantBalance.TxCount {
+		t.Fatalf("served balance %+v, the chain says %+v", b.Balance, wantBalance)
+	}
+	if b.SyncStatus != "done" {
+		t.Fatalf("sync status = %s (%v), want done", b.SyncStatus, deref(e.state(t, id).LastError))
 	}
 }
 
@@ -311,6 +403,11 @@ func TestSyncOneTransactionTwoTrackedAddresses(t *testing.T) {
 	e.fake.History(bob, 30, 3)
 	shared := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}},
 		[]chaintest.Out{{Address: bob, Value: 50_000}, {Address: alice, Value: 39_000}})
+	// A collaborative spend: alice, bob and a stranger bring 1:2:3 of the
+	// inputs, so they pay 166.67, 333.33 and 500 of the 1,000 sat fee; the
+	// satoshi rounding leaves goes to alice's larger remainder.
+	joint := e.fake.Send([]chaintest.In{{Address: alice, Value: 10_000}, {Address: bob, Value: 20_000},
+		{Address: "bc1qstranger", Value: 30_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 59_000}})
 	e.fake.Mine()
 	a, b := e.track(t, alice), e.track(t, bob)
 
@@ -325,6 +422,13 @@ func TestSyncOneTransactionTwoTrackedAddresses(t *testing.T) {
 	}
 	e.matches(t, a, alice)
 	e.matches(t, b, bob)
+	for id, want := range map[int64]int64{a: 167, b: 333} {
+		served := e.served(t, id)
+		i := slices.IndexFunc(served, func(en chaintest.Entry) bool { return en.Txid == joint })
+		if i < 0 || served[i].FeeShare != want {
+			t.Fatalf("address %d's rows %v: want the joint spend with a fee share of %d", id, served, want)
+		}
+	}
 	var n int
 	if err := e.store.Pool().QueryRow(context.Background(),
 		`SELECT count(*) FROM ledger_entries WHERE txid = decode($1, 'hex')`, shared).Scan(&n); err != nil || n != 2 {
@@ -405,10 +509,8 @@ func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := e.store.UpsertUser(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: "xpub-owner"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The test user owns the xpub, so matches sees its addresses.
+	u := db.User{ID: e.userID}
 	x, err := e.store.XpubCreate(ctx, db.XpubCreateParams{UserID: u.ID, Network: "mainnet", Xpub: account.String(), Purpose: 84})
 	if err != nil {
 		t.Fatal(err)

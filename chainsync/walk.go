@@ -149,8 +149,10 @@ type page struct {
 	pending [][]chain.Outpoint
 }
 
+// effect is what a transaction did to the address (see chain.Tx.Effect
+// and chain.Tx.FeeShare).
 type effect struct {
-	received, sent int64
+	received, sent, feeShare int64
 }
 
 func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, error) {
@@ -183,7 +185,7 @@ func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, e
 		p.txs.FeesSats = append(p.txs.FeesSats, t.Fee)
 		p.txs.Vsizes = append(p.txs.Vsizes, int32(max(t.VSize(), 1)))
 		p.txs.FirstSeens = append(p.txs.FirstSeens, firstSeen)
-		p.effects = append(p.effects, effect{received, sent})
+		p.effects = append(p.effects, effect{received, sent, t.FeeShare(target.Address)})
 		var spends []chain.Outpoint
 		if !t.Status.Confirmed {
 			spends = t.Spends()
@@ -224,6 +226,7 @@ func (p page) ledger(ids []int64) db.LedgerEntriesUpsertParams {
 		l.TransactionIds = append(l.TransactionIds, id)
 		l.ReceivedSats = append(l.ReceivedSats, p.effects[i].received)
 		l.SentSats = append(l.SentSats, p.effects[i].sent)
+		l.FeeShareSats = append(l.FeeShareSats, p.effects[i].feeShare)
 	}
 	return l
 }

@@ -31,6 +31,7 @@ SELECT
     h.sort_time,
     h.sort_height,
     t.fee_sats,
+    h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
@@ -84,6 +85,7 @@ type TransactionHistoryByTxidRow struct {
 	SortTime      time.Time
 	SortHeight    int32
 	FeeSats       int64
+	FeeShareSats  int64
 	Confirmations int32
 	CloseUsdCents *int64
 }
@@ -130,6 +132,7 @@ func (q *Queries) TransactionHistoryByTxid(ctx context.Context, arg TransactionH
 			&i.SortTime,
 			&i.SortHeight,
 			&i.FeeSats,
+			&i.FeeShareSats,
 			&i.Confirmations,
 			&i.CloseUsdCents,
 		); err != nil {
@@ -167,17 +170,18 @@ SELECT
     h.sort_time,
     h.sort_height,
     t.fee_sats,
+    h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
-    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.unconfirmed, h.sort_time, h.sort_height
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.unconfirmed, h.sort_time, h.sort_height
     FROM user_addresses ua
     CROSS JOIN LATERAL (
-        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, unconfirmed, sort_time, sort_height FROM (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, unconfirmed, sort_time, sort_height FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -202,7 +206,7 @@ FROM (
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -281,6 +285,7 @@ type TransactionHistoryNewestRow struct {
 	SortTime      time.Time
 	SortHeight    int32
 	FeeSats       int64
+	FeeShareSats  int64
 	Confirmations int32
 	CloseUsdCents *int64
 }
@@ -369,6 +374,7 @@ func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionH
 			&i.SortTime,
 			&i.SortHeight,
 			&i.FeeSats,
+			&i.FeeShareSats,
 			&i.Confirmations,
 			&i.CloseUsdCents,
 		); err != nil {
@@ -405,17 +411,18 @@ SELECT
     h.sort_time,
     h.sort_height,
     t.fee_sats,
+    h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
-    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.unconfirmed, h.sort_time, h.sort_height
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.unconfirmed, h.sort_time, h.sort_height
     FROM user_addresses ua
     CROSS JOIN LATERAL (
-        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, unconfirmed, sort_time, sort_height FROM (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, unconfirmed, sort_time, sort_height FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -440,7 +447,7 @@ FROM (
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -519,6 +526,7 @@ type TransactionHistoryOldestRow struct {
 	SortTime      time.Time
 	SortHeight    int32
 	FeeSats       int64
+	FeeShareSats  int64
 	Confirmations int32
 	CloseUsdCents *int64
 }
@@ -574,6 +582,7 @@ func (q *Queries) TransactionHistoryOldest(ctx context.Context, arg TransactionH
 			&i.SortTime,
 			&i.SortHeight,
 			&i.FeeSats,
+			&i.FeeShareSats,
 			&i.Confirmations,
 			&i.CloseUsdCents,
 		); err != nil {

@@ -11,23 +11,25 @@ import (
 
 const ledgerEntriesUpsert = `-- name: LedgerEntriesUpsert :exec
 INSERT INTO ledger_entries AS le
-    (address_id, transaction_id, received_sats, sent_sats,
+    (address_id, transaction_id, received_sats, sent_sats, fee_share_sats,
      txid, status, block_height, block_time, first_seen)
-SELECT i.address_id, t.id, i.received_sats, i.sent_sats,
+SELECT i.address_id, t.id, i.received_sats, i.sent_sats, i.fee_share_sats,
        t.txid, t.status, t.block_height, t.block_time, t.first_seen
 FROM (
     SELECT
         unnest($1::bigint[]) AS address_id,
         unnest($2::bigint[]) AS transaction_id,
         unnest($3::bigint[]) AS received_sats,
-        unnest($4::bigint[]) AS sent_sats
+        unnest($4::bigint[]) AS sent_sats,
+        unnest($5::bigint[]) AS fee_share_sats
 ) i
 JOIN transactions t ON t.id = i.transaction_id
 ON CONFLICT (transaction_id, address_id) DO UPDATE
 SET received_sats = EXCLUDED.received_sats,
-    sent_sats = EXCLUDED.sent_sats
-WHERE (le.received_sats, le.sent_sats)
-    IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats)
+    sent_sats = EXCLUDED.sent_sats,
+    fee_share_sats = EXCLUDED.fee_share_sats
+WHERE (le.received_sats, le.sent_sats, le.fee_share_sats)
+    IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats, EXCLUDED.fee_share_sats)
 `
 
 type LedgerEntriesUpsertParams struct {
@@ -35,6 +37,7 @@ type LedgerEntriesUpsertParams struct {
 	TransactionIds []int64
 	ReceivedSats   []int64
 	SentSats       []int64
+	FeeShareSats   []int64
 }
 
 // LedgerEntriesUpsert writes a batch of (address, transaction) effects by
@@ -47,6 +50,7 @@ func (q *Queries) LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpse
 		arg.TransactionIds,
 		arg.ReceivedSats,
 		arg.SentSats,
+		arg.FeeShareSats,
 	)
 	return err
 }

@@ -40,6 +40,8 @@ type LedgerEntry struct {
 	Unconfirmed   bool
 	SortTime      time.Time
 	SortHeight    int32
+	// Satoshis of the transaction's fee paid by this address's inputs.
+	FeeShareSats int64
 }
 
 // Daily BTC/USD close in cents per bitcoin.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +94,7 @@ func writeTxs(t *testing.T, s *db.Store, addressID int64, txs []chainTx) []int64
 		lp.TransactionIds = append(lp.TransactionIds, ids[i])
 		lp.ReceivedSats = append(lp.ReceivedSats, tx.received)
 		lp.SentSats = append(lp.SentSats, tx.sent)
+		lp.FeeShareSats = append(lp.FeeShareSats, tx.sent/100)
 	}
 	if err := s.LedgerEntriesUpsert(ctx, lp); err != nil {
 		t.Fatalf("upsert ledger: %v", err)
@@ -282,9 +284,18 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 	// And a negative amount.
 	err = s.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{
 		AddressIds: []int64{a.ID}, TransactionIds: []int64{ids[0]}, ReceivedSats: []int64{-1}, SentSats: []int64{0},
+		FeeShareSats: []int64{0},
 	})
 	if !errors.Is(db.MapError(err), db.ErrInvalid) {
 		t.Fatalf("negative amount: %v, want ErrInvalid", err)
+	}
+	// And a fee share larger than what the address's inputs brought in.
+	err = s.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{
+		AddressIds: []int64{a.ID}, TransactionIds: []int64{ids[0]}, ReceivedSats: []int64{0}, SentSats: []int64{500},
+		FeeShareSats: []int64{501},
+	})
+	if !errors.Is(db.MapError(err), db.ErrInvalid) || !strings.Contains(err.Error(), "ledger_entries_fee_share_check") {
+		t.Fatalf("fee share above sent: %v, want ErrInvalid from ledger_entries_fee_share_check", err)
 	}
 }
 

@@ -57,6 +57,7 @@ SELECT
     h.sort_time,
     h.sort_height,
     t.fee_sats,
+    h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
@@ -67,7 +68,7 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT * FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -92,7 +93,7 @@ FROM (
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -157,6 +158,7 @@ SELECT
     h.sort_time,
     h.sort_height,
     t.fee_sats,
+    h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents
@@ -167,7 +169,7 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT * FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -192,7 +194,7 @@ FROM (
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -258,6 +260,7 @@ SELECT
     h.sort_time,
     h.sort_height,
     t.fee_sats,
+    h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
     p.close_usd_cents

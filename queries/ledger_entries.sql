@@ -4,20 +4,22 @@
 -- index can serve pages alone. Rows whose amounts are unchanged are left
 -- untouched, so a re-run writes nothing.
 INSERT INTO ledger_entries AS le
-    (address_id, transaction_id, received_sats, sent_sats,
+    (address_id, transaction_id, received_sats, sent_sats, fee_share_sats,
      txid, status, block_height, block_time, first_seen)
-SELECT i.address_id, t.id, i.received_sats, i.sent_sats,
+SELECT i.address_id, t.id, i.received_sats, i.sent_sats, i.fee_share_sats,
        t.txid, t.status, t.block_height, t.block_time, t.first_seen
 FROM (
     SELECT
         unnest(@address_ids::bigint[]) AS address_id,
         unnest(@transaction_ids::bigint[]) AS transaction_id,
         unnest(@received_sats::bigint[]) AS received_sats,
-        unnest(@sent_sats::bigint[]) AS sent_sats
+        unnest(@sent_sats::bigint[]) AS sent_sats,
+        unnest(@fee_share_sats::bigint[]) AS fee_share_sats
 ) i
 JOIN transactions t ON t.id = i.transaction_id
 ON CONFLICT (transaction_id, address_id) DO UPDATE
 SET received_sats = EXCLUDED.received_sats,
-    sent_sats = EXCLUDED.sent_sats
-WHERE (le.received_sats, le.sent_sats)
-    IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats);
+    sent_sats = EXCLUDED.sent_sats,
+    fee_share_sats = EXCLUDED.fee_share_sats
+WHERE (le.received_sats, le.sent_sats, le.fee_share_sats)
+    IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats, EXCLUDED.fee_share_sats);

@@ -1781,6 +1781,11 @@ const docTemplate = `{
                     "type": "integer",
                     "example": 1410
                 },
+                "fee_share_sats": {
+                    "description": "FeeShareSats is the part of the fee this address's inputs paid (the\nfee split between the input addresses by the value each brought\nin); 0 when the address only received. It is part of sent_sats.",
+                    "type": "integer",
+                    "example": 1410
+                },
                 "first_seen": {
                     "type": "string",
                     "example": "2024-04-20T00:01:02Z"

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -350,6 +351,7 @@ func (f *Fake) Faults() (answered, cutOff int) {
 type Entry struct {
 	Txid           string
 	Received, Sent int64
+	FeeShare       int64 // the part of the fee the address's inputs paid
 	Confirmed      bool
 	Height         int32
 }
@@ -363,7 +365,8 @@ func (f *Fake) Truth(address string) []Entry {
 	for _, id := range f.byAddr[address] {
 		t := f.txs[id]
 		r, s := t.effect(address)
-		out = append(out, Entry{Txid: id, Received: r, Sent: s, Confirmed: !t.inPool, Height: t.height})
+		out = append(out, Entry{Txid: id, Received: r, Sent: s, FeeShare: t.feeShare(address),
+			Confirmed: !t.inPool, Height: t.height})
 	}
 	return out
 }
@@ -380,6 +383,48 @@ func (t *tx) effect(address string) (received, sent int64) {
 		}
 	}
 	return received, sent
+}
+
+// feeShare splits the fee between the input addresses by the value each
+// brought in, exactly (big rationals), rounding down and handing the
+// satoshis left one each to the largest fractions, ties to the address
+// whose input comes first.
+func (t *tx) feeShare(address string) int64 {
+	var order []string
+	brought := map[string]int64{}
+	var total int64
+	for _, i := range t.ins {
+		if i.prevout == nil {
+			continue
+		}
+		if _, ok := brought[i.prevout.Address]; !ok {
+			order = append(order, i.prevout.Address)
+		}
+		brought[i.prevout.Address] += i.prevout.Value
+		total += i.prevout.Value
+	}
+	if t.fee <= 0 || brought[address] == 0 {
+		return 0
+	}
+	type part struct {
+		whole int64
+		frac  *big.Rat
+	}
+	parts := map[string]part{}
+	left := t.fee
+	for _, a := range order {
+		exact := new(big.Rat).SetFrac(big.NewInt(0).Mul(big.NewInt(t.fee), big.NewInt(brought[a])), big.NewInt(total))
+		whole := new(big.Int).Quo(exact.Num(), exact.Denom())
+		parts[a] = part{whole.Int64(), new(big.Rat).Sub(exact, new(big.Rat).SetInt(whole))}
+		left -= whole.Int64()
+	}
+	ranked := slices.Clone(order)
+	slices.SortStableFunc(ranked, func(a, b string) int { return parts[b].frac.Cmp(parts[a].frac) })
+	share := parts[address].whole
+	if slices.Index(ranked, address) < int(left) {
+		share++
+	}
+	return share
 }
 
 func randomHex() string {
