@@ -48,7 +48,10 @@ func (s *Server) authenticate() gin.HandlerFunc {
 				abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
 				return
 			}
-			if uid, err = s.users.id(c.Request.Context(), s.store, id); err != nil {
+			ctx, cancel := s.bound(c.Request.Context()) // the export route is not bounded as a whole
+			uid, err = s.users.id(ctx, s.store, id)
+			cancel()
+			if err != nil {
 				abortError(c, err)
 				return
 			}

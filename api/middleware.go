@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -118,4 +119,33 @@ func limitBody() gin.HandlerFunc {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes)
 		c.Next()
 	}
+}
+
+// exportRoute streams for as long as it has rows: bounded leaves it to
+// bound each page.
+const exportRoute = "/v1/transactions/export.csv"
+
+// bounded gives a /v1 request's database work the query timeout as a
+// deadline: a database that hangs (a partition, a stalled disk) costs a
+// 503 then, as a server-side statement timeout cannot when the server
+// itself does not answer.
+func (s *Server) bounded() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.FullPath() == exportRoute {
+			c.Next()
+			return
+		}
+		ctx, cancel := s.bound(c.Request.Context())
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// bound is ctx with the query timeout, for one step of a long request.
+func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.queryTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.queryTimeout)
 }

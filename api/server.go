@@ -57,6 +57,10 @@ type Options struct {
 	// TracerProvider, when set, gets a span per request (queries made
 	// with the request's context are its children).
 	TracerProvider trace.TracerProvider
+	// QueryTimeout bounds the database work of each /v1 request (of each
+	// page of an export), so a database that stops answering costs a 503
+	// after it, never a hang; 0 leaves requests unbounded.
+	QueryTimeout time.Duration
 	// CursorKey signs page cursors. Instances behind one load balancer
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
@@ -65,17 +69,18 @@ type Options struct {
 
 // Server holds the API's dependencies and builds its router.
 type Server struct {
-	store       *db.Store
-	log         *slog.Logger
-	schemaCheck func(context.Context) error
-	cursors     cursorCodec
-	verifier    TokenVerifier
-	users       userCache
-	tokens      tokenCache
-	limits      rateLimits
-	metrics     *metrics
-	sync        SyncQueue
-	tracer      trace.TracerProvider
+	store        *db.Store
+	log          *slog.Logger
+	schemaCheck  func(context.Context) error
+	cursors      cursorCodec
+	verifier     TokenVerifier
+	users        userCache
+	tokens       tokenCache
+	limits       rateLimits
+	metrics      *metrics
+	sync         SyncQueue
+	tracer       trace.TracerProvider
+	queryTimeout time.Duration
 }
 
 // New returns a Server.
@@ -92,6 +97,8 @@ func New(opts Options) *Server {
 		metrics: newMetrics(opts.Registry, opts.Store.Pool()),
 		sync:    opts.Sync,
 		tracer:  opts.TracerProvider,
+
+		queryTimeout: opts.QueryTimeout,
 	}
 }
 
@@ -124,7 +131,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
 		ginSwagger.PersistAuthorization(true)))
 
-	v1 := r.Group("/v1", s.authenticate())
+	v1 := r.Group("/v1", s.bounded(), s.authenticate())
 	v1.GET("/me", s.getMe)
 	v1.GET("/addresses", s.listAddresses)
 	v1.POST("/addresses", s.createAddress)

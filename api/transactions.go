@@ -225,9 +225,15 @@ func (s *Server) exportTransactions(c *gin.Context) {
 	}
 	uid := currentUserID(c)
 	ctx := c.Request.Context()
+	// Each page has the query timeout; the whole export has none.
+	read := func(after historyPosition) ([]historyRow, bool, error) {
+		ctx, cancel := s.bound(ctx)
+		defer cancel()
+		return s.readHistory(ctx, uid, f, after, exportPageSize)
+	}
 	// Read the first page before answering, so a failure is still a
 	// proper error response.
-	rows, more, err := s.readHistory(ctx, uid, f, f.start(), exportPageSize)
+	rows, more, err := read(f.start())
 	if err != nil {
 		abortError(c, err)
 		return
@@ -246,7 +252,7 @@ func (s *Server) exportTransactions(c *gin.Context) {
 			return // the client went away, or all rows are out
 		}
 		c.Writer.Flush()
-		rows, more, err = s.readHistory(ctx, uid, f, positionOf(rows[len(rows)-1]), exportPageSize)
+		rows, more, err = read(positionOf(rows[len(rows)-1]))
 		if err != nil {
 			// Headers are sent: abort the connection so the client sees a
 			// broken download, never a silently truncated file.

@@ -37,8 +37,10 @@ type Config struct {
 	DatabaseReplicaURL string `env:"DATABASE_REPLICA_URL"`
 	// DatabaseMaxConns caps the pool; 0 lets pgx choose (4 × CPUs).
 	DatabaseMaxConns int32 `env:"DATABASE_MAX_CONNS" envDefault:"0"`
-	// DatabaseStatementTimeout cancels any API query running longer.
-	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT" envDefault:"10s"`
+	// DatabaseStatementTimeout cancels any query running longer (on the
+	// server), and bounds each API request's database work (in the
+	// process, so a hung database costs a 503 too).
+	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT" envDefault:"4s"`
 	// DatabaseConnectTimeout bounds each connection attempt.
 	DatabaseConnectTimeout time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"3s"`
 	// HTTPAddr is where the API listens.

@@ -94,6 +94,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		Verifier:       verifier,
 		RateLimit:      cfg.RateLimitRPS,
 		RateBurst:      cfg.RateLimitBurst,
+		QueryTimeout:   cfg.DatabaseStatementTimeout,
 	}).Handler())
 
 	admin, err := startAdmin(ctx, cfg, log)
