@@ -122,7 +122,7 @@ func (s *Server) listAddresses(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rows, err := s.store.UserAddressList(c.Request.Context(), db.UserAddressListParams{
+	rows, err := s.reader(c).UserAddressList(c.Request.Context(), db.UserAddressListParams{
 		UserID:  currentUserID(c),
 		AfterID: after.ID,
 		// One row more than the page tells whether another page follows.
@@ -132,7 +132,7 @@ func (s *Server) listAddresses(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	price, _, err := s.latestPrice(c.Request.Context())
+	price, _, err := s.latestPrice(c.Request.Context(), s.reader(c))
 	if err != nil {
 		abortError(c, err)
 		return
@@ -204,7 +204,7 @@ func checkLabel(label *string) string {
 // respondAddress answers with one address, valued at the latest price; a
 // 201 also names its location.
 func (s *Server) respondAddress(c *gin.Context, status int, row db.UserAddressSummary) {
-	price, _, err := s.latestPrice(c.Request.Context())
+	price, _, err := s.latestPrice(c.Request.Context(), s.reader(c))
 	if err != nil {
 		abortError(c, err)
 		return
@@ -328,7 +328,7 @@ func (s *Server) getAddress(c *gin.Context) {
 	if !ok || !noQuery(c) {
 		return
 	}
-	row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id})
+	row, err := s.reader(c).UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id})
 	if err != nil {
 		abortError(c, err)
 		return

@@ -49,13 +49,17 @@ func (s *Server) authenticate() gin.HandlerFunc {
 				return
 			}
 			ctx, cancel := s.bound(c.Request.Context()) // the export route is not bounded as a whole
-			uid, err = s.users.id(ctx, s.store, id)
+			var written bool
+			uid, written, err = s.users.id(ctx, s.store, id)
 			cancel()
 			if err != nil {
 				abortError(c, err)
 				return
 			}
 			s.tokens.put(raw, uid, id.Expiry)
+			if written {
+				s.wrote(c, uid) // a new or changed user: read it back from where it is
+			}
 		}
 		c.Set(userIDKey, uid)
 		if wait, ok := s.limits.allow(uid); !ok {
@@ -110,17 +114,17 @@ func keyOf(id auth.Identity) identityKey {
 // userCacheMax bounds the caches; past it, they start over.
 const userCacheMax = 100_000
 
-func (u *userCache) id(ctx context.Context, store *db.Store, id auth.Identity) (int64, error) {
+func (u *userCache) id(ctx context.Context, store *db.Store, id auth.Identity) (uid int64, written bool, err error) {
 	key := keyOf(id)
 	u.mu.Lock()
 	uid, ok := u.ids[key]
 	u.mu.Unlock()
 	if ok {
-		return uid, nil
+		return uid, false, nil
 	}
 	row, err := store.UpsertUser(ctx, db.UserUpsertParams{Issuer: id.Issuer, Subject: id.Subject, Email: id.Email, Name: id.Name})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	u.mu.Lock()
 	if u.ids == nil || len(u.ids) >= userCacheMax {
@@ -128,7 +132,7 @@ func (u *userCache) id(ctx context.Context, store *db.Store, id auth.Identity) (
 	}
 	u.ids[key] = row.ID
 	u.mu.Unlock()
-	return row.ID, nil
+	return row.ID, row.Written, nil
 }
 
 // tokenCache remembers tokens verified in the last minute (by digest), so

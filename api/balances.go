@@ -68,8 +68,8 @@ func newBalance(confirmed, unconfirmed, received, sent, txCount int64, centsPerB
 
 // latestPrice returns the latest BTC/USD close in cents and its day, or
 // nils when no price is stored.
-func (s *Server) latestPrice(ctx context.Context) (*int64, *time.Time, error) {
-	p, err := s.store.PriceLatest(ctx)
+func (s *Server) latestPrice(ctx context.Context, q *db.Queries) (*int64, *time.Time, error) {
+	p, err := q.PriceLatest(ctx)
 	if errors.Is(db.MapError(err), db.ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -96,19 +96,19 @@ func (s *Server) getBalances(c *gin.Context) {
 	if !noQuery(c) {
 		return
 	}
-	ctx, uid := c.Request.Context(), currentUserID(c)
+	ctx, uid, q := c.Request.Context(), currentUserID(c), s.reader(c)
 	// Every entry: one page as long as the watch-list can be.
-	rows, err := s.store.UserAddressList(ctx, db.UserAddressListParams{UserID: uid, AfterID: 0, MaxRows: math.MaxInt32})
+	rows, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: uid, AfterID: 0, MaxRows: math.MaxInt32})
 	if err != nil {
 		abortError(c, err)
 		return
 	}
-	txCount, err := s.store.BalanceTransactionCount(ctx, uid)
+	txCount, err := q.BalanceTransactionCount(ctx, uid)
 	if err != nil {
 		abortError(c, err)
 		return
 	}
-	price, day, err := s.latestPrice(ctx)
+	price, day, err := s.latestPrice(ctx, q)
 	if err != nil {
 		abortError(c, err)
 		return
@@ -181,7 +181,7 @@ func (s *Server) getBalanceHistory(c *gin.Context) {
 	}
 	f := historyFilter{entryID: entry}
 	minEntry, maxEntry := f.entryRange()
-	rows, err := s.store.BalanceHistory(c.Request.Context(), db.BalanceHistoryParams{
+	rows, err := s.reader(c).BalanceHistory(c.Request.Context(), db.BalanceHistoryParams{
 		Interval: interval, FromTime: from, ToTime: to,
 		UserID: currentUserID(c), MinEntryID: minEntry, MaxEntryID: maxEntry,
 	})

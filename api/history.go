@@ -173,9 +173,9 @@ func positionOf(r historyRow) historyPosition {
 
 // readHistory returns up to limit rows after position, and whether more
 // follow.
-func (s *Server) readHistory(ctx context.Context, userID int64, f historyFilter, after historyPosition, limit int32) ([]historyRow, bool, error) {
+func (s *Server) readHistory(ctx context.Context, q *db.Queries, userID int64, f historyFilter, after historyPosition, limit int32) ([]historyRow, bool, error) {
 	if f.txid != nil {
-		return s.readHistoryByTxid(ctx, userID, f, after, limit)
+		return s.readHistoryByTxid(ctx, q, userID, f, after, limit)
 	}
 	minEntry, maxEntry := f.entryRange()
 	pending, confirmed := f.bounds(after)
@@ -183,7 +183,7 @@ func (s *Server) readHistory(ctx context.Context, userID int64, f historyFilter,
 	maxRows := limit + 1
 	var rows []historyRow
 	if f.oldest {
-		older, err := s.store.TransactionHistoryOldest(ctx, db.TransactionHistoryOldestParams{
+		older, err := q.TransactionHistoryOldest(ctx, db.TransactionHistoryOldestParams{
 			ConfirmedOpen: confirmed.open, ConfirmedTime: confirmed.pos.Time, ConfirmedHeight: confirmed.pos.Height,
 			ConfirmedTxid: confirmed.pos.Txid, ConfirmedEntryID: confirmed.pos.EntryID,
 			PendingOpen: pending.open, PendingTime: pending.pos.Time, PendingHeight: pending.pos.Height,
@@ -200,7 +200,7 @@ func (s *Server) readHistory(ctx context.Context, userID int64, f historyFilter,
 		}
 	} else {
 		var err error
-		rows, err = s.store.TransactionHistoryNewest(ctx, db.TransactionHistoryNewestParams{
+		rows, err = q.TransactionHistoryNewest(ctx, db.TransactionHistoryNewestParams{
 			PendingOpen: pending.open, PendingTime: pending.pos.Time, PendingHeight: pending.pos.Height,
 			PendingTxid: pending.pos.Txid, PendingEntryID: pending.pos.EntryID,
 			ConfirmedOpen: confirmed.open, ConfirmedTime: confirmed.pos.Time, ConfirmedHeight: confirmed.pos.Height,
@@ -220,9 +220,9 @@ func (s *Server) readHistory(ctx context.Context, userID int64, f historyFilter,
 
 // readHistoryByTxid serves the txid filter: the few matching rows are
 // ordered and paged here.
-func (s *Server) readHistoryByTxid(ctx context.Context, userID int64, f historyFilter, after historyPosition, limit int32) ([]historyRow, bool, error) {
+func (s *Server) readHistoryByTxid(ctx context.Context, q *db.Queries, userID int64, f historyFilter, after historyPosition, limit int32) ([]historyRow, bool, error) {
 	minEntry, maxEntry := f.entryRange()
-	found, err := s.store.TransactionHistoryByTxid(ctx, db.TransactionHistoryByTxidParams{
+	found, err := q.TransactionHistoryByTxid(ctx, db.TransactionHistoryByTxidParams{
 		UserID: userID, Txid: f.txid, MinEntryID: minEntry, MaxEntryID: maxEntry,
 		FromTime: f.from, ToTime: f.to, Statuses: f.statuses,
 		MinAmount: f.minAmount, MaxAmount: f.maxAmount, Direction: f.direction,

@@ -34,7 +34,7 @@ func (s *Server) getMe(c *gin.Context) {
 	if !noQuery(c) {
 		return
 	}
-	u, err := s.store.UserGetByID(c.Request.Context(), currentUserID(c))
+	u, err := s.reader(c).UserGetByID(c.Request.Context(), currentUserID(c))
 	if err != nil {
 		abortError(c, err)
 		return

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cointracker/cointracker/db"
 )
 
 // metrics holds the server's Prometheus registry and request metrics. Each
@@ -19,7 +21,7 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool) *metrics {
+func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool, reads *db.Reads) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -42,6 +44,9 @@ func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool) *metrics {
 	)
 	if pool != nil {
 		m.registry.MustRegister(poolCollector{pool})
+	}
+	if reads != nil {
+		m.registry.MustRegister(readsCollector{reads})
 	}
 	return m
 }
@@ -106,4 +111,36 @@ func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
 	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
 	ch <- prometheus.MustNewConstMetric(poolCanceled, prometheus.CounterValue, float64(s.CanceledAcquireCount()))
+}
+
+// readsCollector exposes where reads go when a replica is configured.
+type readsCollector struct{ reads *db.Reads }
+
+var (
+	replicaUsable = prometheus.NewDesc("db_replica_usable",
+		"1 while the read replica serves reads (reachable, in recovery, within the lag bound), else 0.", nil, nil)
+	replicaLag = prometheus.NewDesc("db_replica_lag_seconds",
+		"The replica's replay lag at the last check (absent while it cannot be read).", nil, nil)
+	readsServed = prometheus.NewDesc("db_reads_total",
+		"Reads of GET requests, by where they were sent (primary or replica).", []string{"target"}, nil)
+)
+
+func (readsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- replicaUsable
+	ch <- replicaLag
+	ch <- readsServed
+}
+
+func (r readsCollector) Collect(ch chan<- prometheus.Metric) {
+	usable := 0.0
+	if r.reads.Usable() {
+		usable = 1
+	}
+	ch <- prometheus.MustNewConstMetric(replicaUsable, prometheus.GaugeValue, usable)
+	if lag := r.reads.Lag(); lag >= 0 {
+		ch <- prometheus.MustNewConstMetric(replicaLag, prometheus.GaugeValue, lag.Seconds())
+	}
+	primary, replica := r.reads.Served()
+	ch <- prometheus.MustNewConstMetric(readsServed, prometheus.CounterValue, float64(primary), "primary")
+	ch <- prometheus.MustNewConstMetric(readsServed, prometheus.CounterValue, float64(replica), "replica")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/logging"
 )
 
@@ -148,4 +149,37 @@ func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, s.queryTimeout)
+}
+
+// reader is where a GET handler reads: the replica when one serves the
+// user now, the primary otherwise. Handlers that write read from the
+// primary (s.store) throughout.
+func (s *Server) reader(c *gin.Context) *db.Queries {
+	if s.reads == nil {
+		return s.store.Queries
+	}
+	return s.reads.For(currentUserID(c))
+}
+
+// trackWrites notes each successful write of a user, so their next reads
+// wait for a replica to replay it (or go to the primary).
+func (s *Server) trackWrites() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if c.Request.Method != http.MethodGet && c.Writer.Status() < http.StatusBadRequest {
+			s.wrote(c, currentUserID(c))
+		}
+	}
+}
+
+// wrote records that the user has just written on the primary.
+func (s *Server) wrote(c *gin.Context, uid int64) {
+	if s.reads == nil {
+		return
+	}
+	ctx, cancel := s.bound(context.WithoutCancel(c.Request.Context()))
+	defer cancel()
+	if err := s.reads.Wrote(ctx, uid); err != nil {
+		logger(c).WarnContext(ctx, "could not note the write's WAL position; reads may lag it", "error", err)
+	}
 }

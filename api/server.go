@@ -57,6 +57,10 @@ type Options struct {
 	// TracerProvider, when set, gets a span per request (queries made
 	// with the request's context are its children).
 	TracerProvider trace.TracerProvider
+	// Reads, when set, sends the reads of GET requests to a streaming
+	// replica while it is well and current, and records each user's
+	// writes so their next reads see them.
+	Reads *db.Reads
 	// QueryTimeout bounds the database work of each /v1 request (of each
 	// page of an export), so a database that stops answering costs a 503
 	// after it, never a hang; 0 leaves requests unbounded.
@@ -81,6 +85,7 @@ type Server struct {
 	sync         SyncQueue
 	tracer       trace.TracerProvider
 	queryTimeout time.Duration
+	reads        *db.Reads
 }
 
 // New returns a Server.
@@ -94,11 +99,12 @@ func New(opts Options) *Server {
 		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
 		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
 		limits:  rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
-		metrics: newMetrics(opts.Registry, opts.Store.Pool()),
+		metrics: newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads),
 		sync:    opts.Sync,
 		tracer:  opts.TracerProvider,
 
 		queryTimeout: opts.QueryTimeout,
+		reads:        opts.Reads,
 	}
 }
 
@@ -131,7 +137,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
 		ginSwagger.PersistAuthorization(true)))
 
-	v1 := r.Group("/v1", s.bounded(), s.authenticate())
+	v1 := r.Group("/v1", s.bounded(), s.authenticate(), s.trackWrites())
 	v1.GET("/me", s.getMe)
 	v1.GET("/addresses", s.listAddresses)
 	v1.POST("/addresses", s.createAddress)

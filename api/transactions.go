@@ -148,7 +148,7 @@ func (s *Server) listAddressTransactions(c *gin.Context) {
 	f.entryID = id
 	if len(q.Errors()) == 0 {
 		// Another user's (or no) entry is a 404, not an empty page.
-		if _, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id}); err != nil {
+		if _, err := s.reader(c).UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id}); err != nil {
 			abortError(c, err)
 			return
 		}
@@ -170,7 +170,7 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
 		abortValidation(c, errs)
 		return
 	}
-	rows, more, err := s.readHistory(c.Request.Context(), uid, f, after, int32(limit))
+	rows, more, err := s.readHistory(c.Request.Context(), s.reader(c), uid, f, after, int32(limit))
 	if err != nil {
 		abortError(c, err)
 		return
@@ -223,13 +223,13 @@ func (s *Server) exportTransactions(c *gin.Context) {
 		abortValidation(c, errs)
 		return
 	}
-	uid := currentUserID(c)
+	uid, reader := currentUserID(c), s.reader(c)
 	ctx := c.Request.Context()
 	// Each page has the query timeout; the whole export has none.
 	read := func(after historyPosition) ([]historyRow, bool, error) {
 		ctx, cancel := s.bound(ctx)
 		defer cancel()
-		return s.readHistory(ctx, uid, f, after, exportPageSize)
+		return s.readHistory(ctx, reader, uid, f, after, exportPageSize)
 	}
 	// Read the first page before answering, so a failure is still a
 	// proper error response.

@@ -188,8 +188,8 @@ func (s *Server) listXpubs(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx, uid := c.Request.Context(), currentUserID(c)
-	rows, err := s.store.XpubList(ctx, db.XpubListParams{UserID: uid, AfterID: after.ID, MaxRows: int32(limit + 1)})
+	ctx, uid, q := c.Request.Context(), currentUserID(c), s.reader(c)
+	rows, err := q.XpubList(ctx, db.XpubListParams{UserID: uid, AfterID: after.ID, MaxRows: int32(limit + 1)})
 	if err != nil {
 		abortError(c, err)
 		return
@@ -204,7 +204,7 @@ func (s *Server) listXpubs(c *gin.Context) {
 	for i, x := range rows {
 		ids[i] = x.ID
 	}
-	derived, err := s.store.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: ids, UserID: uid})
+	derived, err := q.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: ids, UserID: uid})
 	if err != nil {
 		abortError(c, err)
 		return
@@ -234,13 +234,13 @@ func (s *Server) getXpub(c *gin.Context) {
 	if !ok || !noQuery(c) {
 		return
 	}
-	ctx, uid := c.Request.Context(), currentUserID(c)
-	x, err := s.store.XpubGet(ctx, db.XpubGetParams{UserID: uid, ID: id})
+	ctx, uid, q := c.Request.Context(), currentUserID(c), s.reader(c)
+	x, err := q.XpubGet(ctx, db.XpubGetParams{UserID: uid, ID: id})
 	if err != nil {
 		abortError(c, err)
 		return
 	}
-	derived, err := s.store.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{id}, UserID: uid})
+	derived, err := q.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{id}, UserID: uid})
 	if err != nil {
 		abortError(c, err)
 		return

@@ -35,6 +35,9 @@ type Config struct {
 	DatabaseURL string `env:"DATABASE_URL"`
 	// DatabaseReplicaURL is an optional streaming replica for reads.
 	DatabaseReplicaURL string `env:"DATABASE_REPLICA_URL"`
+	// DatabaseReplicaMaxLag is how far behind the primary the replica may
+	// be and still serve reads.
+	DatabaseReplicaMaxLag time.Duration `env:"DATABASE_REPLICA_MAX_LAG" envDefault:"5s"`
 	// DatabaseMaxConns caps the pool; 0 lets pgx choose (4 × CPUs).
 	DatabaseMaxConns int32 `env:"DATABASE_MAX_CONNS" envDefault:"0"`
 	// DatabaseStatementTimeout cancels any query running longer (on the

@@ -32,6 +32,9 @@ type PoolOptions struct {
 	// TracerProvider, when set, gets a span per query (otelpgx), a child
 	// of the span in the query's context.
 	TracerProvider trace.TracerProvider
+	// Lazy skips the check that the database answers, for one that may be
+	// down at start (a replica): connections are made when needed.
+	Lazy bool
 }
 
 // Connect opens a pool to the database at url and checks that it answers.
@@ -72,6 +75,9 @@ func Connect(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	if opts.Lazy {
+		return pool, nil
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -62,6 +62,15 @@ type Querier interface {
 	// height, to ask the provider whether each is still on the best chain
 	// (transactions_block_height_idx).
 	RecentBlocks(ctx context.Context, arg RecentBlocksParams) ([]RecentBlocksRow, error)
+	// Read-replica routing (db.Reads).
+	// ReplicaState runs on the replica: whether it is one (in recovery), how
+	// far it has replayed the primary's WAL (bytes from 0/0) and how far
+	// behind it is, in milliseconds. A replica that streams and has replayed
+	// all it received is current (0); otherwise the lag is the age of the
+	// last transaction it replayed (pg_last_xact_replay_timestamp), which
+	// also grows while the primary is idle: reads then go to the primary,
+	// the safe side.
+	ReplicaState(ctx context.Context) (ReplicaStateRow, error)
 	// SyncStateEnsure gives a newly tracked address its "new" sync state; an
 	// existing state is kept.
 	SyncStateEnsure(ctx context.Context, addressID int64) error
@@ -209,8 +218,12 @@ type Querier interface {
 	// claim the token omits keeps its stored value. An unchanged user is read,
 	// not rewritten, so the common case writes nothing. When another session
 	// creates the same user concurrently, neither part sees it and no row is
-	// returned: Store.UpsertUser retries that once.
+	// returned: Store.UpsertUser retries that once. written says whether the
+	// row was inserted or changed (a replica may not have it yet).
 	UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUpsertRow, error)
+	// WALPosition runs on the primary: where its WAL ends (bytes from 0/0),
+	// so a client's reads can wait for a replica to replay its last write.
+	WALPosition(ctx context.Context) (int64, error)
 	// XpubAddressList lists the derived addresses of some of a user's xpubs in
 	// derivation order (primary key: receive chain first), with the watch-list
 	// entry each is tracked as and its sync status. Scoped to the owning user.

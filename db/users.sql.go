@@ -42,9 +42,9 @@ WITH upserted AS (
           (coalesce(EXCLUDED.email, u.email), coalesce(EXCLUDED.name, u.name))
     RETURNING u.id, u.issuer, u.subject, u.email, u.name, u.created_at, u.updated_at
 )
-SELECT id, issuer, subject, email, name, created_at, updated_at FROM upserted
+SELECT upserted.id, upserted.issuer, upserted.subject, upserted.email, upserted.name, upserted.created_at, upserted.updated_at, true AS written FROM upserted
 UNION ALL
-SELECT id, issuer, subject, email, name, created_at, updated_at FROM users
+SELECT users.id, users.issuer, users.subject, users.email, users.name, users.created_at, users.updated_at, false AS written FROM users
 WHERE issuer = $1 AND subject = $2
   AND NOT EXISTS (SELECT 1 FROM upserted)
 `
@@ -64,6 +64,7 @@ type UserUpsertRow struct {
 	Name      *string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	Written   bool
 }
 
 // UserUpsert returns the user for a token's (issuer, subject), creating it
@@ -71,7 +72,8 @@ type UserUpsertRow struct {
 // claim the token omits keeps its stored value. An unchanged user is read,
 // not rewritten, so the common case writes nothing. When another session
 // creates the same user concurrently, neither part sees it and no row is
-// returned: Store.UpsertUser retries that once.
+// returned: Store.UpsertUser retries that once. written says whether the
+// row was inserted or changed (a replica may not have it yet).
 func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUpsertRow, error) {
 	row := q.db.QueryRow(ctx, userUpsert,
 		arg.Issuer,
@@ -88,6 +90,7 @@ func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUps
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Written,
 	)
 	return i, err
 }

@@ -4,7 +4,8 @@
 -- claim the token omits keeps its stored value. An unchanged user is read,
 -- not rewritten, so the common case writes nothing. When another session
 -- creates the same user concurrently, neither part sees it and no row is
--- returned: Store.UpsertUser retries that once.
+-- returned: Store.UpsertUser retries that once. written says whether the
+-- row was inserted or changed (a replica may not have it yet).
 WITH upserted AS (
     INSERT INTO users AS u (issuer, subject, email, name)
     VALUES (@issuer, @subject, sqlc.narg(email), sqlc.narg(name))
@@ -16,9 +17,9 @@ WITH upserted AS (
           (coalesce(EXCLUDED.email, u.email), coalesce(EXCLUDED.name, u.name))
     RETURNING u.*
 )
-SELECT * FROM upserted
+SELECT upserted.*, true AS written FROM upserted
 UNION ALL
-SELECT * FROM users
+SELECT users.*, false AS written FROM users
 WHERE issuer = @issuer AND subject = @subject
   AND NOT EXISTS (SELECT 1 FROM upserted);
 

@@ -200,3 +200,62 @@ func (s outageClient) waitSynced(id string, limit time.Duration) {
 		return json.NewDecoder(res.Body).Decode(&got) == nil && got.Sync.Status == "done"
 	})
 }
+
+// TestServeReadsFromTheReplica runs serve with DATABASE_REPLICA_URL set
+// to a streaming replica and sees reads reach it on /metrics, and a
+// replica that is down at start change nothing but where reads go.
+func TestServeReadsFromTheReplica(t *testing.T) {
+	clearEnv(t)
+	primary := dbtest.NewCluster(t)
+	addr := freeAddr(t)
+	t.Setenv("DATABASE_URL", primary.URL("postgres"))
+	t.Setenv("AUTH_MODE", "dev")
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("SYNC_WORKERS", "0")
+	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: %s", errOut)
+	}
+	replica := primary.Replica(t)
+	replica.Stop(t)
+	t.Setenv("DATABASE_REPLICA_URL", replica.URL("postgres"))
+	_, token, _ := runCmd(context.Background(), "dev-token", "--subject", "alice")
+	s := outageClient{t: t, base: "http://" + addr, token: strings.TrimSpace(token)}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, io.Discard, io.Discard) }()
+	s.waitFor(20*time.Second, "ready", func() bool { return s.status(http.MethodGet, "/readyz", "") == http.StatusOK })
+	if got := s.status(http.MethodGet, "/v1/addresses", ""); got != http.StatusOK {
+		t.Fatalf("GET /v1/addresses with the replica down = %d", got)
+	}
+	replica.Start(t)
+	s.waitFor(10*time.Second, "reading from the replica", func() bool {
+		if s.status(http.MethodGet, "/v1/addresses", "") != http.StatusOK {
+			t.Fatal("a read failed")
+		}
+		metrics := s.body("/metrics")
+		return strings.Contains(metrics, "db_replica_usable 1") && !strings.Contains(metrics, `db_reads_total{target="replica"} 0`)
+	})
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+}
+
+// body fetches path and returns its body.
+func (s outageClient) body(path string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	res, err := get(ctx, s.base+path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return string(b)
+}

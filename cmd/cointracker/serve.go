@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cointracker/cointracker/api"
 	"github.com/cointracker/cointracker/auth"
@@ -53,6 +54,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		return err
 	}
 	defer pool.Close()
+	store := db.NewStore(pool)
+	reads, closeReads, err := newReads(ctx, cfg, store, log, tp)
+	if err != nil {
+		return err
+	}
+	defer closeReads()
 	m, err := migrations.New(pool)
 	if err != nil {
 		return err
@@ -84,7 +91,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		return err
 	}
 	srv := api.NewHTTPServer(cfg.HTTPAddr, api.New(api.Options{
-		Store:          db.NewStore(pool),
+		Store:          store,
+		Reads:          reads,
 		Sync:           runner,
 		Registry:       reg,
 		TracerProvider: tp,
@@ -236,4 +244,35 @@ func startAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*http
 	}
 	log.Info("admin listener", "addr", ln.Addr().String())
 	return srv, nil
+}
+
+// newReads routes reads to DATABASE_REPLICA_URL when it is set (nil
+// otherwise), checking the replica until ctx ends. The replica may be down
+// at start: reads use the primary until it answers.
+func newReads(ctx context.Context, cfg config.Config, primary *db.Store, log *slog.Logger,
+	tp trace.TracerProvider) (*db.Reads, func(), error) {
+	if cfg.DatabaseReplicaURL == "" {
+		return nil, func() {}, nil
+	}
+	pool, err := db.Connect(ctx, cfg.DatabaseReplicaURL, db.PoolOptions{
+		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker-reads",
+		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
+		Logger: log, TracerProvider: tp, Lazy: true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read replica: %w", err)
+	}
+	reads := db.NewReads(primary, pool, db.ReadsOptions{MaxLag: cfg.DatabaseReplicaMaxLag, Logger: log})
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		reads.Run(ctx)
+	}()
+	log.Info("reads go to the replica while it is within the lag bound", "max_lag", cfg.DatabaseReplicaMaxLag.String())
+	return reads, func() {
+		cancel()
+		<-done
+		pool.Close()
+	}, nil
 }
