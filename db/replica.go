@@ -239,7 +239,7 @@ func (r *fallbackRows) Next() bool {
 		return false
 	}
 	r.started = true
-	r.Rows.Close()
+	r.Close() // the replica's rows, replaced below
 	rows, err := r.f.r.fromPrimary().db.Query(r.ctx, r.sql, r.args...)
 	if err != nil {
 		r.err = err
