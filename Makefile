@@ -23,8 +23,9 @@ build: ## build bin/cointracker
 	$(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN) ./cmd/cointracker
 
 .PHONY: test
-test: ## run every test against a real PostgreSQL (started if needed), race detector on
-	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -race -count=1 ./...
+test: ## run every test against a real PostgreSQL (started if needed), race detector on; artifacts (screenshots) in artifacts/
+	@rm -rf artifacts && mkdir -p artifacts
+	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -race -count=1 -artifacts -outputdir "$(CURDIR)/artifacts" ./...
 
 .PHONY: lint
 lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, generated code up to date
