@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +141,7 @@ func TestSyncedAddressMatchesTheChain(t *testing.T) {
 	}
 
 	metrics := string(s.get(t, "/metrics").body)
+	allDocumented(t, metrics)
 	for _, m := range []string{
 		`chain_provider_request_duration_seconds_count{endpoint="/address/:a/txs/chain/:txid",status="200"}`,
 		`job_duration_seconds_count{kind="sync_address",outcome="completed"}`,
@@ -154,4 +156,28 @@ func TestSyncedAddressMatchesTheChain(t *testing.T) {
 func item(txid string, received, sent int64, confirmed bool, height int32) string {
 	return txid + " " + strconv.FormatInt(received, 10) + " " + strconv.FormatInt(sent, 10) + " " +
 		strconv.FormatBool(confirmed) + " " + strconv.Itoa(int(height))
+}
+
+// allDocumented fails unless every metric family in a /metrics answer
+// (but the Go runtime's and the process's) is listed in
+// docs/operations.md, so the list cannot drift from the code.
+func allDocumented(t *testing.T, metrics string) {
+	t.Helper()
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(metrics) {
+		name, ok := strings.CutPrefix(line, "# TYPE ")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") {
+			continue
+		}
+		if !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("docs/operations.md does not list the metric %s", name)
+		}
+	}
 }
