@@ -11,11 +11,13 @@ import (
 	"net/http"
 	neturl "net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -387,9 +389,15 @@ func TestGracefulShutdown(t *testing.T) {
 	_, token, _ := runCmd(context.Background(), "dev-token", "--subject", "user-1")
 	token = strings.TrimSpace(token)
 
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, io.Discard, io.Discard) }()
+	// The real binary, stopped the way an orchestrator stops it.
+	serve := exec.CommandContext(context.Background(), buildBinary(t), "serve")
+	var logs bytes.Buffer
+	serve.Stdout, serve.Stderr = &logs, &logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait() }()
 	base := "http://" + addr
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if res, err := get(context.Background(), base+"/readyz"); err == nil {
@@ -431,16 +439,56 @@ func TestGracefulShutdown(t *testing.T) {
 		})
 	}
 	time.Sleep(700 * time.Millisecond)
-	stop()
+	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 	close(failures)
 	for err := range failures {
 		t.Error(err)
 	}
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited %d", code)
+	if err := <-done; err != nil {
+		t.Fatalf("serve after SIGTERM: %v\n%s", err, logs.String())
 	}
 	if completed.Load() == 0 || refused.Load() == 0 {
 		t.Fatalf("%d completed, %d refused: the test did not stop the server under load", completed.Load(), refused.Load())
 	}
+}
+
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+// TestMain removes the binary buildBinary made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binaryPath))
+	}
+	os.Exit(code)
+}
+
+// buildBinary builds cointracker once per test run and returns its path.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cointracker-bin-")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "cointracker")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", binaryPath, ".").CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		t.Fatal(binaryErr)
+	}
+	return binaryPath
 }
