@@ -175,15 +175,12 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
 		abortError(c, err)
 		return
 	}
-	page := TransactionList{Items: make([]Transaction, len(rows))}
-	for i, r := range rows {
-		page.Items[i] = transactionFromRow(r)
-	}
+	var next *string
 	if more {
-		next := s.cursors.encode(f.key(uid), positionOf(rows[len(rows)-1]))
-		page.NextCursor = &next
+		cursor := s.cursors.encode(f.key(uid), positionOf(rows[len(rows)-1]))
+		next = &cursor
 	}
-	c.JSON(http.StatusOK, page)
+	writeTransactionList(c, rows, next)
 }
 
 // exportPageSize is how many rows the export reads per query.
