@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -9,13 +10,18 @@ import (
 	"github.com/cointracker/cointracker/db"
 )
 
+// statusClientClosed is logged and counted for a request whose client
+// went away before the answer (nginx's 499).
+const statusClientClosed = 499
+
 // retryAfterSeconds is what a 503 asks clients to wait.
 const retryAfterSeconds = "5"
 
 // abortError maps an error from the store to its problem, in one place:
-// not found → 404, conflict → 409, invalid → 422, database unreachable or
-// too slow → 503 with Retry-After. Anything else is a bug: it is logged
-// with the request id and answered 500 without internals.
+// not found → 404, conflict → 409, invalid → 422, the client gone → 499
+// (no body), database unreachable or too slow → 503 with Retry-After.
+// Anything else is a bug: it is logged with the request id and answered
+// 500 without internals.
 func abortError(c *gin.Context, err error) {
 	err = db.MapError(err)
 	switch {
@@ -25,6 +31,12 @@ func abortError(c *gin.Context, err error) {
 		abortStatus(c, http.StatusConflict, "the resource already exists")
 	case errors.Is(err, db.ErrInvalid):
 		abortStatus(c, http.StatusUnprocessableEntity, "the request breaks a data rule")
+	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+		// The client went away (closed the connection, gave up): nobody
+		// reads an answer, and it is no fault of the server's. 499, as
+		// nginx logs it, keeps it out of the 5xx error budget.
+		logger(c).InfoContext(c.Request.Context(), "client closed the request", "error", err)
+		c.AbortWithStatus(statusClientClosed)
 	case db.Unavailable(err):
 		logger(c).WarnContext(c.Request.Context(), "database unavailable", "error", err)
 		c.Header("Retry-After", retryAfterSeconds)
