@@ -67,6 +67,7 @@ bench: build ## benchmarks: Go benchmarks, then a load run of the API against pg
 	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./...
 	@# The load run: bench-scale fixtures in their own database (a re-run of
 	@# the seed writes nothing), the real binary, and pgbench beside it.
+	@command -v wrk >/dev/null || scripts/install_packages.sh wrk
 	url=$$(scripts/start_db.sh cointracker_bench); \
 	  DATABASE_URL=$$url LOG_LEVEL=warn $(BIN) migrate up; \
 	  DATABASE_URL=$$url $(BIN) seed --scale bench; \

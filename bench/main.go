@@ -1,5 +1,6 @@
 // Command bench load-tests GET /v1/transactions on the real server binary
-// and runs pgbench with the handler's exact SQL on the same database, then
+// with wrk (random users' tokens from a Lua script) and runs pgbench with
+// the handler's exact SQL on the same database, then
 // prints throughput, latency, server CPU per request, peak RSS and the
 // API/pgbench ratio. `make bench` seeds the bench-scale fixtures into
 // their own database and runs it.
@@ -14,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,8 +24,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 )
@@ -36,6 +34,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
 	concurrency := flag.String("concurrency", "1,16,64", "client counts to run")
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during page 1 at the highest concurrency here")
 	flag.Parse()
 	if *dbURL == "" {
 		log.Fatal("bench: -database-url (or DATABASE_URL) is required")
@@ -48,7 +47,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*dbURL, *binary, *duration, levels, *poolSize); err != nil {
+	if err := run(*dbURL, *binary, *duration, levels, *poolSize, *cpuProfile); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -56,11 +55,13 @@ func main() {
 // scenario is one kind of request.
 type scenario struct {
 	name string
-	// path returns a request path for a random user (by subject number).
-	path func(rng *rand.Rand) (user int, path string)
+	path string
+	// users are the subject numbers whose tokens the requests pick from
+	// at random.
+	users []int
 }
 
-func run(dbURL, binary string, duration time.Duration, levels []int, poolSize int) error {
+func run(dbURL, binary string, duration time.Duration, levels []int, poolSize int, cpuProfile string) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "cointracker-bench")
 	if err != nil {
@@ -73,7 +74,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize)
+	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize, cpuProfile != "")
 	if err != nil {
 		return err
 	}
@@ -88,19 +89,15 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 	if err != nil {
 		return fmt.Errorf("reach the deep page: %w", err)
 	}
+	everyone := make([]int, users)
+	for i := range everyone {
+		everyone[i] = i + 1
+	}
 	scenarios := []scenario{
-		{"page 1", func(rng *rand.Rand) (int, string) {
-			return 1 + rng.IntN(users), "/v1/transactions?limit=50"
-		}},
-		{"filtered", func(rng *rand.Rand) (int, string) {
-			return 1 + rng.IntN(users), "/v1/transactions?limit=50&direction=outgoing&from=2019-01-01T00:00:00Z"
-		}},
-		{"user-1 page 1", func(*rand.Rand) (int, string) {
-			return 1, "/v1/transactions?limit=50"
-		}},
-		{"page 2,000", func(*rand.Rand) (int, string) {
-			return 1, "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep)
-		}},
+		{"page 1", "/v1/transactions?limit=50", everyone},
+		{"filtered", "/v1/transactions?limit=50&direction=outgoing&from=2019-01-01T00:00:00Z", everyone},
+		{"user-1 page 1", "/v1/transactions?limit=50", []int{1}},
+		{"page 2,000", "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep), []int{1}},
 	}
 	pg, err := newPgbench(ctx, dbURL, tmp, deep, users)
 	if err != nil {
@@ -115,9 +112,19 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 			return err
 		}
 		for _, c := range levels {
-			api, err := load(ctx, client, srv, tokens, sc, c, duration)
+			var profiled chan error
+			if cpuProfile != "" && sc.name == "page 1" && c == slices.Max(levels) {
+				profiled = make(chan error, 1)
+				go func() { profiled <- srv.profile(ctx, cpuProfile, duration-time.Second) }()
+			}
+			api, err := load(ctx, srv, tokens, sc, c, duration, tmp)
 			if err != nil {
 				return err
+			}
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", sc.name, c,
 				api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
@@ -137,6 +144,7 @@ func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
 
 // result is one load run's outcome.
 type result struct {
+	requests  int
 	rate      float64
 	p50, p99  time.Duration
 	cpuPerReq time.Duration
@@ -156,70 +164,6 @@ func percentiles(lat []time.Duration, elapsed time.Duration) result {
 
 // load runs clients concurrent loops of requests for d, each request as a
 // random user, and measures the server's CPU time over the run.
-func load(ctx context.Context, client *http.Client, srv *server, tokens []string, sc scenario, clients int, d time.Duration) (result, error) {
-	cpu0, err := srv.cpu()
-	if err != nil {
-		return result{}, err
-	}
-	var (
-		mu      sync.Mutex
-		all     []time.Duration
-		failure atomic.Value
-		wg      sync.WaitGroup
-	)
-	start := time.Now()
-	deadline := start.Add(d)
-	for i := range clients {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(i), 42))
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				user, path := sc.path(rng)
-				t0 := time.Now()
-				if err := get(ctx, client, srv.base+path, tokens[user]); err != nil {
-					failure.Store(err)
-					return
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			all = append(all, mine...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err, ok := failure.Load().(error); ok {
-		return result{}, err
-	}
-	cpu1, err := srv.cpu()
-	if err != nil {
-		return result{}, err
-	}
-	r := percentiles(all, elapsed)
-	r.cpuPerReq = (cpu1 - cpu0) / time.Duration(max(len(all), 1))
-	return r, nil
-}
-
-func get(ctx context.Context, client *http.Client, u, token string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, res.Status)
-	}
-	return nil
-}
-
-// freeAddr picks a free loopback port.
 func freeAddr() (string, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
@@ -232,26 +176,33 @@ func freeAddr() (string, error) {
 
 // server is the cointracker process under test.
 type server struct {
-	cmd  *exec.Cmd
-	base string
+	cmd   *exec.Cmd
+	base  string
+	admin string // pprof listener, "" when off
 }
 
-func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize int) (*server, error) {
+func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize int, admin bool) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
+	}
+	adminAddr := ""
+	if admin {
+		if adminAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
 	}
 	cmd := exec.CommandContext(ctx, binary, "serve")
 	// No sync workers: the fixtures are made up, and syncing them against
 	// a real provider would only add load the measurement should not see.
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AUTH_MODE=dev", "HTTP_ADDR="+addr,
-		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR=", "LOG_LEVEL=warn", "SYNC_WORKERS=0",
+		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR="+adminAddr, "LOG_LEVEL=warn", "SYNC_WORKERS=0",
 		"DATABASE_MAX_CONNS="+strconv.Itoa(poolSize))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
-	s := &server{cmd: cmd, base: "http://" + addr}
+	s := &server{cmd: cmd, base: "http://" + addr, admin: adminAddr}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/readyz", nil)
 		if res, err := http.DefaultClient.Do(req); err == nil {
@@ -337,4 +288,28 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		cursor = *page.NextCursor
 	}
 	return cursor, nil
+}
+
+// profile writes the server's CPU profile over the next d (pprof on the
+// admin listener).
+func (s *server) profile(ctx context.Context, path string, d time.Duration) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.admin, max(int(d.Seconds()), 1))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	return f.Close()
 }
