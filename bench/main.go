@@ -32,7 +32,7 @@ func main() {
 	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "the seeded bench database")
 	binary := flag.String("binary", "bin/cointracker", "the server binary")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
-	concurrency := flag.String("concurrency", "1,16,64", "client counts to run")
+	concurrency := flag.String("concurrency", "1,8,16,64", "client counts to run (8: pgbench's, for comparing p99 at equal concurrency)")
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
 	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during page 1 at the highest concurrency here")
 	flag.Parse()
@@ -105,7 +105,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\t")
+	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\tp99 ×pgbench\t")
 	for _, sc := range scenarios {
 		db, err := pg.run(ctx, sc.name, poolSize, duration)
 		if err != nil {
@@ -126,9 +126,9 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 					return err
 				}
 			}
-			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", sc.name, c,
+			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", sc.name, c,
 				api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
-				db.rate, ms(db.p50), ms(db.p99), api.rate/db.rate)
+				db.rate, ms(db.p50), ms(db.p99), api.rate/db.rate, float64(api.p99)/float64(db.p99))
 		}
 	}
 	_ = w.Flush()
