@@ -21,7 +21,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
@@ -134,7 +133,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler)
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
-	r.GET("/docs/*any", ginSwagger.WrapHandler(swaggerFiles.Handler,
+	r.GET("/docs/*any", ginSwagger.WrapHandler(docsAssets,
 		ginSwagger.PersistAuthorization(true)))
 
 	v1 := r.Group("/v1", s.bounded(), s.authenticate(), s.trackWrites())
