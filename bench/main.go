@@ -34,7 +34,8 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
 	concurrency := flag.String("concurrency", "1,8,16,64", "client counts to run (8: pgbench's, for comparing p99 at equal concurrency)")
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
-	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during page 1 at the highest concurrency here")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during -profile-scenario at the highest concurrency here")
+	profiled := flag.String("profile-scenario", "page 1", "the scenario -cpuprofile profiles")
 	flag.Parse()
 	if *dbURL == "" {
 		log.Fatal("bench: -database-url (or DATABASE_URL) is required")
@@ -47,7 +48,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*dbURL, *binary, *duration, levels, *poolSize, *cpuProfile); err != nil {
+	if err := run(*dbURL, *binary, *duration, levels, *poolSize, profile{*cpuProfile, *profiled}); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -61,7 +62,11 @@ type scenario struct {
 	users []int
 }
 
-func run(dbURL, binary string, duration time.Duration, levels []int, poolSize int, cpuProfile string) error {
+// profile says where to save a CPU profile of the server, and during
+// which scenario.
+type profile struct{ path, scenario string }
+
+func run(dbURL, binary string, duration time.Duration, levels []int, poolSize int, prof profile) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "cointracker-bench")
 	if err != nil {
@@ -74,7 +79,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize, cpuProfile != "")
+	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize, prof.path != "")
 	if err != nil {
 		return err
 	}
@@ -113,9 +118,9 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 		}
 		for _, c := range levels {
 			var profiled chan error
-			if cpuProfile != "" && sc.name == "page 1" && c == slices.Max(levels) {
+			if prof.path != "" && sc.name == prof.scenario && c == slices.Max(levels) {
 				profiled = make(chan error, 1)
-				go func() { profiled <- srv.profile(ctx, cpuProfile, duration-time.Second) }()
+				go func() { profiled <- srv.profile(ctx, prof.path, duration-time.Second) }()
 			}
 			api, err := load(ctx, srv, tokens, sc, c, duration, tmp)
 			if err != nil {
