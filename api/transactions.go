@@ -71,10 +71,13 @@ func transactionFromRow(r historyRow) Transaction {
 		NetBTC:        sats.FormatBTC(r.NetSats),
 		FeeSats:       r.FeeSats,
 		FeeShareSats:  r.FeeShareSats,
-		BlockHeight:   r.BlockHeight,
-		BlockTime:     r.BlockTime,
 		FirstSeen:     r.FirstSeen,
 		Confirmations: r.Confirmations,
+	}
+	if !r.Unconfirmed {
+		// A confirmed row's sort keys are its block's height and time.
+		height, at := r.SortHeight, r.SortTime
+		t.BlockHeight, t.BlockTime = &height, &at
 	}
 	if r.CloseUsdCents != nil {
 		v := sats.FormatUSD(r.NetSats, *r.CloseUsdCents)

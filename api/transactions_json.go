@@ -80,17 +80,14 @@ func appendTransaction(b []byte, r historyRow) []byte {
 	b = strconv.AppendInt(b, r.FeeSats, 10)
 	b = append(b, `,"fee_share_sats":`...)
 	b = strconv.AppendInt(b, r.FeeShareSats, 10)
-	b = append(b, `,"block_height":`...)
-	if r.BlockHeight == nil {
-		b = append(b, "null"...)
+	// A confirmed row's sort keys are its block's height and time.
+	if r.Unconfirmed {
+		b = append(b, `,"block_height":null,"block_time":null`...)
 	} else {
-		b = strconv.AppendInt(b, int64(*r.BlockHeight), 10)
-	}
-	b = append(b, `,"block_time":`...)
-	if r.BlockTime == nil {
-		b = append(b, "null"...)
-	} else {
-		b = appendJSONTime(b, *r.BlockTime)
+		b = append(b, `,"block_height":`...)
+		b = strconv.AppendInt(b, int64(r.SortHeight), 10)
+		b = append(b, `,"block_time":`...)
+		b = appendJSONTime(b, r.SortTime)
 	}
 	b = append(b, `,"first_seen":`...)
 	b = appendJSONTime(b, r.FirstSeen)

@@ -33,9 +33,11 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 		for i := range r.Txid {
 			r.Txid[i] = byte(rng.UintN(256))
 		}
+		// Unconfirmed rows sort by first seen; confirmed ones by their block.
+		r.Unconfirmed, r.SortTime = true, r.FirstSeen
 		if rng.IntN(3) > 0 {
-			h, bt := rng.Int32N(900_000), time.Unix(rng.Int64N(2e9), 0).In(zones[rng.IntN(len(zones))])
-			r.BlockHeight, r.BlockTime = &h, &bt
+			r.Unconfirmed, r.SortHeight = false, rng.Int32N(900_000)
+			r.SortTime = time.Unix(rng.Int64N(2e9), 0).In(zones[rng.IntN(len(zones))])
 		}
 		if rng.IntN(4) > 0 {
 			cents := rng.Int64N(20_000_000)
@@ -97,7 +99,7 @@ func BenchmarkTransactionListJSON(b *testing.B) {
 	for i := range rows {
 		rows[i] = historyRow{AddressID: 42, Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", Txid: make([]byte, 32),
 			Status: "confirmed", Direction: "incoming", ReceivedSats: 150_000, NetSats: 150_000, FeeSats: 1410,
-			BlockHeight: &h, BlockTime: &bt, FirstSeen: bt, Confirmations: 3, CloseUsdCents: &cents}
+			SortHeight: h, SortTime: bt, FirstSeen: bt, Confirmations: 3, CloseUsdCents: &cents}
 	}
 	next := "eyJmIjoiYWJj.signature"
 	b.Run("hand-written", func(b *testing.B) {

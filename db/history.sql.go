@@ -14,7 +14,6 @@ const transactionHistoryByTxid = `-- name: TransactionHistoryByTxid :many
 SELECT
     ua.id AS address_id,
     a.address,
-    h.transaction_id,
     h.txid,
     h.status,
     (CASE WHEN EXISTS (SELECT 1 FROM ledger_entries o
@@ -24,8 +23,6 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.block_height,
-    t.block_time,
     t.first_seen,
     h.unconfirmed,
     h.sort_time,
@@ -71,15 +68,12 @@ type TransactionHistoryByTxidParams struct {
 type TransactionHistoryByTxidRow struct {
 	AddressID     int64
 	Address       string
-	TransactionID int64
 	Txid          []byte
 	Status        string
 	Direction     string
 	ReceivedSats  int64
 	SentSats      int64
 	NetSats       int64
-	BlockHeight   *int32
-	BlockTime     *time.Time
 	FirstSeen     time.Time
 	Unconfirmed   bool
 	SortTime      time.Time
@@ -118,15 +112,12 @@ func (q *Queries) TransactionHistoryByTxid(ctx context.Context, arg TransactionH
 		if err := rows.Scan(
 			&i.AddressID,
 			&i.Address,
-			&i.TransactionID,
 			&i.Txid,
 			&i.Status,
 			&i.Direction,
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.NetSats,
-			&i.BlockHeight,
-			&i.BlockTime,
 			&i.FirstSeen,
 			&i.Unconfirmed,
 			&i.SortTime,
@@ -151,7 +142,6 @@ const transactionHistoryNewest = `-- name: TransactionHistoryNewest :many
 SELECT
     h.entry_id AS address_id,
     a.address,
-    h.transaction_id,
     h.txid,
     h.status,
     (CASE WHEN EXISTS (
@@ -163,8 +153,6 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.block_height,
-    t.block_time,
     t.first_seen,
     h.unconfirmed,
     h.sort_time,
@@ -271,15 +259,12 @@ type TransactionHistoryNewestParams struct {
 type TransactionHistoryNewestRow struct {
 	AddressID     int64
 	Address       string
-	TransactionID int64
 	Txid          []byte
 	Status        string
 	Direction     string
 	ReceivedSats  int64
 	SentSats      int64
 	NetSats       int64
-	BlockHeight   *int32
-	BlockTime     *time.Time
 	FirstSeen     time.Time
 	Unconfirmed   bool
 	SortTime      time.Time
@@ -310,6 +295,11 @@ type TransactionHistoryNewestRow struct {
 // instead of filtering a whole history. Filters: entry id range (one
 // address or all), statuses, direction (” = any), sort_time in [from, to),
 // absolute net amount in [min, max].
+//
+// Rows carry no nullable block columns: a row is unconfirmed exactly when
+// its transaction has no block, and then sort_height and sort_time are its
+// block height and time (api/history.go reads them back), which spares
+// scanning two nullable columns into pointers for every row.
 //
 // Direction, as the user sees a row: "self" when the transaction also
 // touches another address on the user's watch-list (coins moved between
@@ -360,15 +350,12 @@ func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionH
 		if err := rows.Scan(
 			&i.AddressID,
 			&i.Address,
-			&i.TransactionID,
 			&i.Txid,
 			&i.Status,
 			&i.Direction,
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.NetSats,
-			&i.BlockHeight,
-			&i.BlockTime,
 			&i.FirstSeen,
 			&i.Unconfirmed,
 			&i.SortTime,
@@ -392,7 +379,6 @@ const transactionHistoryOldest = `-- name: TransactionHistoryOldest :many
 SELECT
     h.entry_id AS address_id,
     a.address,
-    h.transaction_id,
     h.txid,
     h.status,
     (CASE WHEN EXISTS (
@@ -404,8 +390,6 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.block_height,
-    t.block_time,
     t.first_seen,
     h.unconfirmed,
     h.sort_time,
@@ -512,15 +496,12 @@ type TransactionHistoryOldestParams struct {
 type TransactionHistoryOldestRow struct {
 	AddressID     int64
 	Address       string
-	TransactionID int64
 	Txid          []byte
 	Status        string
 	Direction     string
 	ReceivedSats  int64
 	SentSats      int64
 	NetSats       int64
-	BlockHeight   *int32
-	BlockTime     *time.Time
 	FirstSeen     time.Time
 	Unconfirmed   bool
 	SortTime      time.Time
@@ -568,15 +549,12 @@ func (q *Queries) TransactionHistoryOldest(ctx context.Context, arg TransactionH
 		if err := rows.Scan(
 			&i.AddressID,
 			&i.Address,
-			&i.TransactionID,
 			&i.Txid,
 			&i.Status,
 			&i.Direction,
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.NetSats,
-			&i.BlockHeight,
-			&i.BlockTime,
 			&i.FirstSeen,
 			&i.Unconfirmed,
 			&i.SortTime,

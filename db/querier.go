@@ -138,6 +138,11 @@ type Querier interface {
 	// address or all), statuses, direction ('' = any), sort_time in [from, to),
 	// absolute net amount in [min, max].
 	//
+	// Rows carry no nullable block columns: a row is unconfirmed exactly when
+	// its transaction has no block, and then sort_height and sort_time are its
+	// block height and time (api/history.go reads them back), which spares
+	// scanning two nullable columns into pointers for every row.
+	//
 	// Direction, as the user sees a row: "self" when the transaction also
 	// touches another address on the user's watch-list (coins moved between
 	// the user's own addresses), otherwise "incoming" when the address gained

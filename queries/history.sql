@@ -19,6 +19,11 @@
 -- address or all), statuses, direction ('' = any), sort_time in [from, to),
 -- absolute net amount in [min, max].
 --
+-- Rows carry no nullable block columns: a row is unconfirmed exactly when
+-- its transaction has no block, and then sort_height and sort_time are its
+-- block height and time (api/history.go reads them back), which spares
+-- scanning two nullable columns into pointers for every row.
+--
 -- Direction, as the user sees a row: "self" when the transaction also
 -- touches another address on the user's watch-list (coins moved between
 -- the user's own addresses), otherwise "incoming" when the address gained
@@ -38,7 +43,6 @@
 SELECT
     h.entry_id AS address_id,
     a.address,
-    h.transaction_id,
     h.txid,
     h.status,
     (CASE WHEN EXISTS (
@@ -50,8 +54,6 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.block_height,
-    t.block_time,
     t.first_seen,
     h.unconfirmed,
     h.sort_time,
@@ -139,7 +141,6 @@ ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, 
 SELECT
     h.entry_id AS address_id,
     a.address,
-    h.transaction_id,
     h.txid,
     h.status,
     (CASE WHEN EXISTS (
@@ -151,8 +152,6 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.block_height,
-    t.block_time,
     t.first_seen,
     h.unconfirmed,
     h.sort_time,
@@ -243,7 +242,6 @@ ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, h.en
 SELECT
     ua.id AS address_id,
     a.address,
-    h.transaction_id,
     h.txid,
     h.status,
     (CASE WHEN EXISTS (SELECT 1 FROM ledger_entries o
@@ -253,8 +251,6 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.block_height,
-    t.block_time,
     t.first_seen,
     h.unconfirmed,
     h.sort_time,
