@@ -108,23 +108,15 @@ func TestSyncedAddressMatchesTheChain(t *testing.T) {
 	}
 
 	truth := fake.Truth(syncedAddress)
-	var want api.Balance
 	var wantItems []string
 	for _, e := range truth {
-		if e.Confirmed {
-			want.ConfirmedSats += e.Received - e.Sent
-		} else {
-			want.UnconfirmedSats += e.Received - e.Sent
-		}
-		want.ReceivedSats += e.Received
-		want.SentSats += e.Sent
-		want.TxCount++
 		wantItems = append(wantItems, item(e.Txid, e.Received, e.Sent, e.Confirmed, e.Height))
 	}
+	want := chaintest.Sum(truth)
 	b := decode[api.Balances](t, s.get(t, "/v1/balances")).Total
-	if b.ConfirmedSats != want.ConfirmedSats || b.UnconfirmedSats != want.UnconfirmedSats ||
-		b.ReceivedSats != want.ReceivedSats || b.SentSats != want.SentSats || b.TxCount != want.TxCount {
-		t.Fatalf("balance %+v, the chain says %+v", b, want)
+	if got := (chaintest.Totals{Confirmed: b.ConfirmedSats, Unconfirmed: b.UnconfirmedSats, Received: b.ReceivedSats,
+		Sent: b.SentSats, Count: b.TxCount}); got != want {
+		t.Fatalf("balance %+v, the chain says %+v", got, want)
 	}
 	var gotItems []string
 	for _, tx := range decode[api.TransactionList](t, s.get(t, "/v1/transactions?limit=500")).Items {

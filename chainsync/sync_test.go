@@ -178,17 +178,7 @@ func (e *env) matches(t *testing.T, id int64, address string) {
 	if !slices.Equal(want, got) {
 		t.Fatalf("served history differs from the chain's:\nwant %d rows %v\n got %d rows %v", len(want), want, len(got), got)
 	}
-	var wantBalance api.Balance
-	for _, en := range want {
-		if en.Confirmed {
-			wantBalance.ConfirmedSats += en.Received - en.Sent
-		} else {
-			wantBalance.UnconfirmedSats += en.Received - en.Sent
-		}
-		wantBalance.ReceivedSats += en.Received
-		wantBalance.SentSats += en.Sent
-		wantBalance.TxCount++
-	}
+	wantBalance := chaintest.Sum(want)
 	balances := getJSON[api.Balances](t, e, "/v1/balances")
 	entry := e.entry(t, id)
 	i := slices.IndexFunc(balances.Addresses, func(a api.AddressBalanceItem) bool { return a.AddressID == entry })
@@ -196,8 +186,8 @@ func (e *env) matches(t *testing.T, id int64, address string) {
 		t.Fatalf("/v1/balances lacks entry %d", entry)
 	}
 	b := balances.Addresses[i]
-	if b.ConfirmedSats != wantBalance.ConfirmedSats || b.UnconfirmedSats != wantBalance.UnconfirmedSats ||
-		b.ReceivedSats != wantBalance.ReceivedSats || b.SentSats != wantBalance.SentSats || b.TxCount != wantBalance.TxCount {
+	if got := (chaintest.Totals{Confirmed: b.ConfirmedSats, Unconfirmed: b.UnconfirmedSats, Received: b.ReceivedSats,
+		Sent: b.SentSats, Count: b.TxCount}); got != wantBalance {
 		t.Fatalf("served balance %+v, the chain says %+v", b.Balance, wantBalance)
 	}
 	if b.SyncStatus != "done" {

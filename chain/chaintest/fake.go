@@ -356,6 +356,29 @@ type Entry struct {
 	Height         int32
 }
 
+// Totals is what a balance shows for a set of entries: the net of the
+// confirmed and of the unconfirmed ones, the sums received and sent, and
+// their count.
+type Totals struct {
+	Confirmed, Unconfirmed, Received, Sent, Count int64
+}
+
+// Sum adds entries up as a balance does.
+func Sum(entries []Entry) Totals {
+	var t Totals
+	for _, e := range entries {
+		if e.Confirmed {
+			t.Confirmed += e.Received - e.Sent
+		} else {
+			t.Unconfirmed += e.Received - e.Sent
+		}
+		t.Received += e.Received
+		t.Sent += e.Sent
+		t.Count++
+	}
+	return t
+}
+
 // Truth returns the address's transactions (confirmed and in the
 // mempool), in no particular order.
 func (f *Fake) Truth(address string) []Entry {

@@ -19,31 +19,15 @@ import (
 // within 5 s, /readyz 503 and /healthz 200; once it is back, the same
 // process serves again and works sync jobs within 10 s, no restart.
 func TestDatabaseOutage(t *testing.T) {
-	clearEnv(t)
 	cluster := dbtest.NewCluster(t)
-	addr := freeAddr(t)
-	t.Setenv("DATABASE_URL", cluster.URL("postgres"))
-	t.Setenv("AUTH_MODE", "dev")
-	t.Setenv("HTTP_ADDR", addr)
-	t.Setenv("RATE_LIMIT_RPS", "0")
+	s := onCluster(t, cluster, "1")
 	fake := chaintest.New()
 	defer fake.Close()
 	const before, after = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "bc1q9vza2e8x573nczrlzms0wvx3gsqjx7vavgkx0l"
 	fake.History(before, 10, 2)
 	fake.History(after, 10, 2)
 	t.Setenv("CHAIN_PROVIDER_URL", fake.URL)
-	t.Setenv("SYNC_WORKERS", "1")
-	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
-		t.Fatalf("migrate up: %s", errOut)
-	}
-	_, token, _ := runCmd(context.Background(), "dev-token", "--subject", "alice")
-	s := outageClient{t: t, base: "http://" + addr, token: strings.TrimSpace(token)}
-
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, io.Discard, io.Discard) }()
-	s.waitFor(20*time.Second, "ready", func() bool { return s.status(http.MethodGet, "/readyz", "") == http.StatusOK })
+	stop := s.serve()
 	s.waitSynced(s.track(before), 20*time.Second)
 
 	reads := []request{
@@ -71,10 +55,42 @@ func TestDatabaseOutage(t *testing.T) {
 	// Jobs too: a sync queued now is worked within the 10 s.
 	s.waitSynced(s.track(after), 10*time.Second-time.Since(back))
 	t.Logf("after PostgreSQL returned: serving in %s, a new sync done in %s", served, time.Since(back))
-
 	stop()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited %d", code)
+}
+
+// onCluster points the environment at a migrated database on cluster,
+// with sync workers as given, and returns a client for the service serve
+// will run there, acting as alice.
+func onCluster(t *testing.T, cluster *dbtest.Cluster, workers string) outageClient {
+	t.Helper()
+	clearEnv(t)
+	addr := freeAddr(t)
+	t.Setenv("DATABASE_URL", cluster.URL("postgres"))
+	t.Setenv("AUTH_MODE", "dev")
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("RATE_LIMIT_RPS", "0")
+	t.Setenv("SYNC_WORKERS", workers)
+	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
+		t.Fatalf("migrate up: %s", errOut)
+	}
+	_, token, _ := runCmd(context.Background(), "dev-token", "--subject", "alice")
+	return outageClient{t: t, base: "http://" + addr, token: strings.TrimSpace(token)}
+}
+
+// serve runs the serve command until the returned stop, which checks it
+// exited 0, and waits until it is ready.
+func (s outageClient) serve() (stop func()) {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, io.Discard, io.Discard) }()
+	s.t.Cleanup(cancel)
+	s.waitFor(20*time.Second, "ready", func() bool { return s.status(http.MethodGet, "/readyz", "") == http.StatusOK })
+	return func() {
+		cancel()
+		if code := <-done; code != 0 {
+			s.t.Fatalf("serve exited %d", code)
+		}
 	}
 }
 
@@ -205,27 +221,12 @@ func (s outageClient) waitSynced(id string, limit time.Duration) {
 // to a streaming replica and sees reads reach it on /metrics, and a
 // replica that is down at start change nothing but where reads go.
 func TestServeReadsFromTheReplica(t *testing.T) {
-	clearEnv(t)
 	primary := dbtest.NewCluster(t)
-	addr := freeAddr(t)
-	t.Setenv("DATABASE_URL", primary.URL("postgres"))
-	t.Setenv("AUTH_MODE", "dev")
-	t.Setenv("HTTP_ADDR", addr)
-	t.Setenv("SYNC_WORKERS", "0")
-	if code, _, errOut := runCmd(context.Background(), "migrate", "up"); code != 0 {
-		t.Fatalf("migrate up: %s", errOut)
-	}
+	s := onCluster(t, primary, "0")
 	replica := primary.Replica(t)
 	replica.Stop(t)
 	t.Setenv("DATABASE_REPLICA_URL", replica.URL("postgres"))
-	_, token, _ := runCmd(context.Background(), "dev-token", "--subject", "alice")
-	s := outageClient{t: t, base: "http://" + addr, token: strings.TrimSpace(token)}
-
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve"}, io.Discard, io.Discard) }()
-	s.waitFor(20*time.Second, "ready", func() bool { return s.status(http.MethodGet, "/readyz", "") == http.StatusOK })
+	stop := s.serve()
 	if got := s.status(http.MethodGet, "/v1/addresses", ""); got != http.StatusOK {
 		t.Fatalf("GET /v1/addresses with the replica down = %d", got)
 	}
@@ -238,9 +239,6 @@ func TestServeReadsFromTheReplica(t *testing.T) {
 		return strings.Contains(metrics, "db_replica_usable 1") && !strings.Contains(metrics, `db_reads_total{target="replica"} 0`)
 	})
 	stop()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exited %d", code)
-	}
 }
 
 // body fetches path and returns its body.
