@@ -122,7 +122,7 @@ var (
 	replicaLag = prometheus.NewDesc("db_replica_lag_seconds",
 		"The replica's replay lag at the last check (absent while it cannot be read).", nil, nil)
 	readsServed = prometheus.NewDesc("db_reads_total",
-		"Reads of GET requests, by where they were sent (primary or replica).", []string{"target"}, nil)
+		"Reads of GET requests, by where they were routed (primary or replica; a replica read that failed and ran again on the primary counts on both).", []string{"target"}, nil)
 )
 
 func (readsCollector) Describe(ch chan<- *prometheus.Desc) {

@@ -154,6 +154,7 @@ func (r *Reads) For(client int64) *Queries {
 	if pos, ok := r.written.Load(client); ok && pos.(int64) > r.replayed.Load() {
 		return r.fromPrimary()
 	}
+	r.served[ToReplica].Add(1)
 	return r.replica
 }
 
@@ -174,7 +175,8 @@ func (r *Reads) Lag() time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// Served counts the reads sent to the primary and to the replica.
+// Served counts the reads routed to the primary and to the replica (each
+// For, and each read the replica failed and the primary ran again).
 func (r *Reads) Served() (primary, replica uint64) {
 	return r.served[ToPrimary].Load(), r.served[ToReplica].Load()
 }
@@ -194,7 +196,6 @@ func (f fallback) retry(ctx context.Context, err error) bool {
 
 // Exec is not used for reads, but DBTX needs it.
 func (f fallback) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	f.r.served[ToReplica].Add(1)
 	tag, err := f.r.pool.Exec(ctx, sql, args...)
 	if f.retry(ctx, err) {
 		return f.r.fromPrimary().db.Exec(ctx, sql, args...)
@@ -203,7 +204,6 @@ func (f fallback) Exec(ctx context.Context, sql string, args ...any) (pgconn.Com
 }
 
 func (f fallback) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	f.r.served[ToReplica].Add(1)
 	rows, err := f.r.pool.Query(ctx, sql, args...)
 	if f.retry(ctx, err) {
 		return f.r.fromPrimary().db.Query(ctx, sql, args...)
@@ -269,7 +269,6 @@ type fallbackRow struct {
 }
 
 func (row fallbackRow) Scan(dest ...any) error {
-	row.f.r.served[ToReplica].Add(1)
 	err := row.f.r.pool.QueryRow(row.ctx, row.sql, row.args...).Scan(dest...)
 	if row.f.retry(row.ctx, err) {
 		return row.f.r.fromPrimary().db.QueryRow(row.ctx, row.sql, row.args...).Scan(dest...)
