@@ -48,7 +48,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 				abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
 				return
 			}
-			ctx, cancel := s.bound(c.Request.Context()) // the export route is not bounded as a whole
+			ctx, cancel := s.bound(c.Request.Context()) // the export is not bounded as a whole
 			var written bool
 			uid, written, err = s.users.id(ctx, s.store, id)
 			cancel()

@@ -122,20 +122,12 @@ func limitBody() gin.HandlerFunc {
 	}
 }
 
-// exportRoute streams for as long as it has rows: bounded leaves it to
-// bound each page.
-const exportRoute = "/v1/transactions/export.csv"
-
 // bounded gives a /v1 request's database work the query timeout as a
 // deadline: a database that hangs (a partition, a stalled disk) costs a
 // 503 then, as a server-side statement timeout cannot when the server
 // itself does not answer.
 func (s *Server) bounded() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.FullPath() == exportRoute {
-			c.Next()
-			return
-		}
 		ctx, cancel := s.bound(c.Request.Context())
 		defer cancel()
 		c.Request = c.Request.WithContext(ctx)

@@ -185,7 +185,11 @@ func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, e
 		p.txs.FeesSats = append(p.txs.FeesSats, t.Fee)
 		p.txs.Vsizes = append(p.txs.Vsizes, int32(max(t.VSize(), 1)))
 		p.txs.FirstSeens = append(p.txs.FirstSeens, firstSeen)
-		p.effects = append(p.effects, effect{received, sent, t.FeeShare(target.Address)})
+		var feeShare int64
+		if sent > 0 { // an address that spent nothing paid no fee
+			feeShare = t.FeeShare(target.Address)
+		}
+		p.effects = append(p.effects, effect{received, sent, feeShare})
 		var spends []chain.Outpoint
 		if !t.Status.Confirmed {
 			spends = t.Spends()

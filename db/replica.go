@@ -51,8 +51,8 @@ type Reads struct {
 
 // Where a read went, indexing Reads.served.
 const (
-	ToPrimary = 0
-	ToReplica = 1
+	toPrimary = 0
+	toReplica = 1
 )
 
 // NewReads routes reads between primary and the replica pool. Call Run to
@@ -154,12 +154,12 @@ func (r *Reads) For(client int64) *Queries {
 	if pos, ok := r.written.Load(client); ok && pos.(int64) > r.replayed.Load() {
 		return r.fromPrimary()
 	}
-	r.served[ToReplica].Add(1)
+	r.served[toReplica].Add(1)
 	return r.replica
 }
 
 func (r *Reads) fromPrimary() *Queries {
-	r.served[ToPrimary].Add(1)
+	r.served[toPrimary].Add(1)
 	return r.primary.Queries
 }
 
@@ -178,7 +178,7 @@ func (r *Reads) Lag() time.Duration {
 // Served counts the reads routed to the primary and to the replica (each
 // For, and each read the replica failed and the primary ran again).
 func (r *Reads) Served() (primary, replica uint64) {
-	return r.served[ToPrimary].Load(), r.served[ToReplica].Load()
+	return r.served[toPrimary].Load(), r.served[toReplica].Load()
 }
 
 // fallback runs queries on the replica and, when the replica cannot be
@@ -187,7 +187,7 @@ func (r *Reads) Served() (primary, replica uint64) {
 type fallback struct{ r *Reads }
 
 func (f fallback) retry(ctx context.Context, err error) bool {
-	if err == nil || ctx.Err() != nil || !Unreachable(err) {
+	if err == nil || ctx.Err() != nil || !unreachable(err) {
 		return false
 	}
 	f.r.setUsable(false, "unreachable: "+err.Error())
@@ -276,10 +276,10 @@ func (row fallbackRow) Scan(dest ...any) error {
 	return err
 }
 
-// Unreachable reports whether err means the database could not be
+// unreachable reports whether err means the database could not be
 // reached or went away (a refused or broken connection, a shutdown),
 // rather than that the query was refused or too slow.
-func Unreachable(err error) bool {
+func unreachable(err error) bool {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) {
 		return true
 	}
@@ -308,7 +308,7 @@ func Unreachable(err error) bool {
 // query now: unreachable, or too slow (a deadline, a statement timeout),
 // or out of connections. Clients may retry such a query later.
 func Unavailable(err error) bool {
-	if Unreachable(err) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+	if unreachable(err) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
 		return true
 	}
 	var netErr net.Error
