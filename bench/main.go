@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
 	concurrency := flag.String("concurrency", "1,8,16,64", "client counts to run (8: pgbench's, for comparing p99 at equal concurrency)")
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
+	procs := flag.Int("server-procs", 1, "the server's GOMAXPROCS: the cores it may use (a container's CPU limit sets the same); the rest of the machine is PostgreSQL's and wrk's")
 	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during -profile-scenario at the highest concurrency here")
 	profiled := flag.String("profile-scenario", "page 1", "the scenario -cpuprofile profiles")
 	flag.Parse()
@@ -48,7 +50,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*dbURL, *binary, *duration, levels, *poolSize, profile{*cpuProfile, *profiled}); err != nil {
+	if err := run(*dbURL, *binary, *duration, levels, *poolSize, *procs, profile{*cpuProfile, *profiled}); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -66,7 +68,7 @@ type scenario struct {
 // which scenario.
 type profile struct{ path, scenario string }
 
-func run(dbURL, binary string, duration time.Duration, levels []int, poolSize int, prof profile) error {
+func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, procs int, prof profile) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "cointracker-bench")
 	if err != nil {
@@ -79,7 +81,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 	if err != nil {
 		return err
 	}
-	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize, prof.path != "")
+	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize, procs, prof.path != "")
 	if err != nil {
 		return err
 	}
@@ -141,7 +143,8 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize in
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nserver peak RSS: %.1f MiB; pgbench ran %d clients (the server's pool size) with -M prepared\n", float64(rss)/(1<<20), poolSize)
+	fmt.Printf("\nserver peak RSS: %.1f MiB; server GOMAXPROCS=%d of %d cores; pgbench ran %d clients (the server's pool size) with -M prepared\n",
+		float64(rss)/(1<<20), procs, runtime.NumCPU(), poolSize)
 	return nil
 }
 
@@ -186,7 +189,7 @@ type server struct {
 	admin string // pprof listener, "" when off
 }
 
-func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize int, admin bool) (*server, error) {
+func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize, procs int, admin bool) (*server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -202,7 +205,7 @@ func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize in
 	// a real provider would only add load the measurement should not see.
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AUTH_MODE=dev", "HTTP_ADDR="+addr,
 		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR="+adminAddr, "LOG_LEVEL=warn", "SYNC_WORKERS=0",
-		"DATABASE_MAX_CONNS="+strconv.Itoa(poolSize))
+		"DATABASE_MAX_CONNS="+strconv.Itoa(poolSize), "GOMAXPROCS="+strconv.Itoa(procs))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", binary, err)
