@@ -167,6 +167,19 @@ func (f historyFilter) bounds(after historyPosition) (pending, confirmed groupBo
 // historyRow is one row of any history query (they share a shape).
 type historyRow = db.TransactionHistoryNewestRow
 
+// directionOf names a row's direction as the user sees it: self when the
+// transaction also touches another of the user's addresses, otherwise
+// incoming when the address gained and outgoing when it did not.
+func directionOf(r historyRow) string {
+	switch {
+	case r.SelfTransfer:
+		return "self"
+	case r.NetSats > 0:
+		return "incoming"
+	}
+	return "outgoing"
+}
+
 func positionOf(r historyRow) historyPosition {
 	return historyPosition{Unconfirmed: r.Unconfirmed, Time: r.SortTime, Height: r.SortHeight, Txid: r.Txid, EntryID: r.AddressID}
 }

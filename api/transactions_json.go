@@ -60,10 +60,11 @@ func appendTransaction(b []byte, r historyRow) []byte {
 	b = strconv.AppendInt(b, r.AddressID, 10)
 	b = append(b, `,"address":`...)
 	b = appendJSONString(b, r.Address)
-	b = append(b, `,"direction":`...)
-	b = appendJSONString(b, r.Direction)
+	b = append(b, `,"direction":"`...)
+	b = append(b, directionOf(r)...) // one of three plain words
+	b = append(b, '"')
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, r.Status)
+	b = appendJSONString(b, string(r.Status))
 	b = append(b, `,"received_sats":`...)
 	b = strconv.AppendInt(b, r.ReceivedSats, 10)
 	b = append(b, `,"sent_sats":`...)
@@ -119,7 +120,7 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 // escaping, so the output cannot differ from it.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !jsonPlain[s[i]] {
 			return appendJSONValue(b, s)
 		}
 	}
@@ -127,6 +128,15 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// jsonPlain marks the bytes encoding/json writes as they are: printable
+// ASCII but the quote, the backslash and the HTML-escaped <, > and &.
+var jsonPlain = func() (plain [256]bool) {
+	for c := byte(0x20); c < 0x7f; c++ {
+		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return plain
+}()
 
 // appendJSONValue appends v as encoding/json (with gin's settings) writes it.
 func appendJSONValue(b []byte, v any) []byte {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/cointracker/cointracker/db"
 )
 
 // TestTransactionListJSONIsEncodingJSON checks that the hand-written
@@ -23,8 +25,8 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 	randomRow := func() historyRow {
 		r := historyRow{
 			AddressID: rng.Int64N(1 << 40), Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
-			Txid: make([]byte, 32), Status: []string{"confirmed", "pending", "replaced", "dropped"}[rng.IntN(4)],
-			Direction:    []string{"incoming", "outgoing", "self"}[rng.IntN(3)],
+			Txid: make([]byte, 32), Status: []db.TxStatus{db.TxConfirmed, db.TxPending, db.TxReplaced, db.TxDropped}[rng.IntN(4)],
+			SelfTransfer: rng.IntN(3) == 0,
 			ReceivedSats: rng.Int64N(2_100_000_000_000_000), SentSats: rng.Int64N(2_100_000_000_000_000),
 			FeeSats: rng.Int64N(1e8), FeeShareSats: rng.Int64N(1e8), Confirmations: rng.Int32N(900_000),
 			FirstSeen: time.Unix(rng.Int64N(2e9), rng.Int64N(1e9)).In(zones[rng.IntN(len(zones))]),
@@ -50,7 +52,7 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 		rows = append(rows, randomRow())
 	}
 	odd := randomRow()
-	odd.Address, odd.Direction = `<b>"quoted" & back\slash</b> ünïcode`+"\u2028\x01", "self"
+	odd.Address, odd.SelfTransfer = `<b>"quoted" & back\slash</b> ünïcode`+"\u2028\x01", true
 	big := randomRow()
 	big.ReceivedSats, big.SentSats, big.NetSats = 0, math.MaxInt64, math.MinInt64+1
 	cents := int64(math.MaxInt64)
@@ -98,7 +100,7 @@ func BenchmarkTransactionListJSON(b *testing.B) {
 	rows := make([]historyRow, 50)
 	for i := range rows {
 		rows[i] = historyRow{AddressID: 42, Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", Txid: make([]byte, 32),
-			Status: "confirmed", Direction: "incoming", ReceivedSats: 150_000, NetSats: 150_000, FeeSats: 1410,
+			Status: "confirmed", ReceivedSats: 150_000, NetSats: 150_000, FeeSats: 1410,
 			SortHeight: h, SortTime: bt, FirstSeen: bt, Confirmations: 3, CloseUsdCents: &cents}
 	}
 	next := "eyJmIjoiYWJj.signature"

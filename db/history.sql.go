@@ -16,10 +16,9 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    (CASE WHEN EXISTS (SELECT 1 FROM ledger_entries o
-                JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) THEN 'self'
-         WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    EXISTS (SELECT 1 FROM ledger_entries o
+            JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -69,8 +68,8 @@ type TransactionHistoryByTxidRow struct {
 	AddressID     int64
 	Address       string
 	Txid          []byte
-	Status        string
-	Direction     string
+	Status        TxStatus
+	SelfTransfer  bool
 	ReceivedSats  int64
 	SentSats      int64
 	NetSats       int64
@@ -114,7 +113,7 @@ func (q *Queries) TransactionHistoryByTxid(ctx context.Context, arg TransactionH
 			&i.Address,
 			&i.Txid,
 			&i.Status,
-			&i.Direction,
+			&i.SelfTransfer,
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.NetSats,
@@ -144,12 +143,10 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    (CASE WHEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) THEN 'self'
-          WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    EXISTS (SELECT 1 FROM ledger_entries o
+            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+              AND EXISTS (SELECT 1 FROM user_addresses uo
+                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -260,8 +257,8 @@ type TransactionHistoryNewestRow struct {
 	AddressID     int64
 	Address       string
 	Txid          []byte
-	Status        string
-	Direction     string
+	Status        TxStatus
+	SelfTransfer  bool
 	ReceivedSats  int64
 	SentSats      int64
 	NetSats       int64
@@ -311,7 +308,9 @@ type TransactionHistoryNewestRow struct {
 // watch-list for every row. It is written
 // out rather than put in a function because PostgreSQL cannot inline a
 // function with a sub-select, and it runs only for rows a direction filter
-// must judge and for the rows of the final page.
+// must judge and for the rows of the final page. Rows carry the check's
+// answer as self_transfer and api/history.go names the direction from it
+// and the sign of net_sats, so no direction string is built per row.
 // TransactionHistoryNewest returns a page newest first: pending rows by
 // first seen, then confirmed rows by block time, height and txid, all
 // descending; ties between entries by entry id, descending.
@@ -352,7 +351,7 @@ func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionH
 			&i.Address,
 			&i.Txid,
 			&i.Status,
-			&i.Direction,
+			&i.SelfTransfer,
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.NetSats,
@@ -381,12 +380,10 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    (CASE WHEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) THEN 'self'
-          WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    EXISTS (SELECT 1 FROM ledger_entries o
+            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+              AND EXISTS (SELECT 1 FROM user_addresses uo
+                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -497,8 +494,8 @@ type TransactionHistoryOldestRow struct {
 	AddressID     int64
 	Address       string
 	Txid          []byte
-	Status        string
-	Direction     string
+	Status        TxStatus
+	SelfTransfer  bool
 	ReceivedSats  int64
 	SentSats      int64
 	NetSats       int64
@@ -551,7 +548,7 @@ func (q *Queries) TransactionHistoryOldest(ctx context.Context, arg TransactionH
 			&i.Address,
 			&i.Txid,
 			&i.Status,
-			&i.Direction,
+			&i.SelfTransfer,
 			&i.ReceivedSats,
 			&i.SentSats,
 			&i.NetSats,

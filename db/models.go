@@ -33,7 +33,7 @@ type LedgerEntry struct {
 	SentSats      int64
 	NetSats       int64
 	Txid          []byte
-	Status        string
+	Status        TxStatus
 	BlockHeight   *int32
 	BlockTime     *time.Time
 	FirstSeen     time.Time

@@ -153,7 +153,9 @@ type Querier interface {
 	// watch-list for every row. It is written
 	// out rather than put in a function because PostgreSQL cannot inline a
 	// function with a sub-select, and it runs only for rows a direction filter
-	// must judge and for the rows of the final page.
+	// must judge and for the rows of the final page. Rows carry the check's
+	// answer as self_transfer and api/history.go names the direction from it
+	// and the sign of net_sats, so no direction string is built per row.
 	// TransactionHistoryNewest returns a page newest first: pending rows by
 	// first seen, then confirmed rows by block time, height and txid, all
 	// descending; ties between entries by entry id, descending.

@@ -34,7 +34,9 @@
 -- watch-list for every row. It is written
 -- out rather than put in a function because PostgreSQL cannot inline a
 -- function with a sub-select, and it runs only for rows a direction filter
--- must judge and for the rows of the final page.
+-- must judge and for the rows of the final page. Rows carry the check's
+-- answer as self_transfer and api/history.go names the direction from it
+-- and the sign of net_sats, so no direction string is built per row.
 
 -- name: TransactionHistoryNewest :many
 -- TransactionHistoryNewest returns a page newest first: pending rows by
@@ -45,12 +47,10 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    (CASE WHEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) THEN 'self'
-          WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    EXISTS (SELECT 1 FROM ledger_entries o
+            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+              AND EXISTS (SELECT 1 FROM user_addresses uo
+                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -143,12 +143,10 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    (CASE WHEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) THEN 'self'
-          WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    EXISTS (SELECT 1 FROM ledger_entries o
+            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+              AND EXISTS (SELECT 1 FROM user_addresses uo
+                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -244,10 +242,9 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    (CASE WHEN EXISTS (SELECT 1 FROM ledger_entries o
-                JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) THEN 'self'
-         WHEN h.net_sats > 0 THEN 'incoming' ELSE 'outgoing' END)::text AS direction,
+    EXISTS (SELECT 1 FROM ledger_entries o
+            JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
