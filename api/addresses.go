@@ -80,7 +80,7 @@ const addressListFilters = "addresses"
 
 // idCursor is the keyset position of lists paged by id (addresses, xpubs).
 type idCursor struct {
-	ID int64 `json:"id"`
+	ID int64
 }
 
 // idPage reads the limit and cursor of a list paged by id, writing a 400

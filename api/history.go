@@ -117,11 +117,11 @@ func (f historyFilter) entryRange() (int64, int64) {
 
 // historyPosition is a row's keyset position: its sort key and entry id.
 type historyPosition struct {
-	Unconfirmed bool      `json:"u"`
-	Time        time.Time `json:"t"`
-	Height      int32     `json:"h"`
-	Txid        []byte    `json:"x"`
-	EntryID     int64     `json:"e"`
+	Unconfirmed bool
+	Time        time.Time
+	Height      int32
+	Txid        []byte
+	EntryID     int64
 }
 
 // Extreme positions: above every row in newest-first order, and below

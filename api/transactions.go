@@ -164,8 +164,9 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
 	uid := currentUserID(c)
 	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
 	after := f.start()
+	key := f.key(uid)
 	if cur := q.String("cursor", ""); cur != "" && len(q.Errors()) == 0 {
-		if err := s.cursors.decode(cur, f.key(uid), &after); err != nil {
+		if err := s.cursors.decode(cur, key, &after); err != nil {
 			q.fail("cursor", err.Error())
 		}
 	}
@@ -180,7 +181,7 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
 	}
 	var next *string
 	if more {
-		cursor := s.cursors.encode(f.key(uid), positionOf(rows[len(rows)-1]))
+		cursor := s.cursors.encode(key, positionOf(rows[len(rows)-1]))
 		next = &cursor
 	}
 	writeTransactionList(c, rows, next)

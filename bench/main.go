@@ -92,7 +92,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
 
-	deep, err := deepCursor(ctx, client, srv.base, tokens[1], 200)
+	deep, deepPos, err := deepCursor(ctx, client, srv.base, tokens[1], 200)
 	if err != nil {
 		return fmt.Errorf("reach the deep page: %w", err)
 	}
@@ -106,7 +106,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 		{"user-1 page 1", "/v1/transactions?limit=50", []int{1}},
 		{"page 2,000", "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep), []int{1}},
 	}
-	pg, err := newPgbench(ctx, dbURL, tmp, deep, users)
+	pg, err := newPgbench(ctx, dbURL, tmp, deepPos, users)
 	if err != nil {
 		return err
 	}
@@ -265,9 +265,11 @@ func (s *server) peakRSS() (int64, error) {
 }
 
 // deepCursor follows pages of 500 as a user and returns the cursor after
-// pages of them (200 × 500 = row 100,000: the 2,000th page of 50).
-func deepCursor(ctx context.Context, client *http.Client, base, token string, pages int) (string, error) {
-	cursor := ""
+// pages of them (200 × 500 = row 100,000: the 2,000th page of 50), and
+// the keyset position of that page's last row, which the cursor carries
+// (pgbench needs it as query arguments; the cursor itself is opaque).
+func deepCursor(ctx context.Context, client *http.Client, base, token string, pages int) (string, position, error) {
+	cursor, last := "", position{}
 	for range pages {
 		u := base + "/v1/transactions?limit=500"
 		if cursor != "" {
@@ -275,27 +277,31 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return "", err
+			return "", last, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := client.Do(req)
 		if err != nil {
-			return "", err
+			return "", last, err
 		}
 		var page struct {
+			Items      []item  `json:"items"`
 			NextCursor *string `json:"next_cursor"`
 		}
 		err = json.NewDecoder(res.Body).Decode(&page)
 		_ = res.Body.Close()
 		if err != nil {
-			return "", err
+			return "", last, err
 		}
-		if page.NextCursor == nil {
-			return "", errors.New("user-1's history ends before the deep page")
+		if page.NextCursor == nil || len(page.Items) == 0 {
+			return "", last, errors.New("user-1's history ends before the deep page")
 		}
 		cursor = *page.NextCursor
+		if last, err = page.Items[len(page.Items)-1].position(); err != nil {
+			return "", last, err
+		}
 	}
-	return cursor, nil
+	return cursor, last, nil
 }
 
 // profile writes the server's CPU profile over the next d (pprof on the

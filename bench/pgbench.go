@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -55,27 +53,31 @@ func devTokens(keyFile string, n int) ([]string, error) {
 	return tokens, nil
 }
 
-// position is the keyset position inside a history cursor.
+// position is a row's keyset position, as the history query takes it.
 type position struct {
-	Unconfirmed bool      `json:"u"`
-	Time        time.Time `json:"t"`
-	Height      int32     `json:"h"`
-	Txid        []byte    `json:"x"`
-	EntryID     int64     `json:"e"`
+	Unconfirmed bool
+	Time        time.Time
+	Height      int32
+	Txid        []byte
+	EntryID     int64
 }
 
-// cursorPosition reads the position a cursor carries (its signature is the
-// server's business; pgbench only needs the values).
-func cursorPosition(cursor string) (position, error) {
-	payload, _, _ := strings.Cut(cursor, ".")
-	b, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return position{}, err
+// item is the part of a transaction list item that places it.
+type item struct {
+	Txid        string     `json:"txid"`
+	AddressID   int64      `json:"address_id"`
+	BlockHeight *int32     `json:"block_height"`
+	BlockTime   *time.Time `json:"block_time"`
+}
+
+// position is a confirmed item's keyset position: its block's time and
+// height, its txid and its watch-list entry.
+func (it item) position() (position, error) {
+	txid, err := hex.DecodeString(it.Txid)
+	if err != nil || it.BlockHeight == nil || it.BlockTime == nil {
+		return position{}, fmt.Errorf("the deep page ends on a pending or malformed row: %+v", it)
 	}
-	var c struct {
-		P position `json:"p"`
-	}
-	return c.P, json.Unmarshal(b, &c)
+	return position{Time: *it.BlockTime, Height: *it.BlockHeight, Txid: txid, EntryID: it.AddressID}, nil
 }
 
 // pgbench runs the handler's SQL with pgbench.
@@ -94,7 +96,7 @@ var (
 
 // newPgbench writes one pgbench script per scenario, with the exact SQL
 // the handler sends and the arguments it would pass.
-func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgbench, error) {
+func newPgbench(ctx context.Context, dbURL, dir string, deepPos position, users int) (*pgbench, error) {
 	bindir, err := exec.CommandContext(ctx, "pg_config", "--bindir").Output()
 	if err != nil {
 		return nil, fmt.Errorf("find pgbench (pg_config --bindir): %w", err)
@@ -115,10 +117,6 @@ func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgben
 	if err := conn.QueryRow(ctx, "SELECT id FROM users WHERE issuer = $1 AND subject = 'user-1'", auth.DevIssuer).Scan(&p.user1ID); err != nil {
 		return nil, err
 	}
-	deepPos, err := cursorPosition(deep)
-	if err != nil {
-		return nil, err
-	}
 	base := db.TransactionHistoryNewestParams{
 		PendingOpen: true, PendingTime: top.Time, PendingHeight: top.Height, PendingTxid: top.Txid, PendingEntryID: top.EntryID,
 		ConfirmedOpen: true, ConfirmedTime: top.Time, ConfirmedHeight: top.Height, ConfirmedTxid: top.Txid, ConfirmedEntryID: top.EntryID,
@@ -130,12 +128,9 @@ func newPgbench(ctx context.Context, dbURL, dir, deep string, users int) (*pgben
 	filtered.Direction, filtered.FromTime = "outgoing", time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
 	deepParams := base
 	deepParams.UserID = p.user1ID
-	deepParams.PendingOpen = deepPos.Unconfirmed
+	deepParams.PendingOpen = false // the deep page is among confirmed rows
 	deepParams.PendingTime, deepParams.PendingHeight, deepParams.PendingTxid, deepParams.PendingEntryID = deepPos.Time, deepPos.Height, deepPos.Txid, deepPos.EntryID
 	deepParams.ConfirmedTime, deepParams.ConfirmedHeight, deepParams.ConfirmedTxid, deepParams.ConfirmedEntryID = deepPos.Time, deepPos.Height, deepPos.Txid, deepPos.EntryID
-	if deepPos.Unconfirmed {
-		return nil, errors.New("the deep cursor is still among pending rows")
-	}
 	user1 := base
 	user1.UserID = p.user1ID
 	for name, params := range map[string]db.TransactionHistoryNewestParams{
