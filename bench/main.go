@@ -269,7 +269,7 @@ func (s *server) peakRSS() (int64, error) {
 // the keyset position of that page's last row, which the cursor carries
 // (pgbench needs it as query arguments; the cursor itself is opaque).
 func deepCursor(ctx context.Context, client *http.Client, base, token string, pages int) (string, position, error) {
-	cursor, last := "", position{}
+	cursor, last := "", item{}
 	for range pages {
 		u := base + "/v1/transactions?limit=500"
 		if cursor != "" {
@@ -277,12 +277,12 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return "", last, err
+			return "", position{}, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := client.Do(req)
 		if err != nil {
-			return "", last, err
+			return "", position{}, err
 		}
 		var page struct {
 			Items      []item  `json:"items"`
@@ -291,17 +291,15 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		err = json.NewDecoder(res.Body).Decode(&page)
 		_ = res.Body.Close()
 		if err != nil {
-			return "", last, err
+			return "", position{}, err
 		}
 		if page.NextCursor == nil || len(page.Items) == 0 {
-			return "", last, errors.New("user-1's history ends before the deep page")
+			return "", position{}, errors.New("user-1's history ends before the deep page")
 		}
-		cursor = *page.NextCursor
-		if last, err = page.Items[len(page.Items)-1].position(); err != nil {
-			return "", last, err
-		}
+		cursor, last = *page.NextCursor, page.Items[len(page.Items)-1]
 	}
-	return cursor, last, nil
+	pos, err := last.position()
+	return cursor, pos, err
 }
 
 // profile writes the server's CPU profile over the next d (pprof on the
