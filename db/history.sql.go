@@ -16,9 +16,11 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    EXISTS (SELECT 1 FROM ledger_entries o
-            JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) AS self_transfer,
+    CASE WHEN h.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_entries o
+                      JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
+         ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -46,9 +48,11 @@ WHERE t.network IN ('mainnet', 'testnet', 'signet', 'regtest')
        OR h.net_sats BETWEEN -($9::bigint) AND -($8::bigint))
   AND ($10::text = ''
                OR (($10::text = 'self' OR ($10::text = 'incoming') = (h.net_sats > 0))
-                   AND ($10::text = 'self') = EXISTS (SELECT 1 FROM ledger_entries o
-                JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)))
+                   AND ($10::text = 'self') = (CASE WHEN h.has_siblings
+                       THEN EXISTS (SELECT 1 FROM ledger_entries o
+                                    JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+                                    WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
+                       ELSE false END)))
 `
 
 type TransactionHistoryByTxidParams struct {
@@ -143,10 +147,12 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    EXISTS (SELECT 1 FROM ledger_entries o
-            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-              AND EXISTS (SELECT 1 FROM user_addresses uo
-                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
+    CASE WHEN h.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_entries o
+                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+                        AND EXISTS (SELECT 1 FROM user_addresses uo
+                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -161,12 +167,12 @@ SELECT
     p.close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
-    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.unconfirmed, h.sort_time, h.sort_height
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height
     FROM user_addresses ua
     CROSS JOIN LATERAL (
-        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, unconfirmed, sort_time, sort_height FROM (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, has_siblings, unconfirmed, sort_time, sort_height FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -182,16 +188,17 @@ FROM (
                     OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
                AND ($11::text = ''
                    OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = EXISTS (
+                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -207,11 +214,12 @@ FROM (
                     OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
                AND ($11::text = ''
                    OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = EXISTS (
+                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT $12::integer)
         ) both_groups
@@ -301,9 +309,12 @@ type TransactionHistoryNewestRow struct {
 // Direction, as the user sees a row: "self" when the transaction also
 // touches another address on the user's watch-list (coins moved between
 // the user's own addresses), otherwise "incoming" when the address gained
-// and "outgoing" when it lost. The self check probes the transaction's
-// other ledger rows (ledger_entries_pkey; usually none) and only then the
-// user's watch-list (user_addresses_user_id_address_id_key); OFFSET 0
+// and "outgoing" when it lost. The self check runs only for entries whose
+// transaction has entries at other addresses (has_siblings, carried in the
+// history index; see migration 00012), and then probes those entries
+// (ledger_entries_pkey) and the user's watch-list
+// (user_addresses_user_id_address_id_key); CASE evaluates the probe only
+// when the flag is set, so most rows never probe. OFFSET 0
 // keeps the planner from turning that into a join that reads the whole
 // watch-list for every row. It is written
 // out rather than put in a function because PostgreSQL cannot inline a
@@ -380,10 +391,12 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    EXISTS (SELECT 1 FROM ledger_entries o
-            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-              AND EXISTS (SELECT 1 FROM user_addresses uo
-                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
+    CASE WHEN h.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_entries o
+                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+                        AND EXISTS (SELECT 1 FROM user_addresses uo
+                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -398,12 +411,12 @@ SELECT
     p.close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
-    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.unconfirmed, h.sort_time, h.sort_height
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height
     FROM user_addresses ua
     CROSS JOIN LATERAL (
-        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, unconfirmed, sort_time, sort_height FROM (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, has_siblings, unconfirmed, sort_time, sort_height FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -419,16 +432,17 @@ FROM (
                     OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
                AND ($11::text = ''
                    OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = EXISTS (
+                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -444,11 +458,12 @@ FROM (
                     OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
                AND ($11::text = ''
                    OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = EXISTS (
+                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT $12::integer)
         ) both_groups

@@ -42,6 +42,8 @@ type LedgerEntry struct {
 	SortHeight    int32
 	// Satoshis of the transaction's fee paid by this address's inputs.
 	FeeShareSats int64
+	// The transaction has ledger entries at other addresses (may be stale true, never stale false).
+	HasSiblings bool
 }
 
 // Daily BTC/USD close in cents per bitcoin.

@@ -146,9 +146,12 @@ type Querier interface {
 	// Direction, as the user sees a row: "self" when the transaction also
 	// touches another address on the user's watch-list (coins moved between
 	// the user's own addresses), otherwise "incoming" when the address gained
-	// and "outgoing" when it lost. The self check probes the transaction's
-	// other ledger rows (ledger_entries_pkey; usually none) and only then the
-	// user's watch-list (user_addresses_user_id_address_id_key); OFFSET 0
+	// and "outgoing" when it lost. The self check runs only for entries whose
+	// transaction has entries at other addresses (has_siblings, carried in the
+	// history index; see migration 00012), and then probes those entries
+	// (ledger_entries_pkey) and the user's watch-list
+	// (user_addresses_user_id_address_id_key); CASE evaluates the probe only
+	// when the flag is set, so most rows never probe. OFFSET 0
 	// keeps the planner from turning that into a join that reads the whole
 	// watch-list for every row. It is written
 	// out rather than put in a function because PostgreSQL cannot inline a

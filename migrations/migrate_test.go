@@ -94,6 +94,12 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// maintenance are the migrations that change data or statistics only (no
+// schema), so their down has nothing to undo.
+var maintenance = map[int64]bool{
+	13: true, // VACUUM (ANALYZE) ledger_entries after 00012's backfill
+}
+
 // TestEachDownUndoesItsUp walks down one version at a time, checking that
 // re-applying each migration after rolling it back restores the schema.
 func TestEachDownUndoesItsUp(t *testing.T) {
@@ -109,8 +115,8 @@ func TestEachDownUndoesItsUp(t *testing.T) {
 		if _, err := m.Down(ctx, nil); err != nil {
 			t.Fatalf("down from %d: %v", v, err)
 		}
-		if schema(t, pool) == at {
-			t.Fatalf("migration %d: down changed nothing", v)
+		if changed := schema(t, pool) != at; changed == maintenance[v] {
+			t.Fatalf("migration %d: down changed the schema: %t, want %t", v, changed, !maintenance[v])
 		}
 		// Up re-applies everything above; rolling back to v again must
 		// leave exactly the schema version v had.

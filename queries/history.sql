@@ -27,9 +27,12 @@
 -- Direction, as the user sees a row: "self" when the transaction also
 -- touches another address on the user's watch-list (coins moved between
 -- the user's own addresses), otherwise "incoming" when the address gained
--- and "outgoing" when it lost. The self check probes the transaction's
--- other ledger rows (ledger_entries_pkey; usually none) and only then the
--- user's watch-list (user_addresses_user_id_address_id_key); OFFSET 0
+-- and "outgoing" when it lost. The self check runs only for entries whose
+-- transaction has entries at other addresses (has_siblings, carried in the
+-- history index; see migration 00012), and then probes those entries
+-- (ledger_entries_pkey) and the user's watch-list
+-- (user_addresses_user_id_address_id_key); CASE evaluates the probe only
+-- when the flag is set, so most rows never probe. OFFSET 0
 -- keeps the planner from turning that into a join that reads the whole
 -- watch-list for every row. It is written
 -- out rather than put in a function because PostgreSQL cannot inline a
@@ -47,10 +50,12 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    EXISTS (SELECT 1 FROM ledger_entries o
-            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-              AND EXISTS (SELECT 1 FROM user_addresses uo
-                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
+    CASE WHEN h.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_entries o
+                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+                        AND EXISTS (SELECT 1 FROM user_addresses uo
+                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -70,7 +75,7 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT * FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -86,16 +91,17 @@ FROM (
                     OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
                AND (@direction::text = ''
                    OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = EXISTS (
+                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -111,11 +117,12 @@ FROM (
                     OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
                AND (@direction::text = ''
                    OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = EXISTS (
+                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT @max_rows::integer)
         ) both_groups
@@ -143,10 +150,12 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    EXISTS (SELECT 1 FROM ledger_entries o
-            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-              AND EXISTS (SELECT 1 FROM user_addresses uo
-                          WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0)) AS self_transfer,
+    CASE WHEN h.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_entries o
+                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
+                        AND EXISTS (SELECT 1 FROM user_addresses uo
+                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -166,7 +175,7 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT * FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -182,16 +191,17 @@ FROM (
                     OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
                AND (@direction::text = ''
                    OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = EXISTS (
+                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -207,11 +217,12 @@ FROM (
                     OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
                AND (@direction::text = ''
                    OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = EXISTS (
+                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
                            SELECT 1 FROM ledger_entries o
                            WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
                              AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))))
+                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
+                           ELSE false END)))
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT @max_rows::integer)
         ) both_groups
@@ -242,9 +253,11 @@ SELECT
     a.address,
     h.txid,
     h.status,
-    EXISTS (SELECT 1 FROM ledger_entries o
-            JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-            WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id) AS self_transfer,
+    CASE WHEN h.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_entries o
+                      JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
+         ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
     h.net_sats,
@@ -272,6 +285,8 @@ WHERE t.network IN ('mainnet', 'testnet', 'signet', 'regtest')
        OR h.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
   AND (@direction::text = ''
                OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (h.net_sats > 0))
-                   AND (@direction::text = 'self') = EXISTS (SELECT 1 FROM ledger_entries o
-                JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)));
+                   AND (@direction::text = 'self') = (CASE WHEN h.has_siblings
+                       THEN EXISTS (SELECT 1 FROM ledger_entries o
+                                    JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
+                                    WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
+                       ELSE false END)));
