@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
 )
@@ -15,18 +17,17 @@ func siblingFlags(t *testing.T, s *db.Store, txID int64) map[int64]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	flags := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		var flag bool
-		if err := rows.Scan(&id, &flag); err != nil {
-			t.Fatal(err)
-		}
-		flags[id] = flag
+	type entry struct {
+		AddressID   int64
+		HasSiblings bool
 	}
-	if err := rows.Err(); err != nil {
+	entries, err := pgx.CollectRows(rows, pgx.RowToStructByPos[entry])
+	if err != nil {
 		t.Fatal(err)
+	}
+	flags := map[int64]bool{}
+	for _, e := range entries {
+		flags[e.AddressID] = e.HasSiblings
 	}
 	return flags
 }
