@@ -86,6 +86,8 @@ type pgbench struct {
 	minUserID          int64
 	user1ID            int64
 	scripts            map[string]string
+	// defines are each script's -D name=value arguments.
+	defines map[string][]string
 }
 
 var (
@@ -101,7 +103,8 @@ func newPgbench(ctx context.Context, dbURL, dir string, deepPos position, users 
 	if err != nil {
 		return nil, fmt.Errorf("find pgbench (pg_config --bindir): %w", err)
 	}
-	p := &pgbench{binary: filepath.Join(strings.TrimSpace(string(bindir)), "pgbench"), dbURL: dbURL, dir: dir, scripts: map[string]string{}}
+	p := &pgbench{binary: filepath.Join(strings.TrimSpace(string(bindir)), "pgbench"), dbURL: dbURL, dir: dir,
+		scripts: map[string]string{}, defines: map[string][]string{}}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return nil, err
@@ -140,10 +143,11 @@ func newPgbench(ctx context.Context, dbURL, dir string, deepPos position, users 
 		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, dbtest.ErrCaptured) {
 			return nil, fmt.Errorf("capture SQL: %w", err)
 		}
-		script, err := p.script(c, params.UserID == randomUserMarker, users)
+		script, defines, err := p.script(c, params.UserID == randomUserMarker, users)
 		if err != nil {
 			return nil, err
 		}
+		p.defines[name] = defines
 		path := filepath.Join(dir, strings.NewReplacer(" ", "-", ",", "").Replace(name)+".sql")
 		if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 			return nil, err
@@ -159,29 +163,37 @@ var placeholder = regexp.MustCompile(`\$(\d+)`)
 // script draws a random demo user there instead.
 const randomUserMarker = -4242
 
-// script renders the SQL with its arguments as literals; with randomUser
-// the user id argument becomes a pgbench variable drawn per transaction.
-func (p *pgbench) script(c *dbtest.Capture, randomUser bool, users int) (string, error) {
-	userArg := 0
-	for i, a := range c.Args {
-		if v, ok := a.(int64); ok && v == randomUserMarker && randomUser {
-			userArg = i + 1
-		}
-	}
+// script turns the captured statement into a pgbench script that sends
+// it as the server does: every argument stays a parameter (a pgbench
+// variable given with -D, returned as defines), so with -M prepared
+// pgbench prepares the very statement the server prepares and PostgreSQL
+// plans both alike (a generic plan after five runs, where inlined
+// literals would let it fold the filters into the plan), but for an
+// empty string, which -D cannot carry and stays a literal. With
+// randomUser the user id is drawn per transaction instead.
+func (p *pgbench) script(c *dbtest.Capture, randomUser bool, users int) (string, []string, error) {
+	var defines []string
+	defined := map[int]bool{}
 	var failed error
 	sql := placeholder.ReplaceAllStringFunc(c.SQL, func(m string) string {
 		n, _ := strconv.Atoi(m[1:])
-		if n == userArg {
+		if v, ok := c.Args[n-1].(int64); ok && v == randomUserMarker && randomUser {
 			return ":uid"
 		}
-		lit, err := literal(c.Args[n-1])
-		if err != nil {
-			failed = err
+		if v, ok := c.Args[n-1].(string); ok && v == "" {
+			return "''" // pgbench's -D cannot carry an empty value
 		}
-		return lit
+		if !defined[n] {
+			value, err := textValue(c.Args[n-1])
+			if err != nil {
+				failed = err
+			}
+			defines, defined[n] = append(defines, "-D", fmt.Sprintf("a%d=%s", n, value)), true
+		}
+		return fmt.Sprintf(":a%d", n)
 	})
 	if failed != nil {
-		return "", failed
+		return "", nil, failed
 	}
 	// Drop comments (sqlc's "-- name:" line among them), then put the
 	// statement on one line: pgbench ends it at the semicolon.
@@ -196,10 +208,12 @@ func (p *pgbench) script(c *dbtest.Capture, randomUser bool, users int) (string,
 	if randomUser {
 		header = fmt.Sprintf("\\set uid random(%d, %d)\n", p.minUserID, p.minUserID+int64(users)-1)
 	}
-	return header + sql + ";\n", nil
+	return header + sql + ";\n", defines, nil
 }
 
-func literal(a any) (string, error) {
+// textValue is an argument in PostgreSQL's text input form; the
+// statement's casts give each parameter its type.
+func textValue(a any) (string, error) {
 	switch v := a.(type) {
 	case bool:
 		return strconv.FormatBool(v), nil
@@ -208,22 +222,23 @@ func literal(a any) (string, error) {
 	case int64:
 		return strconv.FormatInt(v, 10), nil
 	case string:
-		return "'" + strings.ReplaceAll(v, "'", "''") + "'", nil
+		return v, nil
 	case []byte:
-		return `'\x` + hex.EncodeToString(v) + `'::bytea`, nil
+		return `\x` + hex.EncodeToString(v), nil
 	case time.Time:
-		return "'" + v.UTC().Format(time.RFC3339Nano) + "'::timestamptz", nil
+		return v.UTC().Format(time.RFC3339Nano), nil
 	case []string:
-		return "'{" + strings.Join(v, ",") + "}'::text[]", nil
+		return "{" + strings.Join(v, ",") + "}", nil
 	}
-	return "", fmt.Errorf("no pgbench literal for %T", a)
+	return "", fmt.Errorf("no pgbench value for %T", a)
 }
 
 // run runs a scenario's script with clients connections for d.
 func (p *pgbench) run(ctx context.Context, name string, clients int, d time.Duration) (result, error) {
 	prefix := filepath.Join(p.dir, "log-"+strconv.FormatInt(time.Now().UnixNano(), 36))
-	cmd := exec.CommandContext(ctx, p.binary, "-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
-		"-T", strconv.Itoa(int(d.Seconds())), "-f", p.scripts[name], "-l", "--log-prefix", prefix, p.dbURL)
+	args := append([]string{"-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
+		"-T", strconv.Itoa(int(d.Seconds())), "-f", p.scripts[name], "-l", "--log-prefix", prefix}, p.defines[name]...)
+	cmd := exec.CommandContext(ctx, p.binary, append(args, p.dbURL)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
