@@ -31,9 +31,11 @@ var (
 )
 
 var (
-	directions      = []string{"incoming", "outgoing", "self"}
-	statuses        = []string{"confirmed", "pending", "replaced", "dropped"}
-	defaultStatuses = []string{"confirmed", "pending"}
+	directions = []string{"incoming", "outgoing", "self"}
+	// statuses are the status filter's values: the statuses the ledger
+	// stores (db.TxStatus); replaced and dropped only when asked for.
+	statuses        = []string{string(db.TxConfirmed), string(db.TxPending), string(db.TxReplaced), string(db.TxDropped)}
+	defaultStatuses = statuses[:2:2] // capped: appending never writes into statuses
 	// historyParams are the filters; the list routes add limit and cursor.
 	historyParams = []string{"address_id", "direction", "status", "from", "to", "min_amount", "max_amount", "txid", "sort"}
 	pageParams    = []string{"limit", "cursor"}
