@@ -37,6 +37,7 @@ Configuration comes from environment variables (see .env.example).
 `
 
 func main() {
+	applyTimerSlackFor(os.Args[1:], os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

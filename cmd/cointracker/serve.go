@@ -154,7 +154,7 @@ func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 		return usageError{fmt.Errorf("worker takes no arguments, got %q", args[0])}
 	}
 	tuneGC(log)
-	if err := errors.Join(cfg.ValidateDatabase(), cfg.ValidateSync()); err != nil {
+	if err := errors.Join(cfg.ValidateDatabase(), cfg.ValidateSync(), cfg.ValidateTimerSlack()); err != nil {
 		return usageError{err}
 	}
 	if cfg.SyncWorkers <= 0 {
