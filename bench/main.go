@@ -113,18 +113,33 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\tp99 ×pgbench\t")
+	var pgbenchRates []string
 	for _, sc := range scenarios {
-		db, err := pg.run(ctx, sc.name, poolSize, duration)
-		if err != nil {
+		// pgbench runs before, amid and after the API's runs, and the
+		// ratios use its medians: the shared machine's speed drifts by
+		// several percent from one 10 s run to the next.
+		var dbRuns []result
+		runPgbench := func() error {
+			r, err := pg.run(ctx, sc.name, poolSize, duration)
+			dbRuns = append(dbRuns, r)
 			return err
 		}
-		for _, c := range levels {
+		if err := runPgbench(); err != nil {
+			return err
+		}
+		apiRuns := make([]result, len(levels))
+		for i, c := range levels {
+			if i == len(levels)/2 && i > 0 {
+				if err := runPgbench(); err != nil {
+					return err
+				}
+			}
 			var profiled chan error
 			if prof.path != "" && sc.name == prof.scenario && c == slices.Max(levels) {
 				profiled = make(chan error, 1)
 				go func() { profiled <- srv.profile(ctx, prof.path, duration-time.Second) }()
 			}
-			api, err := load(ctx, srv, tokens, sc, c, duration, tmp)
+			apiRuns[i], err = load(ctx, srv, tokens, sc, c, duration, tmp)
 			if err != nil {
 				return err
 			}
@@ -133,7 +148,18 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 					return err
 				}
 			}
-			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", sc.name, c,
+		}
+		if err := runPgbench(); err != nil {
+			return err
+		}
+		db := median(dbRuns)
+		rates := make([]string, len(dbRuns))
+		for i, r := range dbRuns {
+			rates[i] = fmt.Sprintf("%.0f", r.rate)
+		}
+		pgbenchRates = append(pgbenchRates, fmt.Sprintf("%s %s", sc.name, strings.Join(rates, "/")))
+		for i, api := range apiRuns {
+			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", sc.name, levels[i],
 				api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
 				db.rate, ms(db.p50), ms(db.p99), api.rate/db.rate, float64(api.p99)/float64(db.p99))
 		}
@@ -145,6 +171,8 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 	}
 	fmt.Printf("\nserver peak RSS: %.1f MiB; server GOMAXPROCS=%d of %d cores; pgbench ran %d clients (the server's pool size) with -M prepared\n",
 		float64(rss)/(1<<20), procs, runtime.NumCPU(), poolSize)
+	fmt.Printf("pgbench figures are each scenario's medians over its runs before, amid and after the API's (of two, the higher); tps of each run: %s\n",
+		strings.Join(pgbenchRates, "; "))
 	return nil
 }
 
@@ -156,6 +184,23 @@ type result struct {
 	rate      float64
 	p50, p99  time.Duration
 	cpuPerReq time.Duration
+}
+
+// median is the median of each figure over runs, taken separately.
+func median(runs []result) result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return result{
+		rate: pick(func(r result) float64 { return r.rate }),
+		p50:  time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:  time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+	}
 }
 
 func percentiles(lat []time.Duration, elapsed time.Duration) result {
@@ -170,8 +215,7 @@ func percentiles(lat []time.Duration, elapsed time.Duration) result {
 	}
 }
 
-// load runs clients concurrent loops of requests for d, each request as a
-// random user, and measures the server's CPU time over the run.
+// freeAddr returns a loopback address nothing listens on.
 func freeAddr() (string, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
