@@ -95,10 +95,10 @@ type Config struct {
 	TimerSlack time.Duration `env:"TIMER_SLACK" envDefault:"1ms"`
 }
 
-// MaxTimerSlack bounds TIMER_SLACK: beyond it, timers (deadlines, retry
+// maxTimerSlack bounds TIMER_SLACK: beyond it, timers (deadlines, retry
 // back-offs, the runtime's preemption of long-running goroutines) would
 // fire noticeably late.
-const MaxTimerSlack = 10 * time.Millisecond
+const maxTimerSlack = 10 * time.Millisecond
 
 // secretNames lists the variables that may hold secrets. Each may instead
 // be given as NAME_FILE, the path of a file holding the value.
@@ -250,8 +250,8 @@ func (c Config) ValidateServe() error {
 
 // ValidateTimerSlack checks TIMER_SLACK (serve and worker apply it).
 func (c Config) ValidateTimerSlack() error {
-	if c.TimerSlack < 0 || c.TimerSlack > MaxTimerSlack {
-		return fmt.Errorf("TIMER_SLACK %s is out of range: use 0 to %s", c.TimerSlack, MaxTimerSlack)
+	if c.TimerSlack < 0 || c.TimerSlack > maxTimerSlack {
+		return fmt.Errorf("TIMER_SLACK %s is out of range: use 0 to %s", c.TimerSlack, maxTimerSlack)
 	}
 	return nil
 }
