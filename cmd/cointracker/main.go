@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if cmd == "serve" || cmd == "worker" {
-		applyTimerSlack(cfg, environ, log)
+		tuneRuntime(cfg, environ, log)
 	}
 	switch cmd {
 	case "serve":
