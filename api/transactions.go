@@ -79,8 +79,8 @@ func transactionFromRow(r historyRow) Transaction {
 		height, at := r.SortHeight, r.SortTime
 		t.BlockHeight, t.BlockTime = &height, &at
 	}
-	if r.CloseUsdCents != nil {
-		v := sats.FormatUSD(r.NetSats, *r.CloseUsdCents)
+	if r.CloseUsdCents > 0 { // 0: the day has no price
+		v := sats.FormatUSD(r.NetSats, r.CloseUsdCents)
 		t.ValueUSD = &v
 	}
 	return t

@@ -95,12 +95,12 @@ func appendTransaction(b []byte, r historyRow) []byte {
 	b = append(b, `,"confirmations":`...)
 	b = strconv.AppendInt(b, int64(r.Confirmations), 10)
 	b = append(b, `,"value_usd":`...)
-	if r.CloseUsdCents == nil {
-		b = append(b, "null"...)
+	if r.CloseUsdCents > 0 { // 0: the day has no price
+		b = append(b, '"')
+		b = sats.AppendUSD(b, r.NetSats, r.CloseUsdCents)
+		b = append(b, '"')
 	} else {
-		b = append(b, '"')
-		b = sats.AppendUSD(b, r.NetSats, *r.CloseUsdCents)
-		b = append(b, '"')
+		b = append(b, "null"...)
 	}
 	return append(b, '}')
 }

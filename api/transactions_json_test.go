@@ -42,8 +42,7 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 			r.SortTime = time.Unix(rng.Int64N(2e9), 0).In(zones[rng.IntN(len(zones))])
 		}
 		if rng.IntN(4) > 0 {
-			cents := rng.Int64N(20_000_000)
-			r.CloseUsdCents = &cents
+			r.CloseUsdCents = 1 + rng.Int64N(20_000_000)
 		}
 		return r
 	}
@@ -55,8 +54,7 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 	odd.Address, odd.SelfTransfer = `<b>"quoted" & back\slash</b> ünïcode`+"\u2028\x01", true
 	big := randomRow()
 	big.ReceivedSats, big.SentSats, big.NetSats = 0, math.MaxInt64, math.MinInt64+1
-	cents := int64(math.MaxInt64)
-	big.CloseUsdCents = &cents
+	big.CloseUsdCents = math.MaxInt64
 	rows = append(rows, odd, big)
 
 	next := "eyJmIjoiYWJj.signature_-"
@@ -101,7 +99,7 @@ func BenchmarkTransactionListJSON(b *testing.B) {
 	for i := range rows {
 		rows[i] = historyRow{AddressID: 42, Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", Txid: make([]byte, 32),
 			Status: "confirmed", ReceivedSats: 150_000, NetSats: 150_000, FeeSats: 1410,
-			SortHeight: h, SortTime: bt, FirstSeen: bt, Confirmations: 3, CloseUsdCents: &cents}
+			SortHeight: h, SortTime: bt, FirstSeen: bt, Confirmations: 3, CloseUsdCents: cents}
 	}
 	next := "eyJmIjoiYWJj.signature"
 	b.Run("hand-written", func(b *testing.B) {

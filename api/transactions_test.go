@@ -201,6 +201,13 @@ func TestTransactionHistoryMatchesSQL(t *testing.T) {
 		*first.ValueUSD != sats.FormatUSD(first.NetSats, *reversed[0].cents) {
 		t.Fatalf("BTC/USD values of %+v", first)
 	}
+	// A day without a price gives a null value_usd, never "0.00".
+	if _, err := s.store.Pool().Exec(ctx, "DELETE FROM prices WHERE day = ($1::timestamptz AT TIME ZONE 'UTC')::date", *first.BlockTime); err != nil {
+		t.Fatal(err)
+	}
+	if again := decode[api.TransactionList](t, s.get(t, "/v1/transactions?sort=oldest&limit=1")).Items[0]; again.ValueUSD != nil {
+		t.Fatalf("value_usd %q on a day without a price", *again.ValueUSD)
+	}
 	pending := filterRef(ref, func(r refRow) bool { return r.unconfirmed })
 	if len(pending) == 0 {
 		t.Fatal("no pending rows to check")

@@ -32,7 +32,7 @@ SELECT
     h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
-    p.close_usd_cents
+    coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM transactions t
 JOIN ledger_entries h ON h.transaction_id = t.id
 JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = $1
@@ -84,7 +84,7 @@ type TransactionHistoryByTxidRow struct {
 	FeeSats       int64
 	FeeShareSats  int64
 	Confirmations int32
-	CloseUsdCents *int64
+	CloseUsdCents int64
 }
 
 // TransactionHistoryByTxid serves the txid filter: the user's rows of one
@@ -164,7 +164,7 @@ SELECT
     h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
-    p.close_usd_cents
+    coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
     SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height
@@ -277,7 +277,7 @@ type TransactionHistoryNewestRow struct {
 	FeeSats       int64
 	FeeShareSats  int64
 	Confirmations int32
-	CloseUsdCents *int64
+	CloseUsdCents int64
 }
 
 // Transaction history across a user's watch-list (GET /v1/transactions,
@@ -304,7 +304,9 @@ type TransactionHistoryNewestRow struct {
 // Rows carry no nullable block columns: a row is unconfirmed exactly when
 // its transaction has no block, and then sort_height and sort_time are its
 // block height and time (api/history.go reads them back), which spares
-// scanning two nullable columns into pointers for every row.
+// scanning two nullable columns into pointers for every row. Likewise
+// close_usd_cents is 0 when the day has no price (a stored price is
+// positive, prices_close_usd_cents_check), as in the balance queries.
 //
 // Direction, as the user sees a row: "self" when the transaction also
 // touches another address on the user's watch-list (coins moved between
@@ -408,7 +410,7 @@ SELECT
     h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
-    p.close_usd_cents
+    coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
     SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height
@@ -521,7 +523,7 @@ type TransactionHistoryOldestRow struct {
 	FeeSats       int64
 	FeeShareSats  int64
 	Confirmations int32
-	CloseUsdCents *int64
+	CloseUsdCents int64
 }
 
 // TransactionHistoryOldest is the exact reverse of

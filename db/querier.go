@@ -141,7 +141,9 @@ type Querier interface {
 	// Rows carry no nullable block columns: a row is unconfirmed exactly when
 	// its transaction has no block, and then sort_height and sort_time are its
 	// block height and time (api/history.go reads them back), which spares
-	// scanning two nullable columns into pointers for every row.
+	// scanning two nullable columns into pointers for every row. Likewise
+	// close_usd_cents is 0 when the day has no price (a stored price is
+	// positive, prices_close_usd_cents_check), as in the balance queries.
 	//
 	// Direction, as the user sees a row: "self" when the transaction also
 	// touches another address on the user's watch-list (coins moved between

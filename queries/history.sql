@@ -22,7 +22,9 @@
 -- Rows carry no nullable block columns: a row is unconfirmed exactly when
 -- its transaction has no block, and then sort_height and sort_time are its
 -- block height and time (api/history.go reads them back), which spares
--- scanning two nullable columns into pointers for every row.
+-- scanning two nullable columns into pointers for every row. Likewise
+-- close_usd_cents is 0 when the day has no price (a stored price is
+-- positive, prices_close_usd_cents_check), as in the balance queries.
 --
 -- Direction, as the user sees a row: "self" when the transaction also
 -- touches another address on the user's watch-list (coins moved between
@@ -67,7 +69,7 @@ SELECT
     h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
-    p.close_usd_cents
+    coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
     SELECT ua.id AS entry_id, ua.user_id, h.*
@@ -167,7 +169,7 @@ SELECT
     h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
-    p.close_usd_cents
+    coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
     SELECT ua.id AS entry_id, ua.user_id, h.*
@@ -269,7 +271,7 @@ SELECT
     h.fee_share_sats,
     (CASE WHEN t.block_height IS NULL THEN 0
           ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
-    p.close_usd_cents
+    coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM transactions t
 JOIN ledger_entries h ON h.transaction_id = t.id
 JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = @user_id
