@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,35 +12,49 @@ import (
 )
 
 // reexec executes the binary again with environ, after giving this thread
-// the timer slack (unless it is 0 or already the slack). A thread's slack
-// is copied to the threads it creates, and the Go runtime starts its own
+// t's timer slack and scheduling policy. A thread's slack and policy are
+// copied to the threads it creates, and the Go runtime starts its own
 // threads (sysmon among them) before main runs, so every thread of the new
 // image descends from this one; the runtime reads GODEBUG as it starts.
-// The process keeps its pid, open descriptors and arguments. When neither
-// the slack needs setting (a parent, e.g. systemd's TimerSlackNSec=, set
-// it) nor environ differs from the process's (envChanged), nothing
+// The process keeps its pid, open descriptors and arguments. A policy
+// other than SCHED_OTHER (real-time, idle, or batch already) is left as it
+// is. When nothing needs changing (a parent, e.g. systemd's
+// TimerSlackNSec= and CPUSchedulingPolicy=batch, set it all), nothing
 // happens. Otherwise it returns only on failure.
-func reexec(slack time.Duration, envChanged bool, environ []string) error {
-	current, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+func reexec(t tuning, environ []string) error {
+	slack, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
 		return fmt.Errorf("read the timer slack: %w", err)
 	}
-	setSlack := slack != 0 && time.Duration(current) != slack
-	if !setSlack && !envChanged {
+	attr, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return fmt.Errorf("read the scheduling policy: %w", err)
+	}
+	setSlack := t.slack != 0 && time.Duration(slack) != t.slack
+	setBatch := t.batch && attr.Policy == unix.SCHED_NORMAL
+	if !setSlack && !setBatch && !t.envChanged {
 		return nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the binary to re-execute: %w", err)
 	}
-	runtime.LockOSThread() // the slack and the exec must be this thread's
+	runtime.LockOSThread() // the settings and the exec must be this thread's
 	defer runtime.UnlockOSThread()
 	if setSlack {
-		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack.Nanoseconds()), 0, 0, 0); err != nil {
+		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(t.slack.Nanoseconds()), 0, 0, 0); err != nil {
 			return fmt.Errorf("set the timer slack: %w", err)
 		}
 	}
+	if setBatch {
+		batch := *attr // keeps the nice value, which sched_setattr also sets
+		batch.Policy = unix.SCHED_BATCH
+		if err := unix.SchedSetAttr(0, &batch, 0); err != nil {
+			return fmt.Errorf("set SCHED_BATCH: %w", err)
+		}
+	}
 	err = syscall.Exec(exe, os.Args, environ)
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(current), 0, 0, 0)
-	return fmt.Errorf("re-execute %s: %w", exe, err)
+	return errors.Join(fmt.Errorf("re-execute %s: %w", exe, err),
+		unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0),
+		unix.SchedSetAttr(0, attr, 0))
 }

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/cointracker/cointracker/db/dbtest"
+	"golang.org/x/sys/unix"
 )
 
 // TestRuntimeTuning starts the real binary and checks, in the process the
-// test started, what TIMER_SLACK and SYSMON_POLL asked for:
-//   - every thread's timer slack (the runtime's own threads too), read from
-//     /proc; with 0 the threads keep what they inherited;
+// test started, what TIMER_SLACK, SYSMON_POLL and SCHED_BATCH asked for:
+//   - every thread's timer slack and scheduling policy (the runtime's own
+//     threads too), read from /proc; with 0 and false the threads keep what
+//     they inherited;
 //   - GODEBUG in the environment the process image started with; an
 //     operator's schedtrace wins, other settings are kept;
 //   - whether the idle process still wakes: a polling sysmon makes ~90
@@ -25,19 +27,24 @@ import (
 // The database URL comes from DATABASE_URL_FILE, which the re-executed
 // process must resolve afresh.
 func TestRuntimeTuning(t *testing.T) {
-	inherited := readSlack(t, "self")
+	inheritedSlack, inheritedPolicy := readSlack(t, "self"), readPolicy(t, "self")
+	if inheritedPolicy != unix.SCHED_NORMAL {
+		t.Skipf("the test runs under scheduling policy %d, not SCHED_OTHER", inheritedPolicy)
+	}
 	for _, tc := range []struct {
-		slack, poll, godebug string
-		wantSlack            int64
-		wantGodebug          string
-		wantPolling          bool
+		slack, poll, batch, godebug string
+		wantSlack                   int64
+		wantPolicy                  int
+		wantGodebug                 string
+		wantPolling                 bool
 	}{
-		{"2ms", "true", "", 2_000_000, sysmonPollDebug, true},
-		{"0", "false", "", inherited, "", false},
-		{"0", "true", "madvdontneed=1", inherited, "madvdontneed=1," + sysmonPollDebug, true},
-		{"2ms", "true", "schedtrace=0", 2_000_000, "schedtrace=0", false},
+		{"2ms", "true", "true", "", 2_000_000, unix.SCHED_BATCH, sysmonPollDebug, true},
+		{"0", "false", "false", "", inheritedSlack, inheritedPolicy, "", false},
+		{"0", "false", "true", "", inheritedSlack, unix.SCHED_BATCH, "", false},
+		{"0", "true", "false", "madvdontneed=1", inheritedSlack, inheritedPolicy, "madvdontneed=1," + sysmonPollDebug, true},
+		{"2ms", "true", "false", "schedtrace=0", 2_000_000, inheritedPolicy, "schedtrace=0", false},
 	} {
-		t.Run(tc.slack+","+tc.poll+","+tc.godebug, func(t *testing.T) {
+		t.Run(strings.Join([]string{tc.slack, tc.poll, tc.batch, tc.godebug}, ","), func(t *testing.T) {
 			clearEnv(t)
 			urlFile := filepath.Join(t.TempDir(), "database-url")
 			if err := os.WriteFile(urlFile, []byte(dbtest.NewURL(t)+"\n"), 0o600); err != nil {
@@ -50,6 +57,7 @@ func TestRuntimeTuning(t *testing.T) {
 			t.Setenv("SYNC_WORKERS", "0")
 			t.Setenv("TIMER_SLACK", tc.slack)
 			t.Setenv("SYSMON_POLL", tc.poll)
+			t.Setenv("SCHED_BATCH", tc.batch)
 			t.Setenv("GODEBUG", tc.godebug)
 			if tc.godebug == "" {
 				_ = os.Unsetenv("GODEBUG") // t.Setenv restores it afterwards
@@ -78,6 +86,9 @@ func TestRuntimeTuning(t *testing.T) {
 				if got := readSlack(t, th.Name()); got != tc.wantSlack {
 					t.Errorf("thread %s of %d: timer slack %dns, want %dns", th.Name(), len(threads), got, tc.wantSlack)
 				}
+				if got := readPolicy(t, th.Name()); got != tc.wantPolicy {
+					t.Errorf("thread %s of %d: scheduling policy %d, want %d", th.Name(), len(threads), got, tc.wantPolicy)
+				}
 			}
 			if got := startEnv(t, pid, "GODEBUG"); got != tc.wantGodebug {
 				t.Errorf("GODEBUG %q, want %q", got, tc.wantGodebug)
@@ -91,6 +102,23 @@ func TestRuntimeTuning(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readPolicy returns a thread's scheduling policy (SCHED_OTHER 0,
+// SCHED_BATCH 3, …), the 41st field of /proc/TID/stat.
+func readPolicy(t *testing.T, tid string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", tid, "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The command name (field 2) may hold spaces; fields count from after it.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	policy, err := strconv.Atoi(fields[41-3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return policy
 }
 
 // startEnv returns the value of name in the environment process pid's

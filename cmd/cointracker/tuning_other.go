@@ -2,8 +2,6 @@
 
 package main
 
-import "time"
-
-// reexec does nothing: timer slack is a Linux setting, and the runtime
-// tuning is applied only where it was measured.
-func reexec(time.Duration, bool, []string) error { return nil }
+// reexec does nothing: timer slack and SCHED_BATCH are Linux settings, and
+// the runtime tuning is applied only where it was measured.
+func reexec(tuning, []string) error { return nil }
