@@ -105,7 +105,7 @@ type Config struct {
 	// wake-ups wait for the running task's turn instead of preempting it.
 	// Where PostgreSQL shares the machine, its backends then finish their
 	// queries undisturbed: in make bench the server took ~20% less CPU per
-	// request and PostgreSQL answered more.
+	// request and the API answered more requests.
 	SchedBatch bool `env:"SCHED_BATCH" envDefault:"true"`
 }
 

@@ -47,8 +47,8 @@ import (
 var mayReexec bool
 
 // tunedMarker is set in the environment of the re-executed process, so a
-// kernel that ignores the slack cannot make it execute itself again and
-// again.
+// setting that does not take (a kernel that ignores the slack) cannot make
+// it execute itself again and again.
 const tunedMarker = "COINTRACKER_RUNTIME_TUNED"
 
 // sysmonPollDebug is the GODEBUG setting that keeps sysmon polling.

@@ -41,8 +41,18 @@ func reexec(t tuning, environ []string) error {
 	}
 	runtime.LockOSThread() // the settings and the exec must be this thread's
 	defer runtime.UnlockOSThread()
+	err = set(t.slack, setSlack, attr, setBatch)
+	if err == nil {
+		err = fmt.Errorf("re-execute %s: %w", exe, syscall.Exec(exe, os.Args, environ))
+	}
+	// Still here: this thread goes back to what it had.
+	return errors.Join(err, unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0), unix.SchedSetAttr(0, attr, 0))
+}
+
+// set gives this thread the timer slack and SCHED_BATCH, each if asked.
+func set(slack time.Duration, setSlack bool, attr *unix.SchedAttr, setBatch bool) error {
 	if setSlack {
-		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(t.slack.Nanoseconds()), 0, 0, 0); err != nil {
+		if err := unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack.Nanoseconds()), 0, 0, 0); err != nil {
 			return fmt.Errorf("set the timer slack: %w", err)
 		}
 	}
@@ -53,8 +63,5 @@ func reexec(t tuning, environ []string) error {
 			return fmt.Errorf("set SCHED_BATCH: %w", err)
 		}
 	}
-	err = syscall.Exec(exe, os.Args, environ)
-	return errors.Join(fmt.Errorf("re-execute %s: %w", exe, err),
-		unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0),
-		unix.SchedSetAttr(0, attr, 0))
+	return nil
 }
