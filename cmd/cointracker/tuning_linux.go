@@ -45,8 +45,14 @@ func reexec(t tuning, environ []string) error {
 	if err == nil {
 		err = fmt.Errorf("re-execute %s: %w", exe, syscall.Exec(exe, os.Args, environ))
 	}
-	// Still here: this thread goes back to what it had.
-	return errors.Join(err, unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0), unix.SchedSetAttr(0, attr, 0))
+	// Still here: this thread gets back what was changed.
+	if setSlack {
+		err = errors.Join(err, unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(slack), 0, 0, 0))
+	}
+	if setBatch {
+		err = errors.Join(err, unix.SchedSetAttr(0, attr, 0))
+	}
+	return err
 }
 
 // set gives this thread the timer slack and SCHED_BATCH, each if asked.
