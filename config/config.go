@@ -89,23 +89,16 @@ type Config struct {
 	// after SIGTERM.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	// TimerSlack is how late Linux may fire the process's timers, so that
-	// wake-ups coalesce (serve and worker, on Linux; 0 keeps the kernel's
-	// 50µs). The Go runtime's monitor thread sleeps 20µs at a time while
-	// goroutines run: at 1ms it woke a third as often in make bench.
+	// wake-ups coalesce (0 keeps the kernel's 50µs).
 	TimerSlack time.Duration `env:"TIMER_SLACK" envDefault:"1ms"`
-	// SysmonPoll keeps the Go runtime's monitor thread polling, backing
-	// off to every 10ms, instead of parking whenever the process is idle
-	// and being woken by the first system call after it (serve and worker,
-	// on Linux; false keeps Go's default). A server waiting on PostgreSQL
-	// goes idle between most requests: in make bench those wake-ups cost
-	// ~18µs of CPU per request.
+	// SysmonPoll keeps the Go runtime's monitor thread polling instead of
+	// parking whenever the process is idle (false keeps Go's default).
 	SysmonPoll bool `env:"SYSMON_POLL" envDefault:"true"`
-	// SchedBatch runs the process under Linux's SCHED_BATCH policy (serve
-	// and worker; false keeps the policy it started with): its threads'
-	// wake-ups wait for the running task's turn instead of preempting it.
-	// Where PostgreSQL shares the machine, its backends then finish their
-	// queries undisturbed: in make bench the server took ~20% less CPU per
-	// request and the API answered more requests.
+	// SchedBatch runs the process under Linux's SCHED_BATCH policy (false
+	// keeps the policy it started with).
+	//
+	// serve and worker apply these three on Linux; cmd/cointracker/tuning.go
+	// says how and what each saved in make bench.
 	SchedBatch bool `env:"SCHED_BATCH" envDefault:"true"`
 }
 
