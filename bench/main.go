@@ -35,6 +35,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
 	concurrency := flag.String("concurrency", "1,8,16,64", "client counts to run (8: pgbench's, for comparing p99 at equal concurrency)")
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
+	rounds := flag.Int("rounds", 3, "rounds per scenario, each pgbench then the API at every concurrency; figures are medians over rounds")
 	procs := flag.Int("server-procs", 1, "the server's GOMAXPROCS: the cores it may use (a container's CPU limit sets the same); the rest of the machine is PostgreSQL's and wrk's")
 	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during -profile-scenario at the highest concurrency here")
 	profiled := flag.String("profile-scenario", "page 1", "the scenario -cpuprofile profiles")
@@ -50,7 +51,10 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*dbURL, *binary, *duration, levels, *poolSize, *procs, profile{*cpuProfile, *profiled}); err != nil {
+	if *rounds < 1 {
+		log.Fatalf("bench: bad -rounds %d", *rounds)
+	}
+	if err := run(*dbURL, *binary, *duration, levels, *rounds, *poolSize, *procs, profile{*cpuProfile, *profiled}); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
 }
@@ -68,7 +72,7 @@ type scenario struct {
 // which scenario.
 type profile struct{ path, scenario string }
 
-func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, procs int, prof profile) error {
+func run(dbURL, binary string, duration time.Duration, levels []int, rounds, poolSize, procs int, prof profile) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "cointracker-bench")
 	if err != nil {
@@ -112,56 +116,49 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\tp99 ×pgbench\t")
+	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\t(rounds)\tp99 ×pgbench\t(rounds)\t")
 	var pgbenchRates []string
 	for _, sc := range scenarios {
-		// pgbench runs before, amid and after the API's runs, and the
-		// ratios use its medians: the shared machine's speed drifts by
-		// several percent from one 10 s run to the next.
-		var dbRuns []result
-		runPgbench := func() error {
-			r, err := pg.run(ctx, sc.name, poolSize, duration)
-			dbRuns = append(dbRuns, r)
-			return err
+		// Each round runs pgbench, then the API at every concurrency, and
+		// each ratio is the median over rounds of the ratio within one
+		// round: the shared machine's speed drifts by several percent from
+		// one 10 s run to the next, and a ratio of runs close in time
+		// cancels most of it.
+		dbRuns := make([]result, rounds)
+		apiRuns := make([][]result, len(levels))
+		for i := range apiRuns {
+			apiRuns[i] = make([]result, rounds)
 		}
-		if err := runPgbench(); err != nil {
-			return err
-		}
-		apiRuns := make([]result, len(levels))
-		for i, c := range levels {
-			if i == len(levels)/2 && i > 0 {
-				if err := runPgbench(); err != nil {
-					return err
-				}
-			}
-			var profiled chan error
-			if prof.path != "" && sc.name == prof.scenario && c == slices.Max(levels) {
-				profiled = make(chan error, 1)
-				go func() { profiled <- srv.profile(ctx, prof.path, duration-time.Second) }()
-			}
-			apiRuns[i], err = load(ctx, srv, tokens, sc, c, duration, tmp)
-			if err != nil {
+		for round := range rounds {
+			if dbRuns[round], err = pg.run(ctx, sc.name, poolSize, duration); err != nil {
 				return err
 			}
-			if profiled != nil {
-				if err := <-profiled; err != nil {
+			for i, c := range levels {
+				// The profile, if asked for, covers the last round's
+				// highest concurrency.
+				profiled := prof.path != "" && sc.name == prof.scenario && c == slices.Max(levels) && round == rounds-1
+				if apiRuns[i][round], err = loadProfiled(ctx, srv, tokens, sc, c, duration, tmp, profiled, prof.path); err != nil {
 					return err
 				}
 			}
 		}
-		if err := runPgbench(); err != nil {
-			return err
-		}
 		db := median(dbRuns)
-		rates := make([]string, len(dbRuns))
+		rates := make([]string, rounds)
 		for i, r := range dbRuns {
 			rates[i] = fmt.Sprintf("%.0f", r.rate)
 		}
 		pgbenchRates = append(pgbenchRates, fmt.Sprintf("%s %s", sc.name, strings.Join(rates, "/")))
-		for i, api := range apiRuns {
-			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", sc.name, levels[i],
+		for i, runs := range apiRuns {
+			api := median(runs)
+			ratio := make([]float64, rounds)
+			p99 := make([]float64, rounds)
+			for round, r := range runs {
+				ratio[round] = r.rate / dbRuns[round].rate
+				p99[round] = float64(r.p99) / float64(dbRuns[round].p99)
+			}
+			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%s\t\n", sc.name, levels[i],
 				api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
-				db.rate, ms(db.p50), ms(db.p99), api.rate/db.rate, float64(api.p99)/float64(db.p99))
+				db.rate, ms(db.p50), ms(db.p99), middle(ratio), spread(ratio), middle(p99), spread(p99))
 		}
 	}
 	_ = w.Flush()
@@ -171,8 +168,8 @@ func run(dbURL, binary string, duration time.Duration, levels []int, poolSize, p
 	}
 	fmt.Printf("\nserver peak RSS: %.1f MiB; server GOMAXPROCS=%d of %d cores; pgbench ran %d clients (the server's pool size) with -M prepared\n",
 		float64(rss)/(1<<20), procs, runtime.NumCPU(), poolSize)
-	fmt.Printf("pgbench figures are each scenario's medians over its runs before, amid and after the API's (of two, the higher); tps of each run: %s\n",
-		strings.Join(pgbenchRates, "; "))
+	fmt.Printf("figures are medians over %d rounds (of an even count, the upper middle), each pgbench then the API at every concurrency; the ratios are medians of each round's own, their range in brackets; pgbench tps of each round: %s\n",
+		rounds, strings.Join(pgbenchRates, "; "))
 	fmt.Println("latencies are the requests' own on both sides: wrk's coordinated-omission correction is taken back out (bench/wrk.go), as pgbench's log has none")
 	return nil
 }
@@ -194,14 +191,25 @@ func median(runs []result) result {
 		for i, r := range runs {
 			v[i] = f(r)
 		}
-		slices.Sort(v)
-		return v[len(v)/2]
+		return middle(v)
 	}
 	return result{
-		rate: pick(func(r result) float64 { return r.rate }),
-		p50:  time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99:  time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		rate:      pick(func(r result) float64 { return r.rate }),
+		p50:       time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
+		p99:       time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
+		cpuPerReq: time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
 	}
+}
+
+// middle is the median of v (of an even count, the upper middle).
+func middle(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	return s[len(s)/2]
+}
+
+// spread shows v's range, as "min–max".
+func spread(v []float64) string {
+	return fmt.Sprintf("%.2f–%.2f", slices.Min(v), slices.Max(v))
 }
 
 func percentiles(lat []time.Duration, elapsed time.Duration) result {
@@ -214,6 +222,21 @@ func percentiles(lat []time.Duration, elapsed time.Duration) result {
 		p50:  lat[len(lat)*50/100],
 		p99:  lat[min(len(lat)-1, len(lat)*99/100)],
 	}
+}
+
+// loadProfiled is load, saving the server's CPU profile to path over the
+// run when profiled.
+func loadProfiled(ctx context.Context, srv *server, tokens []string, sc scenario, clients int, d time.Duration, dir string, profiled bool, path string) (result, error) {
+	if !profiled {
+		return load(ctx, srv, tokens, sc, clients, d, dir)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.profile(ctx, path, d-time.Second) }()
+	r, err := load(ctx, srv, tokens, sc, clients, d, dir)
+	if perr := <-done; err == nil {
+		err = perr
+	}
+	return r, err
 }
 
 // freeAddr returns a loopback address nothing listens on.
