@@ -37,7 +37,7 @@ func main() {
 	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
 	rounds := flag.Int("rounds", 3, "rounds per scenario, each pgbench then the API at every concurrency; figures are medians over rounds")
 	procs := flag.Int("server-procs", 1, "the server's GOMAXPROCS: the cores it may use (a container's CPU limit sets the same); the rest of the machine is PostgreSQL's and wrk's")
-	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during -profile-scenario at the highest concurrency here")
+	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during -profile-scenario at the highest concurrency, last round, here")
 	profiled := flag.String("profile-scenario", "page 1", "the scenario -cpuprofile profiles")
 	flag.Parse()
 	if *dbURL == "" {
@@ -168,7 +168,7 @@ func run(dbURL, binary string, duration time.Duration, levels []int, rounds, poo
 	}
 	fmt.Printf("\nserver peak RSS: %.1f MiB; server GOMAXPROCS=%d of %d cores; pgbench ran %d clients (the server's pool size) with -M prepared\n",
 		float64(rss)/(1<<20), procs, runtime.NumCPU(), poolSize)
-	fmt.Printf("figures are medians over %d rounds (of an even count, the upper middle), each pgbench then the API at every concurrency; the ratios are medians of each round's own, their range in brackets; pgbench tps of each round: %s\n",
+	fmt.Printf("figures are medians over %d rounds (of an even count, the upper middle), each pgbench then the API at every concurrency; the ratios are medians of each round's own, their range over the rounds beside them; pgbench tps of each round: %s\n",
 		rounds, strings.Join(pgbenchRates, "; "))
 	fmt.Println("latencies are the requests' own on both sides: wrk's coordinated-omission correction is taken back out (bench/wrk.go), as pgbench's log has none")
 	return nil
