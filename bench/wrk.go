@@ -20,15 +20,15 @@ import (
 // takes from the database. A Lua script picks a random user's request for
 // each one, from requests it formats once per thread (formatting each
 // anew cost wrk ~8 µs a request), and its done() hook prints the summary
-// and the latency histogram. One wrk thread serves every connection: a second cost
-// ~8 µs a request more and added no throughput.
+// and the latency histogram. One wrk thread serves every connection: a
+// second cost ~8 µs a request more and added no throughput.
 //
 // wrk's own percentiles are not what pgbench reports. Before printing them
 // (and before the done() hook runs), wrk applies a coordinated-omission
-// correction (stats_correct in its stats.c): for every request slower than
-// twice the mean interval between one connection's requests, it adds
-// made-up samples at that latency less one, two, ... intervals, as if an
-// open-loop client had kept sending on schedule. pgbench's log holds only
+// correction (stats_correct in its stats.c): for every request that took
+// at least twice the mean interval between one connection's requests, it
+// adds made-up samples at that latency less one, two, ... intervals, as if
+// an open-loop client had kept sending on schedule. pgbench's log holds only
 // the requests it made. To compare like with like, done() prints wrk's
 // whole histogram and uncorrect takes the made-up samples back out; the
 // raw sample count must then equal the requests wrk counted, or the run
