@@ -153,12 +153,9 @@ func parseWrk(out string, clients int) (result, error) {
 	if n := raw.total(); n != requests {
 		return result{}, fmt.Errorf("wrk's histogram holds %d requests once its correction is undone, not the %d it made", n, requests)
 	}
-	return result{
-		requests: int(requests),
-		rate:     float64(requests) / (time.Duration(duration) * time.Microsecond).Seconds(),
-		p50:      time.Duration(raw.percentile(50)) * time.Microsecond,
-		p99:      time.Duration(raw.percentile(99)) * time.Microsecond,
-	}, nil
+	r := percentiles(raw.samples(), time.Duration(duration)*time.Microsecond)
+	r.requests = int(requests)
+	return r, nil
 }
 
 // parseInts reads space-separated integers.
@@ -188,17 +185,16 @@ func (h histogram) total() int64 {
 	return n
 }
 
-// percentile is the p-th percentile as pgbench's figures are taken: the
-// sample at index n·p/100 of the sorted samples.
-func (h histogram) percentile(p int64) int64 {
-	rank := h.total() * p / 100
-	for i, c := range h.counts {
-		if rank < c {
-			return h.values[i]
+// samples lists every sample, ascending, for percentiles (which takes
+// pgbench's figures the same way).
+func (h histogram) samples() []time.Duration {
+	s := make([]time.Duration, 0, h.total())
+	for i, v := range h.values {
+		for range h.counts[i] {
+			s = append(s, time.Duration(v)*time.Microsecond)
 		}
-		rank -= c
 	}
-	return 0
+	return s
 }
 
 // uncorrect undoes wrk's coordinated-omission correction with the given

@@ -58,10 +58,10 @@ func TestUncorrectUndoesWrksCorrection(t *testing.T) {
 			t.Fatalf("round %d (interval %d µs): uncorrect gave %d samples over %d latencies, want %d over %d",
 				round, interval, got.total(), len(got.values), want.total(), len(want.values))
 		}
-		// Its percentiles are pgbench's, taken from the samples themselves.
+		// Its samples give the percentiles the samples themselves give.
 		pg := percentiles(samples, time.Second)
-		if p50, p99 := time.Duration(got.percentile(50))*time.Microsecond, time.Duration(got.percentile(99))*time.Microsecond; p50 != pg.p50 || p99 != pg.p99 {
-			t.Fatalf("round %d: percentiles %v/%v, pgbench's rule gives %v/%v", round, p50, p99, pg.p50, pg.p99)
+		if r := percentiles(got.samples(), time.Second); r.p50 != pg.p50 || r.p99 != pg.p99 {
+			t.Fatalf("round %d: percentiles %v/%v, the samples give %v/%v", round, r.p50, r.p99, pg.p50, pg.p99)
 		}
 	}
 }
@@ -106,8 +106,8 @@ func TestParseWrk(t *testing.T) {
 		t.Fatalf("parseWrk = %+v, want 200 requests at 200/s, p50 7.5ms, p99 9.95ms", r)
 	}
 	// With the made-up samples, p99 would be the first of them, 25 ms.
-	if corrected := h.percentile(99); corrected != 25000 {
-		t.Fatalf("corrected p99 = %d µs, want 25000", corrected)
+	if corrected := percentiles(h.samples(), time.Second).p99; corrected != 25*time.Millisecond {
+		t.Fatalf("corrected p99 = %v, want 25ms", corrected)
 	}
 
 	for name, bad := range map[string]string{
