@@ -1,9 +1,10 @@
 // Package chain reads the blockchain from an Esplora-compatible HTTP API
 // (the API of Blockstream's and mempool.space's servers): address
-// histories page by page, address totals, the tip and block status. The
-// client is polite and robust: a client-side rate limit, a timeout per
-// request, and retries with exponential backoff and jitter on 429 (after
-// Retry-After), 5xx and timeouts; other 4xx fail at once.
+// histories page by page, address totals, the tip, the best chain's block
+// hashes and single transactions. The client is polite and robust: one
+// request budget shared by every caller, which a 429 lowers (budget.go),
+// a timeout per request, and retries with exponential backoff and jitter
+// on 429 (after Retry-After), 5xx and timeouts; other 4xx fail at once.
 package chain
 
 import (
@@ -21,16 +22,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Options tune a Client.
 type Options struct {
-	// RequestTimeout bounds each HTTP request (default 10 s).
-	RequestTimeout time.Duration
+	// RequestTimeout bounds each HTTP request (default 10 s) but history
+	// pages, which PageTimeout bounds (default 60 s): electrs answers a
+	// deep page after scanning the history from its newest entry, so deep
+	// pages of a large address take longer than any other request.
+	RequestTimeout, PageTimeout time.Duration
 	// RatePerSecond and Burst limit requests to the provider (default 5/s,
-	// burst 5); 0 RatePerSecond means the default.
+	// burst 5); 0 RatePerSecond means the default. The rate is a ceiling:
+	// 429 answers lower it, successes raise it back (see budget).
 	RatePerSecond float64
 	Burst         int
 	// MaxAttempts bounds tries per request, the first included (default 6).
@@ -45,11 +48,12 @@ type Options struct {
 	Metrics *Metrics
 }
 
-// Client talks to one Esplora-compatible provider.
+// Client talks to one Esplora-compatible provider. One Client serves a
+// whole process: its request budget is shared by every goroutine using it.
 type Client struct {
-	base    *url.URL
-	opts    Options
-	limiter *rate.Limiter
+	base   *url.URL
+	opts   Options
+	budget *budget
 }
 
 // New returns a client for the provider at baseURL, which includes any
@@ -62,6 +66,10 @@ func New(baseURL string, opts Options) (*Client, error) {
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	if opts.PageTimeout <= 0 {
+		opts.PageTimeout = 60 * time.Second
+	}
+	opts.PageTimeout = max(opts.PageTimeout, opts.RequestTimeout)
 	if opts.RatePerSecond <= 0 {
 		opts.RatePerSecond = 5
 	}
@@ -80,7 +88,7 @@ func New(baseURL string, opts Options) (*Client, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{}
 	}
-	return &Client{base: u, opts: opts, limiter: rate.NewLimiter(rate.Limit(opts.RatePerSecond), opts.Burst)}, nil
+	return &Client{base: u, opts: opts, budget: newBudget(opts.RatePerSecond, opts.Burst, opts.Metrics)}, nil
 }
 
 // Tx is a transaction as Esplora returns it (the fields cointracker uses).
@@ -223,39 +231,43 @@ type Outspend struct {
 	Status Status `json:"status"`
 }
 
-// BlockStatus says whether a block is on the best chain.
-type BlockStatus struct {
-	InBestChain bool  `json:"in_best_chain"`
-	Height      int32 `json:"height"`
-}
-
 // TipHeight returns the best chain's height (GET /blocks/tip/height).
 func (c *Client) TipHeight(ctx context.Context) (int32, error) {
-	body, err := c.get(ctx, "/blocks/tip/height", "/blocks/tip/height")
+	body, err := c.getText(ctx, "/blocks/tip/height", "/blocks/tip/height")
 	if err != nil {
 		return 0, err
 	}
-	h, err := strconv.ParseInt(strings.TrimSpace(string(body)), 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("tip height %q: %w", body, err)
+	h, err := strconv.ParseInt(body, 10, 32)
+	if err != nil || h < 0 {
+		return 0, fmt.Errorf("tip height %q is not a height", body[:min(len(body), 20)])
 	}
 	return int32(h), nil
 }
 
-// AddressTxs returns a page of an address's history, newest first:
-// without afterTxid, its mempool transactions and first confirmed page
-// (GET /address/:a/txs); with it, the next confirmed page after that txid
-// (GET /address/:a/txs/chain/:txid, 25 at a time). An empty page ends it.
-func (c *Client) AddressTxs(ctx context.Context, address, afterTxid string) ([]Tx, error) {
-	path, endpoint := "/address/"+url.PathEscape(address)+"/txs", "/address/:a/txs"
+// AddressMempoolTxs returns the address's unconfirmed transactions
+// (GET /address/:a/txs/mempool). Both Blockstream's electrs and
+// mempool.space's fork answer at most 50, the first 50 to arrive, with no
+// way to page further (MAX_MEMPOOL_TXS / rest_default_max_mempool_txs in
+// src/rest.rs, Mempool::history in src/new_index/mempool.rs): when the
+// address has more, AddressStats' mempool tx_count says so.
+func (c *Client) AddressMempoolTxs(ctx context.Context, address string) ([]Tx, error) {
+	return c.getTxs(ctx, "/address/:a/txs/mempool", "/address/"+url.PathEscape(address)+"/txs/mempool")
+}
+
+// AddressChainTxs returns a page of the address's confirmed history,
+// newest first: the first page without afterTxid, else the page after that
+// txid (GET /address/:a/txs/chain[/:txid]). Both servers give 25 a page;
+// a shorter page is the last. An afterTxid the server does not know (a
+// reorg took it) is answered 200 [] exactly like the end of the history
+// (ChainQuery::_history skips every row looking for it), so an empty page
+// after a resume point proves nothing by itself. Deep pages cost the
+// server a scan from the newest entry, so they get the longer PageTimeout.
+func (c *Client) AddressChainTxs(ctx context.Context, address, afterTxid string) ([]Tx, error) {
+	path, endpoint := "/address/"+url.PathEscape(address)+"/txs/chain", "/address/:a/txs/chain"
 	if afterTxid != "" {
-		path, endpoint = path+"/chain/"+url.PathEscape(afterTxid), endpoint+"/chain/:txid"
+		path, endpoint = path+"/"+url.PathEscape(afterTxid), endpoint+"/:txid"
 	}
-	var txs []Tx
-	if err := c.getJSON(ctx, endpoint, path, &txs); err != nil {
-		return nil, err
-	}
-	return txs, nil
+	return c.getTxs(ctx, endpoint, path)
 }
 
 // AddressStats returns the provider's totals for an address
@@ -266,51 +278,142 @@ func (c *Client) AddressStats(ctx context.Context, address string) (AddressStats
 	return s, err
 }
 
-// BlockStatus says whether a block is on the best chain
-// (GET /block/:hash/status); a reorg shows as in_best_chain false.
-func (c *Client) BlockStatus(ctx context.Context, hash string) (BlockStatus, error) {
-	var s BlockStatus
-	err := c.getJSON(ctx, "/block/:hash/status", "/block/"+url.PathEscape(hash)+"/status", &s)
-	return s, err
+// BlockHashAt returns the hash of the best chain's block at height
+// (GET /block-height/:h); a height above the provider's tip is a 404
+// (IsNotFound). Unlike GET /block/:hash/status, whose answer for a block
+// ten or more deep electrs marks cacheable for five years, this names the
+// block the provider holds at that height now.
+func (c *Client) BlockHashAt(ctx context.Context, height int32) (string, error) {
+	body, err := c.getText(ctx, "/block-height/:h", "/block-height/"+strconv.FormatInt(int64(height), 10))
+	if err != nil {
+		return "", err
+	}
+	if len(body) != 64 {
+		return "", fmt.Errorf("block hash at %d: %q is not a block hash", height, body[:min(len(body), 70)])
+	}
+	return body, nil
+}
+
+// Transaction returns one transaction (GET /tx/:txid). A transaction that
+// is neither in a block nor in the provider's mempool is a 404
+// (IsNotFound): the one sure sign that it was dropped or replaced.
+func (c *Client) Transaction(ctx context.Context, txid string) (Tx, error) {
+	var t Tx
+	err := c.getJSON(ctx, "/tx/:txid", "/tx/"+url.PathEscape(txid), &t)
+	return t, err
 }
 
 // Outspend says who spends output vout of txid
 // (GET /tx/:txid/outspend/:vout); a replaced (RBF) transaction's inputs
-// are spent by the confirmed conflicting one.
+// are spent by the conflicting one.
 func (c *Client) Outspend(ctx context.Context, txid string, vout uint32) (Outspend, error) {
 	var o Outspend
 	err := c.getJSON(ctx, "/tx/:txid/outspend/:vout", "/tx/"+url.PathEscape(txid)+"/outspend/"+strconv.FormatUint(uint64(vout), 10), &o)
 	return o, err
 }
 
-func (c *Client) getJSON(ctx context.Context, endpoint, path string, v any) error {
-	body, err := c.get(ctx, endpoint, path)
-	if err != nil {
+// IsNotFound says the provider answered 404: an unknown transaction, or a
+// height above its tip.
+func IsNotFound(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Status == http.StatusNotFound
+}
+
+func (c *Client) getText(ctx context.Context, endpoint, path string) (string, error) {
+	var text string
+	err := c.do(ctx, endpoint, path, c.opts.RequestTimeout, func(r io.Reader) error {
+		b, err := io.ReadAll(io.LimitReader(r, maxBody))
+		text = strings.TrimSpace(string(b))
 		return err
+	})
+	return text, err
+}
+
+func (c *Client) getJSON(ctx context.Context, endpoint, path string, v any) error {
+	return c.do(ctx, endpoint, path, c.opts.RequestTimeout, func(r io.Reader) error {
+		return json.NewDecoder(io.LimitReader(r, maxBody)).Decode(v)
+	})
+}
+
+// getTxs fetches a list of transactions, decoding them one at a time as
+// they arrive. A page of 25 pool payouts with thousands of outputs each is
+// tens of megabytes of JSON; decoding element by element holds one
+// transaction's text at a time (and the few fields Tx keeps), so such a
+// page is read whole with memory bounded by its largest transaction.
+func (c *Client) getTxs(ctx context.Context, endpoint, path string) ([]Tx, error) {
+	var txs []Tx
+	err := c.do(ctx, endpoint, path, c.opts.PageTimeout, func(r io.Reader) error {
+		txs = txs[:0]
+		dec := json.NewDecoder(&limitedReader{r: r, left: maxPageBody})
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if tok != json.Delim('[') {
+			return errors.New("not a JSON array")
+		}
+		for dec.More() {
+			var t Tx
+			if err := dec.Decode(&t); err != nil {
+				return err
+			}
+			txs = append(txs, t)
+		}
+		_, err = dec.Token()
+		return err
+	})
+	return txs, err
+}
+
+// Response bounds. An address page is ~100 KiB as a rule, but 25
+// transactions of up to 4 MB of witness data each, in hex, are ~200 MB.
+const (
+	maxBody     = 16 << 20
+	maxPageBody = 512 << 20
+)
+
+// ErrTooLarge is a response over its bound: asking again gets the same.
+var ErrTooLarge = errors.New("provider response over its size limit")
+
+// ErrUnavailable is a request that failed on every attempt (429s, 5xx,
+// timeouts): worth trying again later.
+var ErrUnavailable = errors.New("provider unavailable")
+
+// limitedReader is io.LimitReader that fails, instead of ending early,
+// past its bound, so a truncated page is never taken for a short one.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, ErrTooLarge
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: decode: %w", path, err)
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
 	}
-	return nil
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 // StatusError is a refusal the provider will repeat: retrying is useless.
+// Its message names the status only: a provider's response body is never
+// carried into logs or the sync state.
 type StatusError struct {
 	Path   string
 	Status int
-	Body   string
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("GET %s: %d %s: %s", e.Path, e.Status, http.StatusText(e.Status), e.Body)
+	return fmt.Sprintf("GET %s: %d %s", e.Path, e.Status, http.StatusText(e.Status))
 }
 
-// maxBody bounds what is read of a response (an address page is ~100 KiB).
-const maxBody = 16 << 20
-
-// get fetches path, retrying what is worth retrying. endpoint is the
-// path's template, the metrics' label.
-func (c *Client) get(ctx context.Context, endpoint, path string) ([]byte, error) {
+// do fetches path and hands a 200's body to decode, retrying what is worth
+// retrying: 429, 5xx, timeouts, resets and bodies cut short. endpoint is
+// the path's template, the metrics' label.
+func (c *Client) do(ctx context.Context, endpoint, path string, timeout time.Duration, decode func(io.Reader) error) error {
 	var lastErr error
 	for attempt := range c.opts.MaxAttempts {
 		if attempt > 0 {
@@ -319,23 +422,24 @@ func (c *Client) get(ctx context.Context, endpoint, path string) ([]byte, error)
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
-				return nil, fmt.Errorf("GET %s: %w (last error: %w)", path, ctx.Err(), lastErr)
+				return fmt.Errorf("GET %s: %w (last error: %w)", path, ctx.Err(), lastErr)
 			}
 		}
-		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("GET %s: rate limit wait: %w", path, err)
+		if err := c.budget.wait(ctx); err != nil {
+			return fmt.Errorf("GET %s: rate limit wait: %w", path, err)
 		}
-		body, err := c.once(ctx, endpoint, path)
+		err := c.once(ctx, endpoint, path, timeout, decode)
 		if err == nil {
-			return body, nil
+			c.budget.succeeded()
+			return nil
 		}
 		var se *StatusError
-		if errors.As(err, &se) || ctx.Err() != nil {
-			return nil, err
+		if errors.As(err, &se) || errors.Is(err, ErrTooLarge) || ctx.Err() != nil {
+			return err
 		}
 		lastErr = err
 	}
-	return nil, fmt.Errorf("GET %s: gave up after %d attempts: %w", path, c.opts.MaxAttempts, lastErr)
+	return fmt.Errorf("GET %s: gave up after %d attempts (%w): %w", path, c.opts.MaxAttempts, ErrUnavailable, lastErr)
 }
 
 // retryable is a failure worth another try: 429, 5xx, timeouts, resets.
@@ -347,35 +451,50 @@ type retryable struct {
 func (r *retryable) Error() string { return r.err.Error() }
 func (r *retryable) Unwrap() error { return r.err }
 
-func (c *Client) once(ctx context.Context, endpoint, path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+func (c *Client) once(ctx context.Context, endpoint, path string, timeout time.Duration, decode func(io.Reader) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base.String()+path, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	start := time.Now()
 	res, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
 		c.opts.Metrics.observe(endpoint, "error", time.Since(start))
-		return nil, &retryable{err: fmt.Errorf("GET %s: %w", path, err)}
+		return &retryable{err: fmt.Errorf("GET %s: %w", path, err)}
 	}
 	defer func() { _ = res.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
-	c.opts.Metrics.observe(endpoint, strconv.Itoa(res.StatusCode), time.Since(start))
-	if err != nil {
-		return nil, &retryable{err: fmt.Errorf("GET %s: read: %w", path, err)}
-	}
+	status := strconv.Itoa(res.StatusCode)
 	switch {
 	case res.StatusCode == http.StatusOK:
-		return body, nil
-	case res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500:
-		return nil, &retryable{
+		err = decode(res.Body)
+		c.opts.Metrics.observe(endpoint, status, time.Since(start))
+		if errors.Is(err, ErrTooLarge) {
+			return fmt.Errorf("GET %s: %w", path, err)
+		}
+		if err != nil {
+			// A body cut short (a timeout, a reset, a proxy's truncation)
+			// is worth another try; so, once or twice, is garbage.
+			return &retryable{err: fmt.Errorf("GET %s: read: %w", path, err)}
+		}
+		return nil
+	case res.StatusCode == http.StatusTooManyRequests:
+		// Esplora's nginx answers 429 with no Retry-After: the shared
+		// budget slows every worker either way.
+		retryAfter := parseRetryAfter(res.Header.Get("Retry-After"))
+		c.budget.throttled(retryAfter)
+		c.opts.Metrics.observe(endpoint, status, time.Since(start))
+		return &retryable{err: fmt.Errorf("GET %s: %s", path, res.Status), retryAfter: retryAfter}
+	case res.StatusCode >= 500:
+		c.opts.Metrics.observe(endpoint, status, time.Since(start))
+		return &retryable{
 			err:        fmt.Errorf("GET %s: %s", path, res.Status),
 			retryAfter: parseRetryAfter(res.Header.Get("Retry-After")),
 		}
 	}
-	return nil, &StatusError{Path: path, Status: res.StatusCode, Body: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+	c.opts.Metrics.observe(endpoint, status, time.Since(start))
+	return &StatusError{Path: path, Status: res.StatusCode}
 }
 
 // backoff is the wait before attempt: what Retry-After asked, or the

@@ -104,20 +104,25 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 			"chain_stats":   map[string]int{"tx_count": len(f.chain), "funded_txo_sum": 1234},
 			"mempool_stats": map[string]int{"tx_count": len(f.mempool)},
 		})
-	case path == "/address/"+f.address+"/txs":
-		page := append(append([]Tx{}, f.mempool...), f.chain[:min(25, len(f.chain))]...)
-		_ = json.NewEncoder(w).Encode(page)
+	case path == "/address/"+f.address+"/txs/mempool":
+		_ = json.NewEncoder(w).Encode(f.mempool)
+	case path == "/address/"+f.address+"/txs/chain":
+		_ = json.NewEncoder(w).Encode(f.chain[:min(25, len(f.chain))])
 	case strings.HasPrefix(path, "/address/"+f.address+"/txs/chain/"):
 		after := strings.TrimPrefix(path, "/address/"+f.address+"/txs/chain/")
+		page := []Tx{} // electrs: an unknown txid skips to the end
 		for i, tx := range f.chain {
 			if tx.Txid == after {
-				_ = json.NewEncoder(w).Encode(f.chain[i+1 : min(i+26, len(f.chain))])
-				return
+				page = f.chain[i+1 : min(i+26, len(f.chain))]
 			}
 		}
-		http.Error(w, "unknown txid", http.StatusBadRequest)
-	case strings.HasPrefix(path, "/block/"):
-		_ = json.NewEncoder(w).Encode(BlockStatus{InBestChain: true, Height: 800_000})
+		_ = json.NewEncoder(w).Encode(page)
+	case strings.HasPrefix(path, "/block-height/"):
+		if path == "/block-height/800000" {
+			fmt.Fprint(w, f.chain[0].Status.BlockHash)
+			return
+		}
+		http.Error(w, "Block not found", http.StatusNotFound)
 	default:
 		http.NotFound(w, r)
 	}
@@ -151,15 +156,7 @@ func TestWalkHistory(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	var received, sent int64
-	last := ""
-	for pages := 0; ; pages++ {
-		txs, err := c.AddressTxs(ctx, addr, last)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(txs) == 0 {
-			break
-		}
+	add := func(txs []Tx) {
 		for _, tx := range txs {
 			if seen[tx.Txid] {
 				t.Fatalf("tx %s twice", tx.Txid)
@@ -167,13 +164,33 @@ func TestWalkHistory(t *testing.T) {
 			seen[tx.Txid] = true
 			r, s := tx.Effect(addr)
 			received, sent = received+r, sent+s
-			if tx.Status.Confirmed {
-				last = tx.Txid
-			}
 		}
+	}
+	pool, err := c.AddressMempoolTxs(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(pool)
+	last, pages := "", 0
+	for ; ; pages++ {
+		txs, err := c.AddressChainTxs(ctx, addr, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(txs)
+		if len(txs) < 25 {
+			break
+		}
+		last = txs[len(txs)-1].Txid
 		if pages > 10 {
 			t.Fatal("paging does not end")
 		}
+	}
+	if pages != 3 {
+		t.Fatalf("%d full pages before the empty one, want 3", pages)
+	}
+	if txs, err := c.AddressChainTxs(ctx, addr, fmt.Sprintf("%064x", 999)); err != nil || len(txs) != 0 {
+		t.Fatalf("after an unknown txid: %d transactions, %v; want electrs's 200 []", len(txs), err)
 	}
 	if len(seen) != 77 {
 		t.Fatalf("walked %d transactions, want 77", len(seen))
@@ -201,8 +218,11 @@ func TestWalkHistory(t *testing.T) {
 	if err != nil || stats.Chain.TxCount != 75 || stats.Mempool.TxCount != 2 || stats.Chain.FundedSum != 1234 {
 		t.Fatalf("stats = %+v, %v", stats, err)
 	}
-	if bs, err := c.BlockStatus(ctx, f.chain[0].Status.BlockHash); err != nil || !bs.InBestChain {
-		t.Fatalf("block status = %+v, %v", bs, err)
+	if h, err := c.BlockHashAt(ctx, 800_000); err != nil || h != f.chain[0].Status.BlockHash {
+		t.Fatalf("block hash at 800000 = %q, %v", h, err)
+	}
+	if _, err := c.BlockHashAt(ctx, 800_001); !IsNotFound(err) {
+		t.Fatalf("a height above the tip: %v, want a 404", err)
 	}
 }
 
@@ -237,7 +257,7 @@ func TestRetries(t *testing.T) {
 		t.Parallel()
 		f := newFake(t, addr, 3, 0)
 		c := client(t, f, Options{})
-		_, err := c.AddressTxs(ctx, "unknown-address", "")
+		_, err := c.AddressChainTxs(ctx, "unknown-address", "")
 		var se *StatusError
 		if !errors.As(err, &se) || se.Status != http.StatusNotFound || f.calls.Load() != 1 {
 			t.Fatalf("404: %v after %d requests", err, f.calls.Load())

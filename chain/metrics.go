@@ -11,12 +11,15 @@ import (
 type Metrics struct {
 	duration *prometheus.HistogramVec
 	retries  *prometheus.CounterVec
+	rate     prometheus.Gauge
 }
 
 // NewMetrics creates the provider metrics and registers them with reg:
 // chain_provider_request_duration_seconds by endpoint template and status
 // (429s show as status="429", network failures as status="error") and
-// chain_provider_retries_total by endpoint.
+// chain_provider_retries_total by endpoint, and
+// chain_provider_rate_limit, the request rate the process allows itself
+// now (below CHAIN_RATE_LIMIT after 429s).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -29,7 +32,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Blockchain provider requests retried after a 429, 5xx or timeout, by endpoint template.",
 		}, []string{"endpoint"}),
 	}
-	reg.MustRegister(m.duration, m.retries)
+	m.rate = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "chain_provider_rate_limit",
+		Help: "Requests per second this process allows itself at the blockchain provider: CHAIN_RATE_LIMIT, less after 429 answers.",
+	})
+	reg.MustRegister(m.duration, m.retries, m.rate)
 	return m
 }
 
@@ -42,5 +49,11 @@ func (m *Metrics) observe(endpoint, status string, d time.Duration) {
 func (m *Metrics) retry(endpoint string) {
 	if m != nil {
 		m.retries.WithLabelValues(endpoint).Inc()
+	}
+}
+
+func (m *Metrics) setRate(perSecond float64) {
+	if m != nil {
+		m.rate.Set(perSecond)
 	}
 }

@@ -214,7 +214,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncAddressArgs]) 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if ferr := w.syncer.store.SyncStateFail(rctx, db.SyncStateFailParams{
-		AddressID: job.Args.AddressID, Status: status, LastError: err.Error(),
+		AddressID: job.Args.AddressID, Status: status, LastError: failureText(err),
 	}); ferr != nil {
 		w.syncer.log.Error("record sync failure", "address_id", job.Args.AddressID, "error", ferr)
 	}
@@ -224,6 +224,28 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncAddressArgs]) 
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// failureText is what a failed sync shows users in sync.last_error:
+// short, generic, and never a provider's response or a query's text (the
+// worker's log has the whole error).
+func failureText(err error) string {
+	var se *chain.StatusError
+	switch {
+	case errors.Is(err, ErrPermanent):
+		return "the address's network is not the chain provider's"
+	case errors.Is(err, db.ErrNotFound):
+		return "the address is no longer tracked"
+	case errors.As(err, &se):
+		return fmt.Sprintf("the chain provider refused a request: %d %s", se.Status, http.StatusText(se.Status))
+	case errors.Is(err, chain.ErrTooLarge):
+		return "a chain provider answer was over its size limit"
+	case errors.Is(err, chain.ErrUnavailable):
+		return "the chain provider did not answer (timeouts, 429 or 5xx); retrying later"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "the sync was interrupted; it resumes from its last page"
+	}
+	return "the sync failed; retrying later"
 }
 
 type tipWorker struct {
@@ -236,47 +258,69 @@ func (w *tipWorker) Work(ctx context.Context, _ *river.Job[RefreshTipArgs]) erro
 	return err
 }
 
-// CheckTip records the provider's tip and asks whether each recent block
-// holding stored transactions is still on the best chain. A block that
-// left it sends its transactions back to pending and queues syncs of the
-// addresses they touch, which settle where each went. It returns how
-// many blocks left the chain.
+// CheckTip records the provider's tip and finds reorgs of any depth. It
+// compares the recorded block of each height holding stored transactions
+// (chain_blocks) with the hash the provider names at that height now
+// (GET /block-height/:h), from the tip down to the first height where they
+// agree, and demotes what sits above it: those transactions go back to
+// pending and the addresses they touch are queued to settle where each
+// went. It asks nothing above the tip it read first, and stops at a 404: a
+// backend behind a load balancer that lags a block does not know the
+// newest heights, which proves nothing about them. Block status answers
+// (GET /block/:hash/status) are never used: front ends cache them for
+// years once a block is ten deep. It returns how many blocks left the
+// chain.
 func (s *Syncer) CheckTip(ctx context.Context) (int, error) {
 	tip, err := s.RefreshTip(ctx)
 	if err != nil {
 		return 0, err
 	}
-	blocks, err := s.store.RecentBlocks(ctx, db.RecentBlocksParams{Network: s.network, MinHeight: tip - ReorgDepth})
-	if err != nil {
-		return 0, fmt.Errorf("list recent blocks: %w", err)
-	}
 	stale := 0
-	for _, b := range blocks {
-		st, err := s.provider.BlockStatus(ctx, hex.EncodeToString(b.BlockHash))
-		var se *chain.StatusError
-		if errors.As(err, &se) && se.Status == http.StatusNotFound {
-			st, err = chain.BlockStatus{}, nil // unknown to the provider: not on its chain
-		}
+	for below := tip; ; {
+		blocks, err := s.store.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: s.network, MaxHeight: below, MaxRows: 64})
 		if err != nil {
-			return stale, fmt.Errorf("check block %d: %w", b.BlockHeight, err)
+			return stale, fmt.Errorf("list recorded blocks: %w", err)
 		}
-		if st.InBestChain {
-			continue
+		if len(blocks) == 0 {
+			return stale, nil
 		}
-		stale++
-		if err := s.demoteBlock(ctx, b); err != nil {
-			return stale, err
+		for i := 0; i < len(blocks); {
+			h := blocks[i].Height
+			best, err := s.provider.BlockHashAt(ctx, h)
+			if chain.IsNotFound(err) {
+				return stale, nil
+			}
+			if err != nil {
+				return stale, fmt.Errorf("read the block at %d: %w", h, err)
+			}
+			agree := false
+			for ; i < len(blocks) && blocks[i].Height == h; i++ {
+				if hex.EncodeToString(blocks[i].Hash) == best {
+					agree = true
+					continue
+				}
+				stale++
+				if err := s.demoteBlock(ctx, blocks[i]); err != nil {
+					return stale, err
+				}
+			}
+			if agree {
+				return stale, nil
+			}
+			below = h - 1
 		}
 	}
-	return stale, nil
 }
 
-func (s *Syncer) demoteBlock(ctx context.Context, b db.RecentBlocksRow) error {
+// demoteBlock sends a block's transactions back to pending, forgets the
+// block, lowers the incremental floor of the network's addresses below it
+// and queues syncs of the addresses its transactions touch.
+func (s *Syncer) demoteBlock(ctx context.Context, b db.ChainBlocksBelowRow) error {
 	rows, err := s.store.TransactionsInBlock(ctx, db.TransactionsInBlockParams{
-		Network: s.network, BlockHeight: b.BlockHeight, BlockHash: b.BlockHash,
+		Network: s.network, BlockHeight: b.Height, BlockHash: b.Hash,
 	})
 	if err != nil {
-		return fmt.Errorf("list transactions of block %d: %w", b.BlockHeight, err)
+		return fmt.Errorf("list transactions of block %d: %w", b.Height, err)
 	}
 	var txIDs, addressIDs []int64
 	seenTx, seenAddr := map[int64]bool{}, map[int64]bool{}
@@ -288,11 +332,23 @@ func (s *Syncer) demoteBlock(ctx context.Context, b db.RecentBlocksRow) error {
 			seenAddr[r.AddressID], addressIDs = true, append(addressIDs, r.AddressID)
 		}
 	}
-	if _, err := s.store.TransactionsUnconfirm(ctx, db.TransactionsUnconfirmParams{Status: "pending", Ids: txIDs}); err != nil {
-		return fmt.Errorf("demote transactions of block %d: %w", b.BlockHeight, err)
+	err = s.store.ExecTx(ctx, func(q *db.Queries) error {
+		if _, err := q.TransactionsUnconfirm(ctx, db.TransactionsUnconfirmParams{Status: "pending", Ids: txIDs}); err != nil {
+			return fmt.Errorf("demote transactions of block %d: %w", b.Height, err)
+		}
+		if err := q.ChainBlockDelete(ctx, db.ChainBlockDeleteParams{Network: s.network, Height: b.Height, Hash: b.Hash}); err != nil {
+			return fmt.Errorf("forget block %d: %w", b.Height, err)
+		}
+		if err := q.SyncStatesRewind(ctx, db.SyncStatesRewindParams{Network: s.network, Height: max(0, b.Height-1)}); err != nil {
+			return fmt.Errorf("rewind syncs past block %d: %w", b.Height, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	s.log.Warn("block left the best chain: its transactions are pending again", "height", b.BlockHeight,
-		"hash", hex.EncodeToString(b.BlockHash), "transactions", len(txIDs), "addresses", len(addressIDs))
+	s.log.Warn("block left the best chain: its transactions are pending again", "height", b.Height,
+		"hash", hex.EncodeToString(b.Hash), "transactions", len(txIDs), "addresses", len(addressIDs))
 	return s.queue(ctx, addressIDs)
 }
 

@@ -22,19 +22,26 @@ import (
 // Provider is the blockchain API a sync reads; *chain.Client is one.
 type Provider interface {
 	TipHeight(ctx context.Context) (int32, error)
-	AddressTxs(ctx context.Context, address, afterTxid string) ([]chain.Tx, error)
+	AddressMempoolTxs(ctx context.Context, address string) ([]chain.Tx, error)
+	AddressChainTxs(ctx context.Context, address, afterTxid string) ([]chain.Tx, error)
 	AddressStats(ctx context.Context, address string) (chain.AddressStats, error)
-	BlockStatus(ctx context.Context, hash string) (chain.BlockStatus, error)
+	BlockHashAt(ctx context.Context, height int32) (string, error)
+	Transaction(ctx context.Context, txid string) (chain.Tx, error)
 	Outspend(ctx context.Context, txid string, vout uint32) (chain.Outspend, error)
 }
 
 const (
-	// chainPage is how many confirmed transactions an Esplora page holds.
+	// chainPage is how many confirmed transactions an Esplora chain page
+	// holds; a shorter page is the last.
 	chainPage = 25
-	// ReorgDepth is how many blocks below the last synced tip an
-	// incremental sync re-reads, and how deep the tip check looks for
-	// blocks that left the best chain.
-	ReorgDepth = 12
+	// mempoolCap is the most an Esplora mempool listing shows, with no
+	// way to see the rest.
+	mempoolCap = 50
+	// Overlap is how many blocks below the last synced tip an incremental
+	// sync re-reads: the last sync's newest page may have come from a
+	// backend a block or two behind the one that gave its tip. Reorgs, of
+	// any depth, are the tip check's to find (CheckTip), not the walk's.
+	Overlap = 3
 	// maxRounds bounds how often one sync re-reads the head of the
 	// history when the totals disagree (a transaction arrived meanwhile).
 	maxRounds = 3
@@ -96,9 +103,11 @@ func (s *Syncer) SyncAddress(ctx context.Context, addressID int64) (Result, erro
 	if target.LastSeenTxid != nil {
 		resume = hex.EncodeToString(target.LastSeenTxid)
 	}
+	// Only a history known complete is walked incrementally: after a
+	// partial sync, the whole history is read again.
 	stopBelow := int32(-1)
-	if target.LastSyncedHeight != nil {
-		stopBelow = *target.LastSyncedHeight - ReorgDepth
+	if target.HistoryComplete && target.LastSyncedHeight != nil {
+		stopBelow = *target.LastSyncedHeight - Overlap
 	}
 	for res.Rounds < maxRounds {
 		res.Rounds++
@@ -107,7 +116,7 @@ func (s *Syncer) SyncAddress(ctx context.Context, addressID int64) (Result, erro
 			return res, err
 		}
 		res.Tip = tip
-		w := &walk{s: s, target: target, tip: tip, stopBelow: stopBelow}
+		w := &walk{s: s, target: target, stopBelow: stopBelow}
 		if err := w.run(ctx, resume); err != nil {
 			return res, fmt.Errorf("sync %s: %w", target.Address, err)
 		}
@@ -116,15 +125,16 @@ func (s *Syncer) SyncAddress(ctx context.Context, addressID int64) (Result, erro
 		if err := w.reconcile(ctx); err != nil {
 			return res, fmt.Errorf("sync %s: %w", target.Address, err)
 		}
-		res.Problem, err = s.verify(ctx, target)
+		var again bool
+		res.Problem, again, err = s.verify(ctx, target, w)
 		if err != nil {
 			return res, fmt.Errorf("sync %s: %w", target.Address, err)
 		}
-		if res.Problem == "" {
+		if res.Problem == "" || !again {
 			break
 		}
 		// Re-read the head: transactions may have arrived during the walk.
-		resume, stopBelow = "", tip-ReorgDepth
+		resume, stopBelow = "", tip-Overlap
 	}
 	res.Status = "done"
 	var problem *string
@@ -156,17 +166,22 @@ func (s *Syncer) RefreshTip(ctx context.Context) (int32, error) {
 }
 
 // verify compares the stored totals with the provider's and describes the
-// difference; "" means they agree.
-func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow) (string, error) {
+// difference; "" means they agree. again says whether re-reading the head
+// may mend it: not when the provider holds more unconfirmed transactions
+// than its capped mempool listing (which w read) can show.
+func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow, w *walk) (problem string, again bool, err error) {
 	stats, err := s.provider.AddressStats(ctx, target.Address)
 	if err != nil {
-		return "", fmt.Errorf("read provider totals: %w", err)
+		return "", false, fmt.Errorf("read provider totals: %w", err)
 	}
 	got, err := s.store.LedgerTotals(ctx, target.ID)
 	if err != nil {
-		return "", fmt.Errorf("read stored totals: %w", err)
+		return "", false, fmt.Errorf("read stored totals: %w", err)
 	}
-	var problem string
+	if w.capped && stats.Mempool.TxCount > got.MempoolTxCount {
+		return fmt.Sprintf("mempool: the provider holds %d unconfirmed transactions and lists only the first %d; "+
+			"the unconfirmed balance is incomplete until some confirm", stats.Mempool.TxCount, mempoolCap), false, nil
+	}
 	check := func(what string, want chain.Totals, count, funded, spent int64) {
 		if want.TxCount == count && want.FundedSum == funded && want.SpentSum == spent {
 			return
@@ -179,5 +194,5 @@ func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow) (string
 	}
 	check("confirmed", stats.Chain, got.ChainTxCount, got.ChainFunded, got.ChainSpent)
 	check("mempool", stats.Mempool, got.MempoolTxCount, got.MempoolFunded, got.MempoolSpent)
-	return problem, nil
+	return problem, true, nil
 }

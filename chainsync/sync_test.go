@@ -45,13 +45,24 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{store: dbtest.NewStore(t), fake: chaintest.New(), queued: make(chan []int64, 100)}
+	return newShapedEnv(t, chaintest.Blockstream, nil)
+}
+
+// newShapedEnv is newEnv with a fake in a real server's shape, and the
+// client's options changed by tune when it is not nil.
+func newShapedEnv(t *testing.T, shape chaintest.Shape, tune func(*chain.Options)) *env {
+	t.Helper()
+	e := &env{store: dbtest.NewStore(t), fake: chaintest.NewShaped(shape), queued: make(chan []int64, 100)}
 	t.Cleanup(e.fake.Close)
-	var err error
-	e.client, err = chain.New(e.fake.URL, chain.Options{
-		RequestTimeout: 300 * time.Millisecond, RatePerSecond: 10_000, Burst: 100,
+	opts := chain.Options{
+		RequestTimeout: 300 * time.Millisecond, PageTimeout: time.Second, RatePerSecond: 10_000, Burst: 100,
 		BaseBackoff: 10 * time.Millisecond, MaxBackoff: 1500 * time.Millisecond,
-	})
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	var err error
+	e.client, err = chain.New(e.fake.URL, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +73,18 @@ func newEnv(t *testing.T) *env {
 	})
 	e.startAPI(t, log)
 	return e
+}
+
+// eachShape runs a scenario against a fake of each real server: the sync
+// must end the same, to the satoshi, on both.
+func eachShape(t *testing.T, scenario func(t *testing.T, e *env)) {
+	t.Helper()
+	for _, shape := range []chaintest.Shape{chaintest.Blockstream, chaintest.MempoolSpace} {
+		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
+			scenario(t, newShapedEnv(t, shape, nil))
+		})
+	}
 }
 
 // startAPI serves the API over the test database with a real token.
@@ -228,38 +251,47 @@ const (
 
 func TestSyncHistoryPagesCoinbaseAndSelfTransfer(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.Send([]chaintest.In{{Coinbase: true}}, []chaintest.Out{{Address: alice, Value: 625_000_000}})
-	e.fake.Mine()
-	e.fake.History(alice, 60, 1)
-	// A self-transfer: alice pays herself change.
-	e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}}, []chaintest.Out{{Address: alice, Value: 89_000}})
-	e.fake.Mine()
-	// Two in the mempool.
-	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
-	e.fake.Send([]chaintest.In{{Address: alice, Value: 80_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 70_000}})
-	id := e.track(t, alice)
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.Send([]chaintest.In{{Coinbase: true}}, []chaintest.Out{{Address: alice, Value: 625_000_000}})
+		e.fake.Mine()
+		e.fake.History(alice, 60, 1)
+		// A self-transfer: alice pays herself change.
+		e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}}, []chaintest.Out{{Address: alice, Value: 89_000}})
+		e.fake.Mine()
+		// Two in the mempool.
+		e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
+		e.fake.Send([]chaintest.In{{Address: alice, Value: 80_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 70_000}})
+		id := e.track(t, alice)
 
-	res := e.sync(t, id)
-	e.matches(t, id, alice)
-	if res.Status != "done" || res.Pages != 3 || res.Txs != 64 {
-		t.Fatalf("result = %+v, want done in 3 pages of 64 transactions", res)
-	}
-	st := e.state(t, id)
-	if st.LastSyncedHeight == nil || *st.LastSyncedHeight != e.fake.Tip() || st.LastSeenTxid != nil || st.PagesFetched != 3 {
-		t.Fatalf("state = %+v", st)
-	}
+		res := e.sync(t, id)
+		e.matches(t, id, alice)
+		// The mempool listing, then 25, 25 and 12 confirmed.
+		if res.Status != "done" || res.Pages != 4 || res.Txs != 64 {
+			t.Fatalf("result = %+v, want done in 4 pages of 64 transactions", res)
+		}
+		st := e.state(t, id)
+		if st.LastSyncedHeight == nil || *st.LastSyncedHeight != e.fake.Tip() || st.LastSeenTxid != nil || st.PagesFetched != 4 {
+			t.Fatalf("state = %+v", st)
+		}
 
-	// Re-running writes nothing: no row of the ledger or transactions moves.
-	before := xmins(t, e.store)
-	res = e.sync(t, id)
-	e.matches(t, id, alice)
-	if after := xmins(t, e.store); after != before {
-		t.Fatalf("a re-run rewrote rows: %s -> %s", before, after)
-	}
-	if res.Pages != 1 {
-		t.Fatalf("incremental re-sync read %d pages, want 1", res.Pages)
-	}
+		// Re-running writes nothing: no row of the ledger or transactions
+		// moves, and it asks the tip, the mempool, one chain page and the
+		// totals.
+		before, requests := xmins(t, e.store), e.fake.RequestsTotal()
+		res = e.sync(t, id)
+		if got := e.fake.RequestsTotal() - requests; got != 4 {
+			t.Fatalf("an unchanged re-sync made %d requests, want 4", got)
+		}
+		e.matches(t, id, alice)
+		if after := xmins(t, e.store); after != before {
+			t.Fatalf("a re-run rewrote rows: %s -> %s", before, after)
+		}
+		// The mempool and the newest chain page, which reaches below the
+		// last synced tip less the overlap.
+		if res.Pages != 2 {
+			t.Fatalf("incremental re-sync read %d pages, want 2", res.Pages)
+		}
+	})
 }
 
 // xmins fingerprints the row versions of the chain data.
@@ -277,15 +309,18 @@ func xmins(t *testing.T, store *db.Store) string {
 
 func TestSyncPagesEndingExactlyAt25(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.History(alice, 50, 10)
-	id := e.track(t, alice)
-	res := e.sync(t, id)
-	e.matches(t, id, alice)
-	// The first page, the second 25, then an empty page ends the walk.
-	if got := e.fake.Requests("/address/:a/txs/chain/:txid"); res.Pages != 3 || got != 2 {
-		t.Fatalf("pages = %d, chain page requests = %d; want 3 and 2", res.Pages, got)
-	}
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 50, 10)
+		id := e.track(t, alice)
+		res := e.sync(t, id)
+		e.matches(t, id, alice)
+		// The mempool, 25, 25, then an empty page after a txid the
+		// provider still has confirmed: the end, not a lost resume point.
+		resumed, lookups := e.fake.Requests("/address/:a/txs/chain/:txid"), e.fake.Requests("/tx/:txid")
+		if res.Pages != 4 || resumed != 2 || lookups != 1 || res.Rounds != 1 {
+			t.Fatalf("pages = %d, resumed chain pages = %d, txid lookups = %d; want 4, 2 and 1", res.Pages, resumed, lookups)
+		}
+	})
 }
 
 func TestSyncRidesOutProviderFaults(t *testing.T) {
@@ -331,164 +366,174 @@ func TestSyncFailsClearlyOnA4xx(t *testing.T) {
 
 func TestSyncFollowsAReorg(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ids := e.fake.History(alice, 20, 2) // 10 blocks
-	id := e.track(t, alice)
-	e.sync(t, id)
+	eachShape(t, func(t *testing.T, e *env) {
+		ids := e.fake.History(alice, 20, 2) // 10 blocks
+		id := e.track(t, alice)
+		e.sync(t, id)
 
-	// The top two blocks leave the chain: one of their transactions
-	// vanishes, the rest confirm again in a new block.
-	gone := ids[len(ids)-1]
-	e.fake.Reorg(2, gone)
-	e.fake.Mine()
-	stale, err := e.syncer.CheckTip(context.Background())
-	if err != nil || stale != 2 {
-		t.Fatalf("CheckTip = %d, %v; want 2 stale blocks", stale, err)
-	}
-	if q := <-e.queued; !slices.Contains(q, id) {
-		t.Fatalf("queued %v, want the address %d", q, id)
-	}
-	if s := e.status(t, ids[len(ids)-2]); s != "pending" {
-		t.Fatalf("a reorged transaction is %s, want pending until re-synced", s)
-	}
-	e.sync(t, id)
-	e.matches(t, id, alice)
-	if s := e.status(t, gone); s != "dropped" {
-		t.Fatalf("the vanished transaction is %s, want dropped", s)
-	}
+		// The top two blocks leave the chain for a longer one: one of
+		// their transactions vanishes, the rest confirm again in its first
+		// block.
+		gone := ids[len(ids)-1]
+		e.fake.Reorg(2, gone)
+		e.fake.Mine()
+		e.fake.Mine()
+		e.fake.Mine()
+		stale, err := e.syncer.CheckTip(context.Background())
+		if err != nil || stale != 2 {
+			t.Fatalf("CheckTip = %d, %v; want 2 stale blocks", stale, err)
+		}
+		if q := <-e.queued; !slices.Contains(q, id) {
+			t.Fatalf("queued %v, want the address %d", q, id)
+		}
+		if s := e.status(t, ids[len(ids)-2]); s != "pending" {
+			t.Fatalf("a reorged transaction is %s, want pending until re-synced", s)
+		}
+		e.sync(t, id)
+		e.matches(t, id, alice)
+		if s := e.status(t, gone); s != "dropped" {
+			t.Fatalf("the vanished transaction is %s, want dropped", s)
+		}
+	})
 }
 
 func TestSyncReplacedAndDropped(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.History(alice, 4, 2)
-	rbf := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 85_000}})
-	expired := e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
-	id := e.track(t, alice)
-	e.sync(t, id)
-	if e.status(t, rbf) != "pending" || e.status(t, expired) != "pending" {
-		t.Fatal("mempool transactions not stored as pending")
-	}
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 4, 2)
+		rbf := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 85_000}})
+		expired := e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
+		id := e.track(t, alice)
+		e.sync(t, id)
+		if e.status(t, rbf) != "pending" || e.status(t, expired) != "pending" {
+			t.Fatal("mempool transactions not stored as pending")
+		}
 
-	replacement := e.fake.Replace(rbf, []chaintest.Out{{Address: "bc1qshop", Value: 80_000}})
-	e.fake.Mine(replacement)
-	e.fake.Drop(expired)
-	e.sync(t, id)
-	e.matches(t, id, alice)
-	if s := e.status(t, rbf); s != "replaced" {
-		t.Fatalf("the RBF-replaced transaction is %s", s)
-	}
-	if s := e.status(t, expired); s != "dropped" {
-		t.Fatalf("the expired transaction is %s", s)
-	}
-	if s := e.status(t, replacement); s != "confirmed" {
-		t.Fatalf("the replacement is %s", s)
-	}
+		replacement := e.fake.Replace(rbf, []chaintest.Out{{Address: "bc1qshop", Value: 80_000}})
+		e.fake.Mine(replacement)
+		e.fake.Drop(expired)
+		e.sync(t, id)
+		e.matches(t, id, alice)
+		if s := e.status(t, rbf); s != "replaced" {
+			t.Fatalf("the RBF-replaced transaction is %s", s)
+		}
+		if s := e.status(t, expired); s != "dropped" {
+			t.Fatalf("the expired transaction is %s", s)
+		}
+		if s := e.status(t, replacement); s != "confirmed" {
+			t.Fatalf("the replacement is %s", s)
+		}
+	})
 }
 
 func TestSyncOneTransactionTwoTrackedAddresses(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.History(alice, 30, 3)
-	e.fake.History(bob, 30, 3)
-	shared := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}},
-		[]chaintest.Out{{Address: bob, Value: 50_000}, {Address: alice, Value: 39_000}})
-	// A collaborative spend: alice, bob and a stranger bring 1:2:3 of the
-	// inputs, so they pay 166.67, 333.33 and 500 of the 1,000 sat fee; the
-	// satoshi rounding leaves goes to alice's larger remainder.
-	joint := e.fake.Send([]chaintest.In{{Address: alice, Value: 10_000}, {Address: bob, Value: 20_000},
-		{Address: "bc1qstranger", Value: 30_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 59_000}})
-	e.fake.Mine()
-	a, b := e.track(t, alice), e.track(t, bob)
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 30, 3)
+		e.fake.History(bob, 30, 3)
+		shared := e.fake.Send([]chaintest.In{{Address: alice, Value: 90_000}},
+			[]chaintest.Out{{Address: bob, Value: 50_000}, {Address: alice, Value: 39_000}})
+		// A collaborative spend: alice, bob and a stranger bring 1:2:3 of the
+		// inputs, so they pay 166.67, 333.33 and 500 of the 1,000 sat fee; the
+		// satoshi rounding leaves goes to alice's larger remainder.
+		joint := e.fake.Send([]chaintest.In{{Address: alice, Value: 10_000}, {Address: bob, Value: 20_000},
+			{Address: "bc1qstranger", Value: 30_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 59_000}})
+		e.fake.Mine()
+		a, b := e.track(t, alice), e.track(t, bob)
 
-	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	for i, id := range []int64{a, b} {
-		wg.Go(func() { _, errs[i] = e.syncer.SyncAddress(context.Background(), id) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	e.matches(t, a, alice)
-	e.matches(t, b, bob)
-	for id, want := range map[int64]int64{a: 167, b: 333} {
-		served := e.served(t, id)
-		i := slices.IndexFunc(served, func(en chaintest.Entry) bool { return en.Txid == joint })
-		if i < 0 || served[i].FeeShare != want {
-			t.Fatalf("address %d's rows %v: want the joint spend with a fee share of %d", id, served, want)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, id := range []int64{a, b} {
+			wg.Go(func() { _, errs[i] = e.syncer.SyncAddress(context.Background(), id) })
 		}
-	}
-	var n int
-	if err := e.store.Pool().QueryRow(context.Background(),
-		`SELECT count(*) FROM ledger_entries WHERE txid = decode($1, 'hex')`, shared).Scan(&n); err != nil || n != 2 {
-		t.Fatalf("the shared transaction has %d ledger rows (%v), want 2", n, err)
-	}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		e.matches(t, a, alice)
+		e.matches(t, b, bob)
+		for id, want := range map[int64]int64{a: 167, b: 333} {
+			served := e.served(t, id)
+			i := slices.IndexFunc(served, func(en chaintest.Entry) bool { return en.Txid == joint })
+			if i < 0 || served[i].FeeShare != want {
+				t.Fatalf("address %d's rows %v: want the joint spend with a fee share of %d", id, served, want)
+			}
+		}
+		var n int
+		if err := e.store.Pool().QueryRow(context.Background(),
+			`SELECT count(*) FROM ledger_entries WHERE txid = decode($1, 'hex')`, shared).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("the shared transaction has %d ledger rows (%v), want 2", n, err)
+		}
+	})
 }
 
 func TestSyncSeesATransactionArrivingBetweenPages(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.History(alice, 80, 4)
-	id := e.track(t, alice)
-	var once sync.Once
-	e.fake.OnPage(func(path string) {
-		if strings.Contains(path, "/chain/") {
-			once.Do(func() {
-				e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 7_000}}, []chaintest.Out{{Address: alice, Value: 6_000}})
-				e.fake.Mine()
-			})
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 80, 4)
+		id := e.track(t, alice)
+		var once sync.Once
+		e.fake.OnPage(func(path string) {
+			if strings.Contains(path, "/chain/") {
+				once.Do(func() {
+					e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 7_000}}, []chaintest.Out{{Address: alice, Value: 6_000}})
+					e.fake.Mine()
+				})
+			}
+		})
+		res := e.sync(t, id)
+		e.matches(t, id, alice)
+		if res.Rounds != 2 {
+			t.Fatalf("rounds = %d, want a second look at the head", res.Rounds)
 		}
 	})
-	res := e.sync(t, id)
-	e.matches(t, id, alice)
-	if res.Rounds != 2 {
-		t.Fatalf("rounds = %d, want a second look at the head", res.Rounds)
-	}
 }
 
 func TestSyncResumesWhereItStopped(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.History(alice, 200, 10)
-	id := e.track(t, alice)
-	ctx, cancel := context.WithCancel(context.Background())
-	var pages atomic.Int32
-	e.fake.OnPage(func(string) {
-		if pages.Add(1) == 4 {
-			cancel() // the process dies while asking for the fourth page
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 200, 10)
+		id := e.track(t, alice)
+		ctx, cancel := context.WithCancel(context.Background())
+		var pages atomic.Int32
+		e.fake.OnPage(func(string) {
+			if pages.Add(1) == 5 {
+				cancel() // the process dies while asking for the fifth page
+			}
+		})
+		if _, err := e.syncer.SyncAddress(ctx, id); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want cancelled", err)
+		}
+		// The mempool listing and three chain pages were committed.
+		st := e.state(t, id)
+		if st.LastSeenTxid == nil || st.PagesFetched != 4 || st.TxsFetched != 75 {
+			t.Fatalf("after the crash: %+v, want 3 pages committed with a resume point", st)
+		}
+		heads := e.fake.Requests("/address/:a/txs/chain")
+		e.fake.OnPage(nil)
+		e.sync(t, id)
+		e.matches(t, id, alice)
+		if got := e.fake.Requests("/address/:a/txs/chain"); got != heads {
+			t.Fatalf("the resumed sync read the head again (%d -> %d requests)", heads, got)
+		}
+		if st := e.state(t, id); st.TxsFetched != 200 {
+			t.Fatalf("txs fetched = %d, want 200 over both runs", st.TxsFetched)
 		}
 	})
-	if _, err := e.syncer.SyncAddress(ctx, id); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want cancelled", err)
-	}
-	st := e.state(t, id)
-	if st.LastSeenTxid == nil || st.PagesFetched != 3 || st.TxsFetched != 75 {
-		t.Fatalf("after the crash: %+v, want 3 pages committed with a resume point", st)
-	}
-	heads := e.fake.Requests("/address/:a/txs")
-	e.fake.OnPage(nil)
-	e.sync(t, id)
-	e.matches(t, id, alice)
-	if got := e.fake.Requests("/address/:a/txs"); got != heads {
-		t.Fatalf("the resumed sync read the head again (%d -> %d requests)", heads, got)
-	}
-	if st := e.state(t, id); st.TxsFetched != 200 {
-		t.Fatalf("txs fetched = %d, want 200 over both runs", st.TxsFetched)
-	}
 }
 
 func TestSyncMarksMismatchPartial(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.fake.History(alice, 30, 3)
-	e.fake.Skew(alice, 12_345)
-	id := e.track(t, alice)
-	res := e.sync(t, id)
-	st := e.state(t, id)
-	if res.Status != "partial" || st.Status != "partial" || !strings.Contains(deref(st.LastError), "confirmed: provider has 30 transactions") {
-		t.Fatalf("result %+v, state %s %q; want partial with the difference", res, st.Status, deref(st.LastError))
-	}
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 30, 3)
+		e.fake.Skew(alice, 12_345)
+		id := e.track(t, alice)
+		res := e.sync(t, id)
+		st := e.state(t, id)
+		if res.Status != "partial" || st.Status != "partial" || !strings.Contains(deref(st.LastError), "confirmed: provider has 30 transactions") {
+			t.Fatalf("result %+v, state %s %q; want partial with the difference", res, st.Status, deref(st.LastError))
+		}
+	})
 }
 
 func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
@@ -613,6 +658,9 @@ func TestWorkerRecordsAPermanentFailure(t *testing.T) {
 		if st.Status == "failed" {
 			if !strings.Contains(deref(st.LastError), "400 Bad Request") || st.Attempts != 1 {
 				t.Fatalf("failed after %d attempts with %q, want one attempt naming the 400", st.Attempts, deref(st.LastError))
+			}
+			if strings.Contains(deref(st.LastError), "error page") || strings.Contains(deref(st.LastError), "/address/") {
+				t.Fatalf("last_error %q carries the provider's answer or the request", deref(st.LastError))
 			}
 			break
 		}

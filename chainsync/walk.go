@@ -11,91 +11,151 @@ import (
 	"github.com/cointracker/cointracker/db"
 )
 
-// reorgWindow is how many blocks below the tip a walk remembers the
-// confirmed transactions it saw, to find stored ones a reorg removed.
-const reorgWindow = 100
-
-// walk reads an address's history from the newest transaction down, page
-// by page, committing each page with the resume point.
+// walk reads an address's history — its mempool listing, then its
+// confirmed history newest first — committing each page with the resume
+// point. It asks only the endpoints Blockstream's and mempool.space's
+// servers answer alike (/txs/mempool and /txs/chain[/:txid]), never the
+// first page of /txs, whose shape differs between them.
 type walk struct {
 	s         *Syncer
 	target    db.SyncTargetGetRow
-	tip       int32
-	stopBelow int32 // an incremental walk stops below this height
+	stopBelow int32 // an incremental walk stops below this height (-1: walk it all)
 
 	pages, txs int
-	// headRead says the first page (mempool included) was read, so the
-	// mempool view below is current.
+	// headRead says this walk read the mempool listing and the newest
+	// chain page, so the mempool view below is current.
 	headRead bool
-	mempool  map[string]bool
-	// recent holds confirmed txids seen within reorgWindow of the tip.
-	recent map[string]bool
-	// floor is the lowest height the walk covered completely.
-	floor int32
+	// mempool holds the txids the mempool listing showed; capped says the
+	// listing was full, so the mempool may hold more it did not show.
+	mempool map[string]bool
+	capped  bool
+	// restarted says the walk lost its resume point once and began again
+	// from the head.
+	restarted bool
 }
 
 // run walks from the head, or from after resume when a previous walk
 // stopped there.
 func (w *walk) run(ctx context.Context, resume string) error {
-	w.mempool, w.recent = map[string]bool{}, map[string]bool{}
+	w.mempool = map[string]bool{}
 	after := resume
-	for {
-		txs, err := w.s.provider.AddressTxs(ctx, w.target.Address, after)
-		var se *chain.StatusError
-		if errors.As(err, &se) && after != "" && se.Status < 500 {
-			// The resume point left the chain (a reorg): start again.
-			after, w.stopBelow = "", -1
-			continue
+	if after == "" {
+		if err := w.readMempool(ctx); err != nil {
+			return err
 		}
+	}
+	for {
+		txs, err := w.s.provider.AddressChainTxs(ctx, w.target.Address, after)
 		if err != nil {
 			return err
 		}
-		if after == "" {
-			w.headRead = true
+		if len(txs) == 0 && after != "" && !w.restarted {
+			ended, err := w.endedAt(ctx, after)
+			if err != nil {
+				return err
+			}
+			if !ended {
+				// The resume point left the chain: begin again from the head.
+				w.restarted, after = true, ""
+				if !w.headRead {
+					if err := w.readMempool(ctx); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 		}
-		next, lowest, confirmed := w.look(txs)
-		more := confirmed == chainPage && lowest >= w.stopBelow
-		if !more {
-			next = ""
+		txs = confirmedOnly(txs)
+		// A page shorter than Esplora's 25 is the last (as BDK reads it).
+		more := len(txs) >= chainPage && lowestHeight(txs) >= w.stopBelow
+		next := ""
+		if more {
+			next = txs[len(txs)-1].Txid
 		}
 		if err := w.save(ctx, txs, next); err != nil {
 			return err
 		}
-		w.pages++
-		w.txs += len(txs)
 		if !more {
-			w.floor = 0 // the history ended: the walk saw all of it
-			if confirmed == chainPage {
-				// Stopped early: the lowest height may continue below.
-				w.floor = lowest + 1
-			}
 			return nil
 		}
 		after = next
 	}
 }
 
-// look notes what a page shows and returns its last confirmed txid, the
-// lowest confirmed height in it and how many confirmed transactions it has.
-func (w *walk) look(txs []chain.Tx) (last string, lowest int32, confirmed int) {
-	lowest = w.tip + 1
+// readMempool reads and writes the address's mempool listing.
+func (w *walk) readMempool(ctx context.Context) error {
+	txs, err := w.s.provider.AddressMempoolTxs(ctx, w.target.Address)
+	if err != nil {
+		return err
+	}
+	txs = dedupe(txs)
+	w.capped = len(txs) >= mempoolCap
 	for _, t := range txs {
-		if !t.Status.Confirmed {
-			w.mempool[t.Txid] = true
-			continue
-		}
-		confirmed++
-		last = t.Txid
-		lowest = min(lowest, t.Status.BlockHeight)
-		if t.Status.BlockHeight > w.tip-reorgWindow {
-			w.recent[t.Txid] = true
+		w.mempool[t.Txid] = true
+	}
+	w.headRead = true
+	return w.save(ctx, txs, "")
+}
+
+// endedAt tells an empty page after txid at the end of the history from
+// one after a txid the provider no longer has in the chain: electrs
+// answers both 200 []. The history ended there if txid is still confirmed.
+func (w *walk) endedAt(ctx context.Context, txid string) (bool, error) {
+	t, err := w.s.provider.Transaction(ctx, txid)
+	if chain.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up the resume point: %w", err)
+	}
+	return t.Status.Confirmed, nil
+}
+
+// confirmedOnly keeps a chain page's confirmed transactions, once each.
+func confirmedOnly(txs []chain.Tx) []chain.Tx {
+	out := txs[:0]
+	for _, t := range dedupe(txs) {
+		if t.Status.Confirmed {
+			out = append(out, t)
 		}
 	}
-	return last, lowest, confirmed
+	return out
+}
+
+// dedupe keeps one copy of each txid, the confirmed one when a page lists
+// a transaction both unconfirmed and confirmed (electrs indexes a new
+// block before its mempool forgets the block's transactions, and
+// mempool.space's /txs lists the mempool twice); writing both copies in
+// one upsert would fail on every retry.
+func dedupe(txs []chain.Tx) []chain.Tx {
+	at := make(map[string]int, len(txs))
+	out := make([]chain.Tx, 0, len(txs))
+	for _, t := range txs {
+		i, ok := at[t.Txid]
+		switch {
+		case !ok:
+			at[t.Txid] = len(out)
+			out = append(out, t)
+		case t.Status.Confirmed && !out[i].Status.Confirmed:
+			out[i] = t
+		}
+	}
+	return out
+}
+
+// lowestHeight is the lowest block height of a page of confirmed
+// transactions.
+func lowestHeight(txs []chain.Tx) int32 {
+	lowest := int32(1<<31 - 1)
+	for _, t := range txs {
+		lowest = min(lowest, t.Status.BlockHeight)
+	}
+	return lowest
 }
 
 // save writes a page in one transaction: the transactions, the address's
-// ledger entries, the outpoints pending ones spend, and the progress.
+// ledger entries, the outpoints they spend, the blocks they sit in, and
+// the progress.
 func (w *walk) save(ctx context.Context, txs []chain.Tx, next string) error {
 	page, err := w.s.pageParams(w.target, txs)
 	if err != nil {
@@ -107,23 +167,43 @@ func (w *walk) save(ctx context.Context, txs []chain.Tx, next string) error {
 			return fmt.Errorf("provider txid %q: %w", next, err)
 		}
 	}
-	return w.s.writeRetrying(ctx, func(q *db.Queries) error {
-		ids, err := page.upsert(ctx, q)
-		if err != nil {
+	err = w.s.writeRetrying(ctx, func(q *db.Queries) error {
+		if err := page.write(ctx, q); err != nil {
 			return err
-		}
-		if err := q.LedgerEntriesUpsert(ctx, page.ledger(ids)); err != nil {
-			return fmt.Errorf("write ledger entries: %w", err)
-		}
-		if spends := page.spends(ids); len(spends.TransactionIds) > 0 {
-			if err := q.TransactionSpendsAdd(ctx, spends); err != nil {
-				return fmt.Errorf("write spent outpoints: %w", err)
-			}
 		}
 		return q.SyncStateProgress(ctx, db.SyncStateProgressParams{
 			AddressID: w.target.ID, LastSeenTxid: nextTxid, Txs: int32(len(txs)),
 		})
 	})
+	if err != nil {
+		return err
+	}
+	w.pages++
+	w.txs += len(txs)
+	return nil
+}
+
+// write stores the page's transactions with the address's ledger entries,
+// their inputs and their blocks.
+func (p page) write(ctx context.Context, q *db.Queries) error {
+	ids, err := p.upsert(ctx, q)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	if err := q.LedgerEntriesUpsert(ctx, p.ledger(ids)); err != nil {
+		return fmt.Errorf("write ledger entries: %w", err)
+	}
+	if spends := p.spends(ids); len(spends.TransactionIds) > 0 {
+		if err := q.TransactionSpendsAdd(ctx, spends); err != nil {
+			return fmt.Errorf("write spent outpoints: %w", err)
+		}
+	}
+	if len(p.blocks.Heights) > 0 {
+		if err := q.ChainBlocksAdd(ctx, p.blocks); err != nil {
+			return fmt.Errorf("write block checkpoints: %w", err)
+		}
+	}
+	return nil
 }
 
 // errShort means an upsert returned fewer rows than it was given: a
@@ -146,7 +226,8 @@ type page struct {
 	address int64
 	txs     db.TransactionsUpsertParams
 	effects []effect
-	pending [][]chain.Outpoint
+	inputs  [][]chain.Outpoint
+	blocks  db.ChainBlocksAddParams
 }
 
 // effect is what a transaction did to the address (see chain.Tx.Effect
@@ -156,7 +237,8 @@ type effect struct {
 }
 
 func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, error) {
-	p := page{address: target.ID}
+	p := page{address: target.ID, blocks: db.ChainBlocksAddParams{Network: target.Network}}
+	blockSeen := map[int32]bool{}
 	seenAt := time.Now().UTC() // first seen, for transactions seen pending
 	for _, t := range txs {
 		txid, err := hex.DecodeString(t.Txid)
@@ -175,6 +257,11 @@ func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, e
 			status, height = "confirmed", t.Status.BlockHeight
 			blockTime = time.Unix(t.Status.BlockTime, 0).UTC()
 			firstSeen = blockTime
+			if !blockSeen[height] {
+				blockSeen[height] = true
+				p.blocks.Heights = append(p.blocks.Heights, height)
+				p.blocks.Hashes = append(p.blocks.Hashes, hash)
+			}
 		}
 		p.txs.Networks = append(p.txs.Networks, target.Network)
 		p.txs.Txids = append(p.txs.Txids, txid)
@@ -190,11 +277,7 @@ func (s *Syncer) pageParams(target db.SyncTargetGetRow, txs []chain.Tx) (page, e
 			feeShare = t.FeeShare(target.Address)
 		}
 		p.effects = append(p.effects, effect{received, sent, feeShare})
-		var spends []chain.Outpoint
-		if !t.Status.Confirmed {
-			spends = t.Spends()
-		}
-		p.pending = append(p.pending, spends)
+		p.inputs = append(p.inputs, t.Spends())
 	}
 	return p, nil
 }
@@ -238,7 +321,7 @@ func (p page) ledger(ids []int64) db.LedgerEntriesUpsertParams {
 func (p page) spends(ids []int64) db.TransactionSpendsAddParams {
 	out := db.TransactionSpendsAddParams{}
 	for i, id := range ids {
-		for _, o := range p.pending[i] {
+		for _, o := range p.inputs[i] {
 			txid, err := hex.DecodeString(o.Txid)
 			if err != nil || len(txid) != 32 {
 				continue // not an outpoint the provider can be asked about

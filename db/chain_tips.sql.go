@@ -9,6 +9,82 @@ import (
 	"context"
 )
 
+const chainBlockDelete = `-- name: ChainBlockDelete :exec
+DELETE FROM chain_blocks WHERE network = $1 AND height = $2 AND hash = $3
+`
+
+type ChainBlockDeleteParams struct {
+	Network string
+	Height  int32
+	Hash    []byte
+}
+
+// ChainBlockDelete forgets a block that left the best chain.
+func (q *Queries) ChainBlockDelete(ctx context.Context, arg ChainBlockDeleteParams) error {
+	_, err := q.db.Exec(ctx, chainBlockDelete, arg.Network, arg.Height, arg.Hash)
+	return err
+}
+
+const chainBlocksAdd = `-- name: ChainBlocksAdd :exec
+INSERT INTO chain_blocks (network, height, hash)
+SELECT $1, unnest($2::integer[]), unnest($3::bytea[])
+ON CONFLICT DO NOTHING
+`
+
+type ChainBlocksAddParams struct {
+	Network string
+	Heights []int32
+	Hashes  [][]byte
+}
+
+// ChainBlocksAdd records the blocks a synchronised page's transactions sit
+// in, as the provider named them; known ones are left as they are.
+func (q *Queries) ChainBlocksAdd(ctx context.Context, arg ChainBlocksAddParams) error {
+	_, err := q.db.Exec(ctx, chainBlocksAdd, arg.Network, arg.Heights, arg.Hashes)
+	return err
+}
+
+const chainBlocksBelow = `-- name: ChainBlocksBelow :many
+SELECT height, hash FROM chain_blocks
+WHERE network = $1 AND height <= $2::integer
+ORDER BY height DESC, hash
+LIMIT $3
+`
+
+type ChainBlocksBelowParams struct {
+	Network   string
+	MaxHeight int32
+	MaxRows   int32
+}
+
+type ChainBlocksBelowRow struct {
+	Height int32
+	Hash   []byte
+}
+
+// ChainBlocksBelow lists recorded blocks at or below a height, highest
+// first, for the tip check's walk down to the first agreeing height
+// (chain_blocks primary key, backwards).
+func (q *Queries) ChainBlocksBelow(ctx context.Context, arg ChainBlocksBelowParams) ([]ChainBlocksBelowRow, error) {
+	rows, err := q.db.Query(ctx, chainBlocksBelow, arg.Network, arg.MaxHeight, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ChainBlocksBelowRow{}
+	for rows.Next() {
+		var i ChainBlocksBelowRow
+		if err := rows.Scan(&i.Height, &i.Hash); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const chainTipGet = `-- name: ChainTipGet :one
 SELECT network, height, block_hash, updated_at FROM chain_tips WHERE network = $1
 `
@@ -44,5 +120,26 @@ type ChainTipUpsertParams struct {
 // again writes nothing.
 func (q *Queries) ChainTipUpsert(ctx context.Context, arg ChainTipUpsertParams) error {
 	_, err := q.db.Exec(ctx, chainTipUpsert, arg.Network, arg.Height, arg.BlockHash)
+	return err
+}
+
+const syncStatesRewind = `-- name: SyncStatesRewind :exec
+UPDATE sync_states s
+SET last_synced_height = $1::integer
+FROM addresses a
+WHERE a.id = s.address_id AND a.network = $2 AND s.last_synced_height > $1::integer
+`
+
+type SyncStatesRewindParams struct {
+	Height  int32
+	Network string
+}
+
+// SyncStatesRewind lowers the incremental floor of every address of the
+// network synced above a reorg's fork height, so each one's next sync
+// walks down past the fork and finds the new chain's transactions there
+// (a rare, network-wide write: reorgs are rare).
+func (q *Queries) SyncStatesRewind(ctx context.Context, arg SyncStatesRewindParams) error {
+	_, err := q.db.Exec(ctx, syncStatesRewind, arg.Height, arg.Network)
 	return err
 }

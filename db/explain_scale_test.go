@@ -145,7 +145,7 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 		checked++
 	}
 
-	// The sync's reads of one address, one block and the recent chain.
+	// The sync's reads of one address and one block.
 	var addressID int64
 	var height int32
 	var hash []byte
@@ -162,14 +162,10 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 	}{
 		"LedgerTotals":  {func(q *db.Queries) error { _, err := q.LedgerTotals(ctx, addressID); return err }, "ledger_entries_history_idx"},
 		"LedgerPending": {func(q *db.Queries) error { _, err := q.LedgerPending(ctx, addressID); return err }, "ledger_entries_history_idx"},
-		"LedgerConfirmedSince": {func(q *db.Queries) error {
-			_, err := q.LedgerConfirmedSince(ctx, db.LedgerConfirmedSinceParams{AddressID: addressID, MinHeight: height - 100})
+		"TransactionsReplaceConflicted": {func(q *db.Queries) error {
+			_, err := q.TransactionsReplaceConflicted(ctx, addressID)
 			return err
 		}, "ledger_entries_history_idx"},
-		"RecentBlocks": {func(q *db.Queries) error {
-			_, err := q.RecentBlocks(ctx, db.RecentBlocksParams{Network: "mainnet", MinHeight: height - 12})
-			return err
-		}, "transactions_block_height_idx"},
 		"TransactionsInBlock": {func(q *db.Queries) error {
 			_, err := q.TransactionsInBlock(ctx, db.TransactionsInBlockParams{Network: "mainnet", BlockHeight: height, BlockHash: hash})
 			return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
@@ -28,6 +29,7 @@ func (n planNode) walk(fn func(planNode)) {
 var bigTables = map[string]bool{
 	"ledger_entries": true, "transactions": true, "user_addresses": true,
 	"addresses": true, "xpub_addresses": true, "sync_states": true,
+	"transaction_spends": true, "chain_blocks": true,
 }
 
 // TestListQueriesUseIndexes EXPLAINs every list query with the arguments
@@ -59,6 +61,20 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			_, err := q.XpubList(ctx, db.XpubListParams{UserID: 1, AfterID: 0, MaxRows: 51})
 			return err
 		}, []string{"xpubs_user_id_id_idx"}},
+		// The sync's own reads: the sweep, the tip check's walk down the
+		// recorded blocks, and the conflicts that settle replaced spends.
+		{"SyncSweepCandidates", func(q *db.Queries) error {
+			_, err := q.SyncSweepCandidates(ctx, db.SyncSweepCandidatesParams{Before: time.Now(), MaxRows: 1000})
+			return err
+		}, []string{"sync_states_sweep_idx"}},
+		{"ChainBlocksBelow", func(q *db.Queries) error {
+			_, err := q.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: "mainnet", MaxHeight: 900_000, MaxRows: 64})
+			return err
+		}, []string{"chain_blocks_pkey"}},
+		{"TransactionsReplaceConflicted", func(q *db.Queries) error {
+			_, err := q.TransactionsReplaceConflicted(ctx, 1)
+			return err
+		}, []string{"transaction_spends_outpoint_idx"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,13 @@ type Address struct {
 	CreatedAt  time.Time
 }
 
+// Height-to-hash checkpoints of the blocks holding synchronised transactions, for reorg checks.
+type ChainBlock struct {
+	Network string
+	Height  int32
+	Hash    []byte
+}
+
 // The latest block height seen per network.
 type ChainTip struct {
 	Network   string
@@ -66,6 +73,8 @@ type SyncState struct {
 	StartedAt        *time.Time
 	FinishedAt       *time.Time
 	UpdatedAt        time.Time
+	// The last finished sync ended done: the next may walk incrementally.
+	HistoryComplete bool
 }
 
 // Bitcoin transactions touching at least one tracked address, shared by all users.
@@ -83,7 +92,7 @@ type Transaction struct {
 	UpdatedAt   time.Time
 }
 
-// Outpoints spent by transactions seen pending, to tell replaced from dropped.
+// Outpoints spent by each synchronised transaction, to find conflicting (replaced) spends.
 type TransactionSpend struct {
 	TransactionID int64
 	PrevTxid      []byte

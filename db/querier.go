@@ -31,15 +31,20 @@ type Querier interface {
 	// ledger_entries_history_idx (a LATERAL index-only scan), never a scan of
 	// the whole ledger.
 	BalanceTransactionCount(ctx context.Context, userID int64) (int64, error)
+	// ChainBlockDelete forgets a block that left the best chain.
+	ChainBlockDelete(ctx context.Context, arg ChainBlockDeleteParams) error
+	// ChainBlocksAdd records the blocks a synchronised page's transactions sit
+	// in, as the provider named them; known ones are left as they are.
+	ChainBlocksAdd(ctx context.Context, arg ChainBlocksAddParams) error
+	// ChainBlocksBelow lists recorded blocks at or below a height, highest
+	// first, for the tip check's walk down to the first agreeing height
+	// (chain_blocks primary key, backwards).
+	ChainBlocksBelow(ctx context.Context, arg ChainBlocksBelowParams) ([]ChainBlocksBelowRow, error)
 	// ChainTipGet returns the tip height that drives confirmations.
 	ChainTipGet(ctx context.Context, network string) (ChainTip, error)
 	// ChainTipUpsert records the best chain's tip for a network; the same tip
 	// again writes nothing.
 	ChainTipUpsert(ctx context.Context, arg ChainTipUpsertParams) error
-	// LedgerConfirmedSince lists an address's confirmed transactions at or
-	// above a height, to find those a reorg removed (index-only scan of the
-	// address's confirmed range of ledger_entries_history_idx).
-	LedgerConfirmedSince(ctx context.Context, arg LedgerConfirmedSinceParams) ([]LedgerConfirmedSinceRow, error)
 	// LedgerEntriesUpsert writes a batch of (address, transaction) effects by
 	// natural key, copying each transaction's ordering columns so the history
 	// index can serve pages alone. Rows whose amounts are unchanged are left
@@ -58,10 +63,6 @@ type Querier interface {
 	// PricesUpsert writes a batch of daily closes by day; unchanged days are
 	// left untouched.
 	PricesUpsert(ctx context.Context, arg PricesUpsertParams) error
-	// RecentBlocks lists the blocks holding stored transactions at or above a
-	// height, to ask the provider whether each is still on the best chain
-	// (transactions_block_height_idx).
-	RecentBlocks(ctx context.Context, arg RecentBlocksParams) ([]RecentBlocksRow, error)
 	// Read-replica routing (db.Reads).
 	// ReplicaState runs on the replica: whether it is one (in recovery), how
 	// far it has replayed the primary's WAL (bytes from 0/0) and how far
@@ -79,7 +80,8 @@ type Querier interface {
 	// retries remain and failed when they are spent.
 	SyncStateFail(ctx context.Context, arg SyncStateFailParams) error
 	// SyncStateFinish ends a sync: done, or partial with the difference from
-	// the provider's totals in last_error.
+	// the provider's totals in last_error. Only done marks the history
+	// complete, the condition for the next sync to walk incrementally.
 	SyncStateFinish(ctx context.Context, arg SyncStateFinishParams) error
 	// SyncStateGet returns an address's sync progress (primary key).
 	SyncStateGet(ctx context.Context, addressID int64) (SyncState, error)
@@ -96,11 +98,18 @@ type Querier interface {
 	// address whose sync is already queued or running keeps its state, so
 	// asking twice changes nothing.
 	SyncStatesQueue(ctx context.Context, addressIds []int64) error
+	// SyncStatesRewind lowers the incremental floor of every address of the
+	// network synced above a reorg's fork height, so each one's next sync
+	// walks down past the fork and finds the new chain's transactions there
+	// (a rare, network-wide write: reorgs are rare).
+	SyncStatesRewind(ctx context.Context, arg SyncStatesRewindParams) error
 	// SyncStatusCounts counts addresses by sync status, for /metrics.
 	SyncStatusCounts(ctx context.Context) ([]SyncStatusCountsRow, error)
 	// SyncSweepCandidates lists tracked addresses whose last sync finished
-	// before a time (or never), stalest first, for the periodic re-sync
-	// (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+	// before a time (or never) for the periodic re-sync: those without a
+	// complete history first (never synced, then partial), then the rest,
+	// stalest first (sync_states_sweep_idx; tracked:
+	// user_addresses_address_id_idx).
 	// Addresses queued or running since before that time are listed too: if
 	// their job was lost, queueing again replaces it, and if it still exists
 	// river's uniqueness keeps it the only one.
@@ -172,7 +181,8 @@ type Querier interface {
 	// The day's close (block time, or first seen while pending) for the fiat
 	// value; no price, no value.
 	TransactionHistoryOldest(ctx context.Context, arg TransactionHistoryOldestParams) ([]TransactionHistoryOldestRow, error)
-	// TransactionSpendsAdd records the outpoints pending transactions spend.
+	// TransactionSpendsAdd records the outpoints synchronised transactions
+	// spend, once each.
 	TransactionSpendsAdd(ctx context.Context, arg TransactionSpendsAddParams) error
 	// TransactionSpendsGet returns the outpoints a transaction spends
 	// (primary key prefix).
@@ -181,6 +191,12 @@ type Querier interface {
 	// addresses each touches (transactions_block_height_idx, then the ledger's
 	// primary key).
 	TransactionsInBlock(ctx context.Context, arg TransactionsInBlockParams) ([]TransactionsInBlockRow, error)
+	// TransactionsReplaceConflicted marks replaced every pending or dropped
+	// transaction of the address that spends an outpoint which a different,
+	// confirmed transaction spends: the conflict confirmed, so it can never
+	// confirm (the address's unconfirmed rows of ledger_entries_history_idx,
+	// then the primary key and transaction_spends_outpoint_idx).
+	TransactionsReplaceConflicted(ctx context.Context, addressID int64) ([]int64, error)
 	// TransactionsUnconfirm takes transactions out of their block: back to
 	// pending after a reorg, or replaced or dropped when they left the
 	// mempool. The trigger carries it to the ledger.
@@ -190,7 +206,10 @@ type Querier interface {
 	// id. Re-running it with the same facts changes nothing: the WHERE clause
 	// skips rows whose facts are unchanged, so no dead tuples and no trigger.
 	// A changed status or block (confirmation, reorg) updates the row, and the
-	// transactions_ledger_sync trigger carries it to the ledger.
+	// transactions_ledger_sync trigger carries it to the ledger. A confirmed
+	// row is never sent back to pending by an upsert: a backend a block behind
+	// lists a just-mined transaction as unconfirmed, and only the tip check,
+	// comparing block hashes, decides that a block left the chain.
 	//
 	// Arrays cannot carry SQL nulls from Go slices, so an unconfirmed row has
 	// block height -1 and an empty block hash, and its block time is ignored.

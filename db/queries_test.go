@@ -265,8 +265,18 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 		t.Fatalf("ledger after confirmation = %+v", rows)
 	}
 
-	// A reorg sends it back to pending.
-	writeTxs(t, s, a.ID, []chainTx{pending})
+	// An unconfirmed copy (a backend a block behind lists it so) does not
+	// send it back to pending: the upsert leaves the confirmed row alone.
+	if again := writeTxs(t, s, a.ID, []chainTx{pending}); again[0] != ids[0] {
+		t.Fatalf("re-upsert as pending gave id %d, want %d", again[0], ids[0])
+	}
+	if rows = ledger(t, s, a.ID); rows[0].Status != "confirmed" || *rows[0].BlockHeight != 800_123 {
+		t.Fatalf("ledger after an unconfirmed copy = %+v", rows[0])
+	}
+	// A reorg, found by the tip check, sends it back to pending.
+	if _, err := s.TransactionsUnconfirm(ctx, db.TransactionsUnconfirmParams{Status: "pending", Ids: ids}); err != nil {
+		t.Fatal(err)
+	}
 	rows = ledger(t, s, a.ID)
 	if rows[0].Status != "pending" || !rows[0].Unconfirmed || rows[0].BlockHeight != nil {
 		t.Fatalf("ledger after reorg = %+v", rows[0])

@@ -10,45 +10,6 @@ import (
 	"time"
 )
 
-const ledgerConfirmedSince = `-- name: LedgerConfirmedSince :many
-SELECT transaction_id, txid
-FROM ledger_entries
-WHERE address_id = $1 AND NOT unconfirmed AND sort_height >= $2::integer
-`
-
-type LedgerConfirmedSinceParams struct {
-	AddressID int64
-	MinHeight int32
-}
-
-type LedgerConfirmedSinceRow struct {
-	TransactionID int64
-	Txid          []byte
-}
-
-// LedgerConfirmedSince lists an address's confirmed transactions at or
-// above a height, to find those a reorg removed (index-only scan of the
-// address's confirmed range of ledger_entries_history_idx).
-func (q *Queries) LedgerConfirmedSince(ctx context.Context, arg LedgerConfirmedSinceParams) ([]LedgerConfirmedSinceRow, error) {
-	rows, err := q.db.Query(ctx, ledgerConfirmedSince, arg.AddressID, arg.MinHeight)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []LedgerConfirmedSinceRow{}
-	for rows.Next() {
-		var i LedgerConfirmedSinceRow
-		if err := rows.Scan(&i.TransactionID, &i.Txid); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const ledgerPending = `-- name: LedgerPending :many
 SELECT transaction_id, txid
 FROM ledger_entries
@@ -120,46 +81,6 @@ func (q *Queries) LedgerTotals(ctx context.Context, addressID int64) (LedgerTota
 	return i, err
 }
 
-const recentBlocks = `-- name: RecentBlocks :many
-SELECT DISTINCT block_height::integer AS block_height, block_hash::bytea AS block_hash
-FROM transactions
-WHERE network = $1 AND block_height >= $2::integer AND block_height IS NOT NULL
-ORDER BY 1
-`
-
-type RecentBlocksParams struct {
-	Network   string
-	MinHeight int32
-}
-
-type RecentBlocksRow struct {
-	BlockHeight int32
-	BlockHash   []byte
-}
-
-// RecentBlocks lists the blocks holding stored transactions at or above a
-// height, to ask the provider whether each is still on the best chain
-// (transactions_block_height_idx).
-func (q *Queries) RecentBlocks(ctx context.Context, arg RecentBlocksParams) ([]RecentBlocksRow, error) {
-	rows, err := q.db.Query(ctx, recentBlocks, arg.Network, arg.MinHeight)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []RecentBlocksRow{}
-	for rows.Next() {
-		var i RecentBlocksRow
-		if err := rows.Scan(&i.BlockHeight, &i.BlockHash); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const syncStateFail = `-- name: SyncStateFail :exec
 UPDATE sync_states
 SET status = $1,
@@ -186,6 +107,7 @@ func (q *Queries) SyncStateFail(ctx context.Context, arg SyncStateFailParams) er
 const syncStateFinish = `-- name: SyncStateFinish :exec
 UPDATE sync_states
 SET status = $1,
+    history_complete = ($1 = 'done'),
     last_synced_height = $2,
     last_seen_txid = NULL,
     attempts = 0,
@@ -203,7 +125,8 @@ type SyncStateFinishParams struct {
 }
 
 // SyncStateFinish ends a sync: done, or partial with the difference from
-// the provider's totals in last_error.
+// the provider's totals in last_error. Only done marks the history
+// complete, the condition for the next sync to walk incrementally.
 func (q *Queries) SyncStateFinish(ctx context.Context, arg SyncStateFinishParams) error {
 	_, err := q.db.Exec(ctx, syncStateFinish,
 		arg.Status,
@@ -303,7 +226,7 @@ FROM sync_states s
 WHERE (s.finished_at IS NULL OR s.finished_at < $1::timestamptz)
   AND (s.status NOT IN ('queued', 'running') OR s.updated_at < $1::timestamptz)
   AND EXISTS (SELECT 1 FROM user_addresses ua WHERE ua.address_id = s.address_id)
-ORDER BY s.finished_at NULLS FIRST
+ORDER BY s.history_complete, s.finished_at NULLS FIRST
 LIMIT $2
 `
 
@@ -313,8 +236,10 @@ type SyncSweepCandidatesParams struct {
 }
 
 // SyncSweepCandidates lists tracked addresses whose last sync finished
-// before a time (or never), stalest first, for the periodic re-sync
-// (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+// before a time (or never) for the periodic re-sync: those without a
+// complete history first (never synced, then partial), then the rest,
+// stalest first (sync_states_sweep_idx; tracked:
+// user_addresses_address_id_idx).
 // Addresses queued or running since before that time are listed too: if
 // their job was lost, queueing again replaces it, and if it still exists
 // river's uniqueness keeps it the only one.
@@ -342,7 +267,8 @@ const syncTargetGet = `-- name: SyncTargetGet :one
 SELECT a.id, a.network, a.address,
        coalesce(s.status, 'new')::text AS status,
        s.last_synced_height, s.last_seen_txid,
-       coalesce(s.attempts, 0) AS attempts
+       coalesce(s.attempts, 0) AS attempts,
+       coalesce(s.history_complete, false) AS history_complete
 FROM addresses a
 LEFT JOIN sync_states s ON s.address_id = a.id
 WHERE a.id = $1
@@ -356,6 +282,7 @@ type SyncTargetGetRow struct {
 	LastSyncedHeight *int32
 	LastSeenTxid     []byte
 	Attempts         int32
+	HistoryComplete  bool
 }
 
 // SyncTargetGet returns the address a sync job works on with its sync
@@ -371,6 +298,7 @@ func (q *Queries) SyncTargetGet(ctx context.Context, addressID int64) (SyncTarge
 		&i.LastSyncedHeight,
 		&i.LastSeenTxid,
 		&i.Attempts,
+		&i.HistoryComplete,
 	)
 	return i, err
 }
@@ -387,7 +315,8 @@ type TransactionSpendsAddParams struct {
 	PrevVouts      []int32
 }
 
-// TransactionSpendsAdd records the outpoints pending transactions spend.
+// TransactionSpendsAdd records the outpoints synchronised transactions
+// spend, once each.
 func (q *Queries) TransactionSpendsAdd(ctx context.Context, arg TransactionSpendsAddParams) error {
 	_, err := q.db.Exec(ctx, transactionSpendsAdd, arg.TransactionIds, arg.PrevTxids, arg.PrevVouts)
 	return err
@@ -458,6 +387,46 @@ func (q *Queries) TransactionsInBlock(ctx context.Context, arg TransactionsInBlo
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const transactionsReplaceConflicted = `-- name: TransactionsReplaceConflicted :many
+UPDATE transactions t
+SET status = 'replaced', updated_at = now()
+WHERE t.id IN (
+    SELECT le.transaction_id
+    FROM ledger_entries le
+    JOIN transaction_spends s ON s.transaction_id = le.transaction_id
+    JOIN transaction_spends c ON c.prev_txid = s.prev_txid AND c.prev_vout = s.prev_vout
+        AND c.transaction_id <> s.transaction_id
+    JOIN transactions ct ON ct.id = c.transaction_id AND ct.status = 'confirmed'
+    WHERE le.address_id = $1 AND le.unconfirmed AND le.status IN ('pending', 'dropped')
+)
+RETURNING t.id
+`
+
+// TransactionsReplaceConflicted marks replaced every pending or dropped
+// transaction of the address that spends an outpoint which a different,
+// confirmed transaction spends: the conflict confirmed, so it can never
+// confirm (the address's unconfirmed rows of ledger_entries_history_idx,
+// then the primary key and transaction_spends_outpoint_idx).
+func (q *Queries) TransactionsReplaceConflicted(ctx context.Context, addressID int64) ([]int64, error) {
+	rows, err := q.db.Query(ctx, transactionsReplaceConflicted, addressID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

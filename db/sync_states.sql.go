@@ -23,7 +23,7 @@ func (q *Queries) SyncStateEnsure(ctx context.Context, addressID int64) error {
 }
 
 const syncStateGet = `-- name: SyncStateGet :one
-SELECT address_id, status, last_synced_height, last_seen_txid, pages_fetched, txs_fetched, attempts, last_error, queued_at, started_at, finished_at, updated_at FROM sync_states WHERE address_id = $1
+SELECT address_id, status, last_synced_height, last_seen_txid, pages_fetched, txs_fetched, attempts, last_error, queued_at, started_at, finished_at, updated_at, history_complete FROM sync_states WHERE address_id = $1
 `
 
 // SyncStateGet returns an address's sync progress (primary key).
@@ -43,6 +43,7 @@ func (q *Queries) SyncStateGet(ctx context.Context, addressID int64) (SyncState,
 		&i.StartedAt,
 		&i.FinishedAt,
 		&i.UpdatedAt,
+		&i.HistoryComplete,
 	)
 	return i, err
 }

@@ -4,7 +4,8 @@
 SELECT a.id, a.network, a.address,
        coalesce(s.status, 'new')::text AS status,
        s.last_synced_height, s.last_seen_txid,
-       coalesce(s.attempts, 0) AS attempts
+       coalesce(s.attempts, 0) AS attempts,
+       coalesce(s.history_complete, false) AS history_complete
 FROM addresses a
 LEFT JOIN sync_states s ON s.address_id = a.id
 WHERE a.id = @address_id;
@@ -40,9 +41,11 @@ WHERE address_id = @address_id;
 
 -- name: SyncStateFinish :exec
 -- SyncStateFinish ends a sync: done, or partial with the difference from
--- the provider's totals in last_error.
+-- the provider's totals in last_error. Only done marks the history
+-- complete, the condition for the next sync to walk incrementally.
 UPDATE sync_states
 SET status = @status,
+    history_complete = (@status = 'done'),
     last_synced_height = @height,
     last_seen_txid = NULL,
     attempts = 0,
@@ -64,8 +67,10 @@ WHERE address_id = @address_id;
 
 -- name: SyncSweepCandidates :many
 -- SyncSweepCandidates lists tracked addresses whose last sync finished
--- before a time (or never), stalest first, for the periodic re-sync
--- (sync_states_finished_at_idx; tracked: user_addresses_address_id_idx).
+-- before a time (or never) for the periodic re-sync: those without a
+-- complete history first (never synced, then partial), then the rest,
+-- stalest first (sync_states_sweep_idx; tracked:
+-- user_addresses_address_id_idx).
 -- Addresses queued or running since before that time are listed too: if
 -- their job was lost, queueing again replaces it, and if it still exists
 -- river's uniqueness keeps it the only one.
@@ -74,7 +79,7 @@ FROM sync_states s
 WHERE (s.finished_at IS NULL OR s.finished_at < @before::timestamptz)
   AND (s.status NOT IN ('queued', 'running') OR s.updated_at < @before::timestamptz)
   AND EXISTS (SELECT 1 FROM user_addresses ua WHERE ua.address_id = s.address_id)
-ORDER BY s.finished_at NULLS FIRST
+ORDER BY s.history_complete, s.finished_at NULLS FIRST
 LIMIT @max_rows;
 
 -- name: SyncStatusCounts :many
@@ -102,14 +107,6 @@ SELECT transaction_id, txid
 FROM ledger_entries
 WHERE address_id = @address_id AND unconfirmed AND status = 'pending';
 
--- name: LedgerConfirmedSince :many
--- LedgerConfirmedSince lists an address's confirmed transactions at or
--- above a height, to find those a reorg removed (index-only scan of the
--- address's confirmed range of ledger_entries_history_idx).
-SELECT transaction_id, txid
-FROM ledger_entries
-WHERE address_id = @address_id AND NOT unconfirmed AND sort_height >= @min_height::integer;
-
 -- name: TransactionsUnconfirm :many
 -- TransactionsUnconfirm takes transactions out of their block: back to
 -- pending after a reorg, or replaced or dropped when they left the
@@ -120,24 +117,35 @@ WHERE id = ANY (@ids::bigint[]) AND status <> @status
 RETURNING id;
 
 -- name: TransactionSpendsAdd :exec
--- TransactionSpendsAdd records the outpoints pending transactions spend.
+-- TransactionSpendsAdd records the outpoints synchronised transactions
+-- spend, once each.
 INSERT INTO transaction_spends (transaction_id, prev_txid, prev_vout)
 SELECT unnest(@transaction_ids::bigint[]), unnest(@prev_txids::bytea[]), unnest(@prev_vouts::integer[])
 ON CONFLICT DO NOTHING;
+
+-- name: TransactionsReplaceConflicted :many
+-- TransactionsReplaceConflicted marks replaced every pending or dropped
+-- transaction of the address that spends an outpoint which a different,
+-- confirmed transaction spends: the conflict confirmed, so it can never
+-- confirm (the address's unconfirmed rows of ledger_entries_history_idx,
+-- then the primary key and transaction_spends_outpoint_idx).
+UPDATE transactions t
+SET status = 'replaced', updated_at = now()
+WHERE t.id IN (
+    SELECT le.transaction_id
+    FROM ledger_entries le
+    JOIN transaction_spends s ON s.transaction_id = le.transaction_id
+    JOIN transaction_spends c ON c.prev_txid = s.prev_txid AND c.prev_vout = s.prev_vout
+        AND c.transaction_id <> s.transaction_id
+    JOIN transactions ct ON ct.id = c.transaction_id AND ct.status = 'confirmed'
+    WHERE le.address_id = @address_id AND le.unconfirmed AND le.status IN ('pending', 'dropped')
+)
+RETURNING t.id;
 
 -- name: TransactionSpendsGet :many
 -- TransactionSpendsGet returns the outpoints a transaction spends
 -- (primary key prefix).
 SELECT prev_txid, prev_vout FROM transaction_spends WHERE transaction_id = @transaction_id;
-
--- name: RecentBlocks :many
--- RecentBlocks lists the blocks holding stored transactions at or above a
--- height, to ask the provider whether each is still on the best chain
--- (transactions_block_height_idx).
-SELECT DISTINCT block_height::integer AS block_height, block_hash::bytea AS block_hash
-FROM transactions
-WHERE network = @network AND block_height >= @min_height::integer AND block_height IS NOT NULL
-ORDER BY 1;
 
 -- name: TransactionsInBlock :many
 -- TransactionsInBlock lists the transactions stored in one block and the

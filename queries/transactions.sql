@@ -4,7 +4,10 @@
 -- id. Re-running it with the same facts changes nothing: the WHERE clause
 -- skips rows whose facts are unchanged, so no dead tuples and no trigger.
 -- A changed status or block (confirmation, reorg) updates the row, and the
--- transactions_ledger_sync trigger carries it to the ledger.
+-- transactions_ledger_sync trigger carries it to the ledger. A confirmed
+-- row is never sent back to pending by an upsert: a backend a block behind
+-- lists a just-mined transaction as unconfirmed, and only the tip check,
+-- comparing block hashes, decides that a block left the chain.
 --
 -- Arrays cannot carry SQL nulls from Go slices, so an unconfirmed row has
 -- block height -1 and an empty block hash, and its block time is ignored.
@@ -46,7 +49,8 @@ WITH raw AS (
         vsize = EXCLUDED.vsize,
         first_seen = least(t.first_seen, EXCLUDED.first_seen),
         updated_at = now()
-    WHERE (t.status, t.block_height, t.block_hash, t.block_time, t.fee_sats, t.vsize, t.first_seen)
+    WHERE NOT (t.status = 'confirmed' AND EXCLUDED.status = 'pending')
+      AND (t.status, t.block_height, t.block_hash, t.block_time, t.fee_sats, t.vsize, t.first_seen)
         IS DISTINCT FROM
         (EXCLUDED.status, EXCLUDED.block_height, EXCLUDED.block_hash, EXCLUDED.block_time,
          EXCLUDED.fee_sats, EXCLUDED.vsize, least(t.first_seen, EXCLUDED.first_seen))

@@ -1,15 +1,33 @@
 // Package chaintest is an in-process, Esplora-compatible blockchain
 // provider for tests. It keeps a ground truth (blocks, transactions with
 // their inputs' prevouts, a mempool) that tests shape step by step —
-// mining, reorgs, RBF replacements, drops — and serves it in the shapes
-// Blockstream's and mempool.space's servers use, with injectable faults
-// (429 bursts with Retry-After, 5xx, slow answers).
+// mining, reorgs, RBF replacements, drops — and serves it as the real
+// servers do, quirks included, with injectable faults.
+//
+// Each quirk is read from the servers' source: Blockstream/electrs
+// (src/rest.rs, src/new_index/schema.rs, src/new_index/mempool.rs) behind
+// blockstream.info, and its fork mempool/electrs behind mempool.space:
+//   - GET /address/:a/txs, the first page, in each server's Shape;
+//   - GET /address/:a/txs/mempool: at most 50, the first 50 to arrive,
+//     oldest first, no further pages (Mempool::_history: entries in push
+//     order, .take(limit));
+//   - GET /address/:a/txs/chain/:txid: 25 a page; an unknown txid is
+//     200 [] (ChainQuery::_history's skip_while never finds it);
+//   - GET /tx/:txid: 404 "Transaction not found" once a transaction is in
+//     neither the chain nor the mempool;
+//   - GET /block-height/:h: the best chain's hash, 404 above the tip;
+//   - modes: a block update window (BlockUpdateWindow), a lagging backend
+//     behind a round-robin (Lagging), block status cached once ten deep
+//     (CacheBlockStatus), nginx's limit_req answering 429 without
+//     Retry-After (RateLimit), deep pages that get slower (DeepPageDelay),
+//     and pool payouts of a megabyte (Payout).
 package chaintest
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -18,13 +36,40 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// Esplora's page sizes.
+// Esplora's page sizes: CHAIN_TXS_PER_PAGE and MAX_MEMPOOL_TXS in
+// Blockstream's src/rest.rs, the defaults of rest_default_chain_txs_per_page
+// and rest_default_max_mempool_txs in mempool.space's src/config.rs.
 const (
 	ChainPage   = 25
 	MempoolPage = 50
 )
+
+// Shape is how a server fills the first page of GET /address/:a/txs.
+type Shape int
+
+const (
+	// Blockstream is Blockstream's electrs: up to 50 mempool
+	// transactions, then up to 25 confirmed ones (src/rest.rs).
+	Blockstream Shape = iota
+	// MempoolSpace is mempool.space's fork: the mempool transactions, then confirmed ones
+	// until the page holds 50 (src/rest.rs: max_txs defaults to 50, and
+	// the chain fills max_txs - txs.len()). Its code extends the page with
+	// the mempool history twice, so each unconfirmed transaction is
+	// listed twice.
+	MempoolSpace
+)
+
+// String names the shape, for subtests.
+func (s Shape) String() string {
+	if s == MempoolSpace {
+		return "mempool.space"
+	}
+	return "blockstream"
+}
 
 // In is one input: the output it spends, or a coinbase.
 type In struct {
@@ -50,6 +95,11 @@ type tx struct {
 	inPool   bool   // in the mempool
 	vsize    int64
 	coinbase bool
+	// window: mined, but still listed in the mempool (BlockUpdateWindow).
+	window bool
+	// payout: the transaction's outputs render with full scripts, a
+	// megabyte for 5,000 outputs (Payout).
+	payout bool
 }
 
 type input struct {
@@ -84,6 +134,15 @@ type Fake struct {
 	skew     map[string]int64
 	version  int // bumped by every change, invalidating cache
 	cache    map[string]orderedTxs
+
+	shape        Shape
+	updateWindow bool              // BlockUpdateWindow
+	lagging      bool              // Lagging
+	served       int               // requests answered, for the round-robin
+	statusCache  map[string][]byte // CacheBlockStatus; nil when off
+	limiter      *rate.Limiter     // RateLimit; nil when off
+	limited      int               // 429s the limiter answered
+	deepDelay    time.Duration     // DeepPageDelay
 }
 
 // orderedTxs is an address's history in Esplora's order, cached until the
@@ -99,13 +158,18 @@ type fault struct {
 	retryAfter string
 }
 
-// New starts a fake whose chain has a genesis block at height 0. Close it
-// when done.
+// New starts a fake of Blockstream's shape whose chain has a genesis
+// block at height 0. Close it when done.
 func New() *Fake {
+	return NewShaped(Blockstream)
+}
+
+// NewShaped starts a fake in a server's shape.
+func NewShaped(shape Shape) *Fake {
 	f := &Fake{
 		stale: map[string]int32{}, txs: map[string]*tx{}, byAddr: map[string][]string{},
 		outspend: map[string]string{}, requests: map[string]int{}, cache: map[string]orderedTxs{},
-		skew: map[string]int64{},
+		skew: map[string]int64{}, shape: shape,
 	}
 	f.blocks = []block{{hash: randomHex(), time: genesisTime}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -205,9 +269,95 @@ func (f *Fake) mine(txids []string) int32 {
 	}
 	for _, id := range txids {
 		t := f.txs[id]
-		t.inPool, t.height, t.hash = false, h, b.hash
+		t.inPool, t.height, t.hash, t.window = false, h, b.hash, f.updateWindow
 	}
 	return h
+}
+
+// BlockUpdateWindow (while on) leaves the transactions of each block
+// mined also listed in the mempool (as unconfirmed copies, counted in
+// mempool_stats), as electrs does for a moment: it indexes a new block
+// before its mempool update removes the block's transactions. Turning it
+// off ends every window.
+func (f *Fake) BlockUpdateWindow(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.version++
+	f.updateWindow = on
+	if !on {
+		for _, t := range f.txs {
+			t.window = false
+		}
+	}
+}
+
+// Lagging (while on) puts a second backend behind a round-robin with the
+// first: every other request is answered by a backend one block behind,
+// which does not know the newest block (its height is a 404, its status
+// in_best_chain false) and still has that block's transactions in its
+// mempool. Load-balanced Esplora deployments (blockstream.info,
+// mempool.space) show this for a few seconds after each block.
+func (f *Fake) Lagging(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.version++
+	f.lagging = on
+}
+
+// CacheBlockStatus (from now on) answers GET /block/:hash/status from a cache
+// for any block ten or more deep when first asked: electrs marks such
+// answers cacheable for five years (ttl_by_depth, CONF_FINAL = 10), and
+// the front ends in front of it keep them.
+func (f *Fake) CacheBlockStatus() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.statusCache = map[string][]byte{}
+}
+
+// RateLimit refuses requests past perSecond (with burst) with a bare 429
+// and nginx's HTML body, no Retry-After: the limit_req in front of
+// Esplora's public servers (about 5 a second, burst 10).
+func (f *Fake) RateLimit(perSecond float64, burst int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
+}
+
+// Limited returns how many requests RateLimit refused.
+func (f *Fake) Limited() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.limited
+}
+
+// DeepPageDelay makes each history page after a resume point take perPage
+// longer for every page it lies below the newest: electrs finds a resume
+// point by scanning the history from its newest entry (the "seek
+// directly" TODO in ChainQuery::_history), so deep pages get slower.
+func (f *Fake) DeepPageDelay(perPage time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deepDelay = perPage
+}
+
+// Payout puts a mining pool's payout in the mempool: outputs outputs, one
+// of them paying address value, rendered with full scripts as Esplora
+// does (about a megabyte for 4,000 outputs). It returns the txid.
+func (f *Fake) Payout(address string, value int64, outputs int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	outs := make([]Out, outputs)
+	outs[0] = Out{address, value}
+	for i := 1; i < outputs; i++ {
+		outs[i] = Out{fmt.Sprintf("bc1qminer%033d", i), 10_000 + int64(i)}
+	}
+	var sum int64
+	for _, o := range outs {
+		sum += o.Value
+	}
+	id := f.add([]In{{Address: "bc1qpoolwallet", Value: sum + 50_000}}, outs)
+	f.txs[id].payout = true
+	return id
 }
 
 // History gives address n confirmed transactions at once, txsPerBlock to
@@ -339,6 +489,17 @@ func (f *Fake) Requests(endpoint string) int {
 	return f.requests[endpoint]
 }
 
+// RequestsTotal counts every request answered, 429s included.
+func (f *Fake) RequestsTotal() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.requests {
+		n += c
+	}
+	return n
+}
+
 // Faults returns how many injected faults were answered and how many slow
 // answers the client stopped waiting for.
 func (f *Fake) Faults() (answered, cutOff int) {
@@ -462,6 +623,16 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	endpoint := endpointOf(parts)
 	f.mu.Lock()
 	f.requests[endpoint]++
+	if f.limiter != nil && !f.limiter.Allow() {
+		f.limited++
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte("<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
+		return
+	}
+	f.served++
+	v := f.view(f.lagging && f.served%2 == 0)
 	onPage := f.onPage
 	var flt *fault
 	if len(f.faults) > 0 {
@@ -472,6 +643,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	if f.delayN > 0 {
 		f.delayN--
 		delay = f.delay
+	}
+	if endpoint == "/address/:a/txs/chain/:txid" && f.deepDelay > 0 {
+		if i, ok := f.ordered(parts[1], v).position[parts[4]]; ok {
+			delay += f.deepDelay * time.Duration(i/ChainPage+1)
+		}
 	}
 	f.mu.Unlock()
 	if delay > 0 {
@@ -491,7 +667,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		if flt.retryAfter != "" {
 			w.Header().Set("Retry-After", flt.retryAfter)
 		}
-		http.Error(w, http.StatusText(flt.status), flt.status)
+		// A provider's error page, which must never reach a user.
+		http.Error(w, "<html><body>"+http.StatusText(flt.status)+" (the fake provider's error page)</body></html>", flt.status)
 		return
 	}
 	if onPage != nil && strings.HasPrefix(endpoint, "/address/:a/txs") {
@@ -499,24 +676,43 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.answer(w, endpoint, parts, v)
+}
+
+func (f *Fake) answer(w http.ResponseWriter, endpoint string, parts []string, v view) {
 	switch endpoint {
 	case "/blocks/tip/height":
-		_, _ = w.Write([]byte(strconv.Itoa(len(f.blocks) - 1)))
+		_, _ = w.Write([]byte(strconv.Itoa(int(v.tip))))
 	case "/address/:a/txs":
-		f.writeJSON(w, f.firstPage(parts[1]))
+		f.writeJSON(w, f.firstPage(parts[1], v))
+	case "/address/:a/txs/mempool":
+		o := f.ordered(parts[1], v)
+		f.writeJSON(w, f.renderAll(o.pool[:min(len(o.pool), MempoolPage)], v, false))
+	case "/address/:a/txs/chain":
+		o := f.ordered(parts[1], v)
+		f.writeJSON(w, f.renderAll(o.confirmed[:min(len(o.confirmed), ChainPage)], v, true))
 	case "/address/:a/txs/chain/:txid":
-		page, ok := f.chainPage(parts[1], parts[4])
-		if !ok {
-			http.Error(w, "Transaction not found", http.StatusBadRequest)
+		f.writeJSON(w, f.chainPage(parts[1], parts[4], v))
+	case "/address/:a":
+		f.writeJSON(w, f.stats(parts[1], v))
+	case "/block-height/:h":
+		h, err := strconv.Atoi(parts[1])
+		if err != nil || h < 0 || h > int(v.tip) {
+			http.Error(w, "Block not found", http.StatusNotFound)
 			return
 		}
-		f.writeJSON(w, page)
-	case "/address/:a":
-		f.writeJSON(w, f.stats(parts[1]))
+		_, _ = w.Write([]byte(f.blocks[h].hash))
 	case "/block/:hash/status":
-		f.blockStatus(w, parts[1])
+		f.blockStatus(w, parts[1], v)
+	case "/tx/:txid":
+		t, ok := f.txs[parts[1]]
+		if !ok {
+			http.Error(w, "Transaction not found", http.StatusNotFound)
+			return
+		}
+		f.writeJSON(w, f.render(t, v, v.confirmed(t)))
 	case "/tx/:txid/outspend/:vout":
-		f.writeJSON(w, f.outspendOf(parts[1], parts[3]))
+		f.writeJSON(w, f.outspendOf(parts[1], parts[3], v))
 	default:
 		http.Error(w, "not found", http.StatusNotFound)
 	}
@@ -528,34 +724,66 @@ func endpointOf(p []string) string {
 		return "/blocks/tip/height"
 	case len(p) == 3 && p[0] == "address" && p[2] == "txs":
 		return "/address/:a/txs"
+	case len(p) == 4 && p[0] == "address" && p[2] == "txs" && p[3] == "mempool":
+		return "/address/:a/txs/mempool"
+	case len(p) == 4 && p[0] == "address" && p[2] == "txs" && p[3] == "chain":
+		return "/address/:a/txs/chain"
 	case len(p) == 5 && p[0] == "address" && p[2] == "txs" && p[3] == "chain":
 		return "/address/:a/txs/chain/:txid"
 	case len(p) == 2 && p[0] == "address":
 		return "/address/:a"
+	case len(p) == 2 && p[0] == "block-height":
+		return "/block-height/:h"
 	case len(p) == 3 && p[0] == "block" && p[2] == "status":
 		return "/block/:hash/status"
+	case len(p) == 2 && p[0] == "tx":
+		return "/tx/:txid"
 	case len(p) == 4 && p[0] == "tx" && p[2] == "outspend":
 		return "/tx/:txid/outspend/:vout"
 	}
 	return "other"
 }
 
-// ordered returns the address's mempool transactions newest first and its
-// confirmed ones newest first (height, then position in the block).
-func (f *Fake) ordered(address string) orderedTxs {
-	if o, ok := f.cache[address]; ok && o.version == f.version {
+// view is the chain as the backend answering a request sees it: up to
+// date, or (Lagging) one block behind, with that block's transactions
+// still in its mempool.
+type view struct {
+	tip int32
+}
+
+func (f *Fake) view(lagging bool) view {
+	tip := int32(len(f.blocks) - 1)
+	if lagging && tip > 0 {
+		tip--
+	}
+	return view{tip: tip}
+}
+
+// confirmed says the backend has t in a block.
+func (v view) confirmed(t *tx) bool { return !t.inPool && t.height <= v.tip }
+
+// pooled says the backend lists t in its mempool.
+func (v view) pooled(t *tx) bool { return t.inPool || t.window || t.height > v.tip }
+
+// ordered returns the address's mempool transactions in arrival order and
+// its confirmed ones newest first (height, then position in the block),
+// as the backend of view v has them.
+func (f *Fake) ordered(address string, v view) orderedTxs {
+	key := address + "@" + strconv.Itoa(int(v.tip))
+	if o, ok := f.cache[key]; ok && o.version == f.version {
 		return o
 	}
 	var pool, confirmed []*tx
 	for _, id := range f.byAddr[address] {
 		t := f.txs[id]
-		if t.inPool {
+		if v.pooled(t) {
 			pool = append(pool, t)
-		} else {
+		}
+		if v.confirmed(t) {
 			confirmed = append(confirmed, t)
 		}
 	}
-	slices.SortFunc(pool, func(a, b *tx) int { return b.seq - a.seq })
+	slices.SortFunc(pool, func(a, b *tx) int { return a.seq - b.seq })
 	slices.SortFunc(confirmed, func(a, b *tx) int {
 		if a.height != b.height {
 			return int(b.height - a.height)
@@ -566,35 +794,40 @@ func (f *Fake) ordered(address string) orderedTxs {
 	for i, t := range confirmed {
 		o.position[t.txid] = i
 	}
-	f.cache[address] = o
+	f.cache[key] = o
 	return o
 }
 
-func (f *Fake) firstPage(address string) []txJSON {
-	o := f.ordered(address)
-	pool, confirmed := o.pool, o.confirmed
-	out := make([]txJSON, 0, MempoolPage+ChainPage)
-	for _, t := range pool[:min(len(pool), MempoolPage)] {
-		out = append(out, f.render(t))
+// firstPage is GET /address/:a/txs in the fake's Shape.
+func (f *Fake) firstPage(address string, v view) []txJSON {
+	o := f.ordered(address, v)
+	pool := f.renderAll(o.pool[:min(len(o.pool), MempoolPage)], v, false)
+	if f.shape == MempoolSpace {
+		page := append(pool, pool...)
+		room := max(0, MempoolPage-len(page))
+		return append(page, f.renderAll(o.confirmed[:min(len(o.confirmed), room)], v, true)...)
 	}
-	for _, t := range confirmed[:min(len(confirmed), ChainPage)] {
-		out = append(out, f.render(t))
-	}
-	return out
+	return append(pool, f.renderAll(o.confirmed[:min(len(o.confirmed), ChainPage)], v, true)...)
 }
 
-func (f *Fake) chainPage(address, after string) ([]txJSON, bool) {
-	o := f.ordered(address)
+// chainPage is the page after txid; electrs answers 200 [] for a txid
+// it cannot find in the address's history.
+func (f *Fake) chainPage(address, after string, v view) []txJSON {
+	o := f.ordered(address, v)
 	i, ok := o.position[after]
 	if !ok {
-		return nil, false
+		return []txJSON{}
 	}
 	rest := o.confirmed[i+1:]
-	out := make([]txJSON, 0, ChainPage)
-	for _, t := range rest[:min(len(rest), ChainPage)] {
-		out = append(out, f.render(t))
+	return f.renderAll(rest[:min(len(rest), ChainPage)], v, true)
+}
+
+func (f *Fake) renderAll(txs []*tx, v view, confirmed bool) []txJSON {
+	out := make([]txJSON, 0, len(txs))
+	for _, t := range txs {
+		out = append(out, f.render(t, v, confirmed))
 	}
-	return out, true
+	return out
 }
 
 type totalsJSON struct {
@@ -605,14 +838,9 @@ type totalsJSON struct {
 	TxCount     int64 `json:"tx_count"`
 }
 
-func (f *Fake) stats(address string) any {
+func (f *Fake) stats(address string, v view) any {
 	var chainStats, pool totalsJSON
-	for _, id := range f.byAddr[address] {
-		t := f.txs[id]
-		s := &chainStats
-		if t.inPool {
-			s = &pool
-		}
+	add := func(s *totalsJSON, t *tx) {
 		s.TxCount++
 		for _, o := range t.outs {
 			if o.Address == address {
@@ -627,35 +855,54 @@ func (f *Fake) stats(address string) any {
 			}
 		}
 	}
+	for _, id := range f.byAddr[address] {
+		t := f.txs[id]
+		if v.confirmed(t) {
+			add(&chainStats, t)
+		}
+		if v.pooled(t) {
+			add(&pool, t)
+		}
+	}
 	chainStats.FundedSum += f.skew[address]
 	return map[string]any{"address": address, "chain_stats": chainStats, "mempool_stats": pool}
 }
 
-func (f *Fake) blockStatus(w http.ResponseWriter, hash string) {
-	for h, b := range f.blocks {
+// blockStatus answers GET /block/:hash/status. electrs answers an unknown
+// hash as it answers an orphaned one: in_best_chain false.
+func (f *Fake) blockStatus(w http.ResponseWriter, hash string, v view) {
+	if cached, ok := f.statusCache[hash]; ok {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(cached)
+		return
+	}
+	st := map[string]any{"in_best_chain": false, "next_best": nil}
+	for h, b := range f.blocks[:v.tip+1] {
 		if b.hash == hash {
-			st := map[string]any{"in_best_chain": true, "height": h, "next_best": nil}
-			if h+1 < len(f.blocks) {
+			st["in_best_chain"], st["height"] = true, h
+			if int32(h) < v.tip {
 				st["next_best"] = f.blocks[h+1].hash
 			}
-			f.writeJSON(w, st)
-			return
 		}
 	}
 	if h, ok := f.stale[hash]; ok {
-		f.writeJSON(w, map[string]any{"in_best_chain": false, "height": h, "next_best": nil})
-		return
+		st["height"] = h
 	}
-	http.Error(w, "Block not found", http.StatusNotFound)
+	body, _ := json.Marshal(st)
+	if h, ok := st["height"].(int); ok && f.statusCache != nil && v.tip-int32(h) >= 10 {
+		f.statusCache[hash] = body
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
 }
 
-func (f *Fake) outspendOf(txid, vout string) any {
+func (f *Fake) outspendOf(txid, vout string, v view) any {
 	spender, ok := f.outspend[txid+":"+vout]
 	if !ok {
 		return map[string]any{"spent": false}
 	}
 	t := f.txs[spender]
-	return map[string]any{"spent": true, "txid": spender, "vin": 0, "status": f.status(t)}
+	return map[string]any{"spent": true, "txid": spender, "vin": 0, "status": f.status(t, v.confirmed(t))}
 }
 
 type txJSON struct {
@@ -682,6 +929,7 @@ type vinJSON struct {
 
 type voutJSON struct {
 	Scriptpubkey        string `json:"scriptpubkey"`
+	ScriptpubkeyAsm     string `json:"scriptpubkey_asm,omitempty"`
 	ScriptpubkeyType    string `json:"scriptpubkey_type"`
 	ScriptpubkeyAddress string `json:"scriptpubkey_address,omitempty"`
 	Value               int64  `json:"value"`
@@ -694,25 +942,32 @@ type statusJSON struct {
 	BlockTime   int64  `json:"block_time,omitempty"`
 }
 
-func (f *Fake) status(t *tx) statusJSON {
-	if t.inPool {
+func (f *Fake) status(t *tx, confirmed bool) statusJSON {
+	if !confirmed {
 		return statusJSON{}
 	}
 	return statusJSON{Confirmed: true, BlockHeight: t.height, BlockHash: t.hash, BlockTime: f.blocks[t.height].time}
 }
 
-func (f *Fake) render(t *tx) txJSON {
-	j := txJSON{Txid: t.txid, Version: 2, Size: t.vsize + 20, Weight: t.vsize * 4, Fee: t.fee, Status: f.status(t)}
+// render is a transaction as Esplora shows it: confirmed, or as the
+// mempool's unconfirmed copy.
+func (f *Fake) render(t *tx, v view, confirmed bool) txJSON {
+	j := txJSON{Txid: t.txid, Version: 2, Size: t.vsize + 20, Weight: t.vsize * 4, Fee: t.fee, Status: f.status(t, confirmed && v.confirmed(t))}
 	for _, i := range t.ins {
-		v := vinJSON{Txid: i.prevTxid, Vout: i.prevVout, IsCoinbase: i.prevout == nil, Sequence: 0xfffffffd}
+		in := vinJSON{Txid: i.prevTxid, Vout: i.prevVout, IsCoinbase: i.prevout == nil, Sequence: 0xfffffffd}
 		if i.prevout != nil {
-			v.Prevout = &voutJSON{Scriptpubkey: "0014", ScriptpubkeyType: "v0_p2wpkh", ScriptpubkeyAddress: i.prevout.Address, Value: i.prevout.Value}
-			v.Witness = []string{"30440220", "02"}
+			in.Prevout = &voutJSON{Scriptpubkey: "0014", ScriptpubkeyType: "v0_p2wpkh", ScriptpubkeyAddress: i.prevout.Address, Value: i.prevout.Value}
+			in.Witness = []string{"30440220", "02"}
 		}
-		j.Vin = append(j.Vin, v)
+		j.Vin = append(j.Vin, in)
 	}
-	for _, o := range t.outs {
-		j.Vout = append(j.Vout, voutJSON{Scriptpubkey: "0014", ScriptpubkeyType: "v0_p2wpkh", ScriptpubkeyAddress: o.Address, Value: o.Value})
+	for n, o := range t.outs {
+		out := voutJSON{Scriptpubkey: "0014", ScriptpubkeyType: "v0_p2wpkh", ScriptpubkeyAddress: o.Address, Value: o.Value}
+		if t.payout {
+			script := fmt.Sprintf("%040x", n)
+			out.Scriptpubkey, out.ScriptpubkeyAsm = "0014"+script, "OP_0 OP_PUSHBYTES_20 "+script
+		}
+		j.Vout = append(j.Vout, out)
 	}
 	return j
 }
