@@ -65,12 +65,16 @@ func (w *walk) run(ctx context.Context, resume string) error {
 				continue
 			}
 		}
-		txs = confirmedOnly(txs)
-		// A page shorter than Esplora's 25 is the last (as BDK reads it).
-		more := len(txs) >= chainPage && lowestHeight(txs) >= w.stopBelow
+		// A page shorter than Esplora's 25 is the last (as BDK reads it);
+		// the next page follows the page's last txid as the server sent it.
+		more := len(txs) >= chainPage
 		next := ""
 		if more {
 			next = txs[len(txs)-1].Txid
+		}
+		txs = confirmedOnly(txs)
+		if more = more && lowestHeight(txs) >= w.stopBelow; !more {
+			next = ""
 		}
 		if err := w.save(ctx, txs, next); err != nil {
 			return err

@@ -70,10 +70,15 @@ type Config struct {
 	// ChainNetwork is the network the provider serves; addresses of other
 	// networks are not synchronised.
 	ChainNetwork string `env:"CHAIN_NETWORK" envDefault:"mainnet"`
-	// ChainRateLimit caps requests per second to the provider.
+	// ChainRateLimit caps requests per second to the provider from this
+	// process (all its workers share it; 429s lower it for a while).
 	ChainRateLimit float64 `env:"CHAIN_RATE_LIMIT" envDefault:"5"`
-	// ChainTimeout bounds each provider request.
+	// ChainTimeout bounds each provider request but history pages.
 	ChainTimeout time.Duration `env:"CHAIN_TIMEOUT" envDefault:"10s"`
+	// ChainPageTimeout bounds each history page request: deep pages of a
+	// large address make the provider scan the history from its newest
+	// entry.
+	ChainPageTimeout time.Duration `env:"CHAIN_PAGE_TIMEOUT" envDefault:"60s"`
 	// SyncWorkers is how many sync jobs this process runs at once; 0 runs
 	// none (syncs are queued for another process, e.g. cointracker worker).
 	SyncWorkers int `env:"SYNC_WORKERS" envDefault:"4"`
@@ -207,8 +212,8 @@ func (c Config) ValidateSync() error {
 	if _, ok := btc.Networks[c.ChainNetwork]; !ok {
 		errs = append(errs, fmt.Errorf("CHAIN_NETWORK %q is unknown: use mainnet, testnet, signet or regtest", c.ChainNetwork))
 	}
-	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
-		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
+	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.ChainPageTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
+		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, CHAIN_PAGE_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -304,7 +309,7 @@ func (c Config) Redacted() map[string]any {
 		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "DEV_KEY_FILE": c.DevKeyFile,
 		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret),
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
-		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
+		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TIMER_SLACK": c.TimerSlack.String(),
 		"SYSMON_POLL": c.SysmonPoll, "SCHED_BATCH": c.SchedBatch,

@@ -21,6 +21,7 @@ func valid() Config {
 		ChainNetwork:     "mainnet",
 		ChainRateLimit:   5,
 		ChainTimeout:     1,
+		ChainPageTimeout: 1,
 		SyncWorkers:      1,
 		SyncInterval:     1,
 		TipInterval:      1,

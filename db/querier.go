@@ -194,8 +194,10 @@ type Querier interface {
 	// TransactionsReplaceConflicted marks replaced every pending or dropped
 	// transaction of the address that spends an outpoint which a different,
 	// confirmed transaction spends: the conflict confirmed, so it can never
-	// confirm (the address's unconfirmed rows of ledger_entries_history_idx,
-	// then the primary key and transaction_spends_outpoint_idx).
+	// confirm. The address's few unconfirmed rows come first, materialised
+	// (ledger_entries_history_idx), so the planner probes transaction_spends
+	// by their keys (primary key, then transaction_spends_outpoint_idx) and
+	// never joins that table, one row per input ever synced, with itself.
 	TransactionsReplaceConflicted(ctx context.Context, addressID int64) ([]int64, error)
 	// TransactionsUnconfirm takes transactions out of their block: back to
 	// pending after a reorg, or replaced or dropped when they left the

@@ -395,16 +395,20 @@ func (q *Queries) TransactionsInBlock(ctx context.Context, arg TransactionsInBlo
 }
 
 const transactionsReplaceConflicted = `-- name: TransactionsReplaceConflicted :many
+WITH mine AS MATERIALIZED (
+    SELECT le.transaction_id
+    FROM ledger_entries le
+    WHERE le.address_id = $1 AND le.unconfirmed AND le.status IN ('pending', 'dropped')
+)
 UPDATE transactions t
 SET status = 'replaced', updated_at = now()
 WHERE t.id IN (
-    SELECT le.transaction_id
-    FROM ledger_entries le
-    JOIN transaction_spends s ON s.transaction_id = le.transaction_id
+    SELECT s.transaction_id
+    FROM mine m
+    JOIN transaction_spends s ON s.transaction_id = m.transaction_id
     JOIN transaction_spends c ON c.prev_txid = s.prev_txid AND c.prev_vout = s.prev_vout
         AND c.transaction_id <> s.transaction_id
     JOIN transactions ct ON ct.id = c.transaction_id AND ct.status = 'confirmed'
-    WHERE le.address_id = $1 AND le.unconfirmed AND le.status IN ('pending', 'dropped')
 )
 RETURNING t.id
 `
@@ -412,8 +416,10 @@ RETURNING t.id
 // TransactionsReplaceConflicted marks replaced every pending or dropped
 // transaction of the address that spends an outpoint which a different,
 // confirmed transaction spends: the conflict confirmed, so it can never
-// confirm (the address's unconfirmed rows of ledger_entries_history_idx,
-// then the primary key and transaction_spends_outpoint_idx).
+// confirm. The address's few unconfirmed rows come first, materialised
+// (ledger_entries_history_idx), so the planner probes transaction_spends
+// by their keys (primary key, then transaction_spends_outpoint_idx) and
+// never joins that table, one row per input ever synced, with itself.
 func (q *Queries) TransactionsReplaceConflicted(ctx context.Context, addressID int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, transactionsReplaceConflicted, addressID)
 	if err != nil {

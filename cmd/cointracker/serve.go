@@ -189,7 +189,8 @@ func newRunner(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, reg *pro
 	var syncer *chainsync.Syncer
 	if cfg.SyncWorkers > 0 {
 		client, err := chain.New(cfg.ChainProviderURL, chain.Options{
-			RequestTimeout: cfg.ChainTimeout, RatePerSecond: cfg.ChainRateLimit, Metrics: chain.NewMetrics(reg),
+			RequestTimeout: cfg.ChainTimeout, PageTimeout: cfg.ChainPageTimeout, RatePerSecond: cfg.ChainRateLimit,
+			Metrics: chain.NewMetrics(reg),
 		})
 		if err != nil {
 			return nil, usageError{err}
