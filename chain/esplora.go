@@ -294,6 +294,12 @@ func (c *Client) BlockHashAt(ctx context.Context, height int32) (string, error) 
 	return body, nil
 }
 
+// Rate is the request rate the client allows itself now, in requests a
+// second: the configured rate, less after 429 answers (see budget).
+func (c *Client) Rate() float64 {
+	return c.budget.rate()
+}
+
 // Transaction returns one transaction (GET /tx/:txid). A transaction that
 // is neither in a block nor in the provider's mempool is a 404
 // (IsNotFound): the one sure sign that it was dropped or replaced.

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/cointracker/cointracker/chain"
 	"github.com/cointracker/cointracker/chain/chaintest"
 	"github.com/cointracker/cointracker/db"
@@ -146,7 +144,7 @@ func TestSyncMempoolCap(t *testing.T) {
 			t.Fatalf("with 60 in the mempool: %+v, %q; want partial in one round, naming the cap", res, deref(st.LastError))
 		}
 		for i, txid := range pool {
-			if got, want := e.statusOrNone(t, txid), map[bool]string{true: "pending", false: ""}[i < 50]; got != want {
+			if got, want := e.status(t, txid), map[bool]string{true: "pending", false: ""}[i < 50]; got != want {
 				t.Fatalf("mempool transaction %d is %q, want %q (the first 50 by arrival are listed)", i, got, want)
 			}
 		}
@@ -159,15 +157,6 @@ func TestSyncMempoolCap(t *testing.T) {
 			t.Fatalf("%d transactions looked up one by one, want none: the listing and the chain showed them all", got)
 		}
 	})
-}
-
-// statusOrNone is a stored transaction's status, "" when not stored.
-func (e *env) statusOrNone(t *testing.T, txid string) string {
-	t.Helper()
-	var s string
-	_ = e.store.Pool().QueryRow(context.Background(),
-		`SELECT status FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&s)
-	return s
 }
 
 // TestSyncDuringABlockUpdate: for a moment after a block, electrs lists
@@ -292,23 +281,16 @@ func (e *env) getStatus(t *testing.T, hash string) bool {
 // allows, the sync completes, and the refusals are few.
 func TestSyncUnderNginxRateLimit(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	e := newShapedEnv(t, chaintest.Blockstream, func(o *chain.Options) {
-		o.RatePerSecond, o.Burst, o.Metrics = 40, 5, chain.NewMetrics(reg)
-	})
+	e := newShapedEnv(t, chaintest.Blockstream, func(o *chain.Options) { o.RatePerSecond, o.Burst = 40, 5 })
 	e.fake.History(alice, 1000, 10)
 	id := e.track(t, alice)
 	e.fake.RateLimit(20, 5)
 	start := time.Now()
 	e.sync(t, id)
 	e.matches(t, id, alice)
-	requests := 0
-	for _, ep := range []string{"/blocks/tip/height", "/address/:a/txs/mempool", "/address/:a/txs/chain",
-		"/address/:a/txs/chain/:txid", "/address/:a", "/tx/:txid"} {
-		requests += e.fake.Requests(ep)
-	}
+	requests := e.fake.RequestsTotal()
 	limited := e.fake.Limited()
-	rate := gaugeValue(t, reg, "chain_provider_rate_limit")
+	rate := e.client.Rate()
 	t.Logf("%d requests, %d refused with 429, in %s; the budget ended at %.0f/s (ceiling 40/s, the provider's 20/s)",
 		requests, limited, time.Since(start).Round(time.Millisecond), rate)
 	if limited == 0 {
@@ -317,21 +299,6 @@ func TestSyncUnderNginxRateLimit(t *testing.T) {
 	if limited > requests/5 {
 		t.Fatalf("%d of %d requests refused: the budget did not slow down", limited, requests)
 	}
-}
-
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == name {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("%s is not registered", name)
-	return 0
 }
 
 // TestSyncBigTransactions: twenty pool payouts of 4,000 outputs (about a

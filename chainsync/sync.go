@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/cointracker/cointracker/chain"
 	"github.com/cointracker/cointracker/db"
@@ -178,21 +179,22 @@ func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow, w *walk
 	if err != nil {
 		return "", false, fmt.Errorf("read stored totals: %w", err)
 	}
-	if w.capped && stats.Mempool.TxCount > got.MempoolTxCount {
-		return fmt.Sprintf("mempool: the provider holds %d unconfirmed transactions and lists only the first %d; "+
-			"the unconfirmed balance is incomplete until some confirm", stats.Mempool.TxCount, mempoolCap), false, nil
-	}
-	check := func(what string, want chain.Totals, count, funded, spent int64) {
+	var problems []string
+	check := func(what string, want chain.Totals, count, funded, spent int64) bool {
 		if want.TxCount == count && want.FundedSum == funded && want.SpentSum == spent {
-			return
+			return true
 		}
-		if problem != "" {
-			problem += "; "
-		}
-		problem += fmt.Sprintf("%s: provider has %d transactions, %d sats funded, %d sats spent; stored %d, %d, %d",
-			what, want.TxCount, want.FundedSum, want.SpentSum, count, funded, spent)
+		problems = append(problems, fmt.Sprintf("%s: provider has %d transactions, %d sats funded, %d sats spent; stored %d, %d, %d",
+			what, want.TxCount, want.FundedSum, want.SpentSum, count, funded, spent))
+		return false
 	}
-	check("confirmed", stats.Chain, got.ChainTxCount, got.ChainFunded, got.ChainSpent)
-	check("mempool", stats.Mempool, got.MempoolTxCount, got.MempoolFunded, got.MempoolSpent)
-	return problem, true, nil
+	again = !check("confirmed", stats.Chain, got.ChainTxCount, got.ChainFunded, got.ChainSpent)
+	if w.capped && stats.Mempool.TxCount > got.MempoolTxCount {
+		// No request shows the rest: re-reading the head cannot mend it.
+		problems = append(problems, fmt.Sprintf("mempool: the provider holds %d unconfirmed transactions and lists only "+
+			"the first %d; the unconfirmed balance is incomplete until some confirm", stats.Mempool.TxCount, mempoolCap))
+	} else if !check("mempool", stats.Mempool, got.MempoolTxCount, got.MempoolFunded, got.MempoolSpent) {
+		again = true
+	}
+	return strings.Join(problems, "; "), again, nil
 }

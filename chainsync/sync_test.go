@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/cointracker/cointracker/api"
 	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/btc"
@@ -227,11 +229,13 @@ func (e *env) state(t *testing.T, id int64) db.SyncState {
 	return st
 }
 
+// status is a stored transaction's status, "" when it is not stored.
 func (e *env) status(t *testing.T, txid string) string {
 	t.Helper()
 	var s string
-	if err := e.store.Pool().QueryRow(context.Background(),
-		`SELECT status FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&s); err != nil {
+	err := e.store.Pool().QueryRow(context.Background(),
+		`SELECT status FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&s)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		t.Fatal(err)
 	}
 	return s
