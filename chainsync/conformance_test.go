@@ -334,3 +334,38 @@ func TestSyncDeepPagesGetSlower(t *testing.T) {
 		t.Fatalf("%d deep pages were cut off", cutOff)
 	}
 }
+
+// TestReorgBelowANewerBlock: a reorg takes two blocks and their
+// transactions, and before the tip check runs a sync records a newer
+// block above them. That newer block agrees with the provider but was
+// recorded after the last check, so it proves nothing about the stale
+// ones beneath it: the check looks past it and demotes them.
+func TestReorgBelowANewerBlock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.fake.History(alice, 20, 2) // blocks 1..10
+	id := e.track(t, alice)
+	e.sync(t, id)
+	if stale, err := e.syncer.CheckTip(context.Background()); err != nil || stale != 0 {
+		t.Fatalf("CheckTip = %d, %v before any reorg", stale, err)
+	}
+	e.fake.Reorg(2, ids[16:]...) // blocks 9 and 10 go, with their four transactions
+	e.fake.Mine()                // 9': empty
+	e.fake.Mine()                // 10': empty
+	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 9_000}}, []chaintest.Out{{Address: alice, Value: 8_000}})
+	e.fake.Mine() // 11', paying alice
+	if res := e.sync(t, id); res.Status != "partial" {
+		t.Fatalf("a sync before the tip check: %+v, want partial (four stale confirmed transactions stored)", res)
+	}
+	stale, err := e.syncer.CheckTip(context.Background())
+	if err != nil || stale != 2 {
+		t.Fatalf("CheckTip = %d, %v; want the 2 stale blocks below the newer one", stale, err)
+	}
+	e.sync(t, id)
+	e.matches(t, id, alice)
+	for _, txid := range ids[16:] {
+		if s := e.status(t, txid); s != "dropped" {
+			t.Fatalf("a transaction of a stale block is %s, want dropped", s)
+		}
+	}
+}

@@ -261,28 +261,45 @@ func (w *tipWorker) Work(ctx context.Context, _ *river.Job[RefreshTipArgs]) erro
 // CheckTip records the provider's tip and finds reorgs of any depth. It
 // compares the recorded block of each height holding stored transactions
 // (chain_blocks) with the hash the provider names at that height now
-// (GET /block-height/:h), from the tip down to the first height where they
-// agree, and demotes what sits above it: those transactions go back to
-// pending and the addresses they touch are queued to settle where each
-// went. It asks nothing above the tip it read first, and stops at a 404: a
-// backend behind a load balancer that lags a block does not know the
-// newest heights, which proves nothing about them. Block status answers
-// (GET /block/:hash/status) are never used: front ends cache them for
-// years once a block is ten deep. It returns how many blocks left the
+// (GET /block-height/:h), from the tip down, and demotes every recorded
+// block the provider contradicts: its transactions go back to pending and
+// the addresses they touch are queued to settle where each went. It stops
+// at the first agreeing block recorded before the previous check began:
+// every block below that one was checked then or recorded since from the
+// best chain, while a block recorded since says nothing about older ones
+// beneath it. It asks nothing above the tip it read first, and stops at a
+// 404: a backend behind a load balancer that lags a block does not know
+// the newest heights, which proves nothing about them. Block status
+// answers (GET /block/:hash/status) are never used: front ends cache them
+// for years once a block is ten deep. It returns how many blocks left the
 // chain.
 func (s *Syncer) CheckTip(ctx context.Context) (int, error) {
 	tip, err := s.RefreshTip(ctx)
 	if err != nil {
 		return 0, err
 	}
+	check, err := s.store.ChainTipCheckBegin(ctx, s.network)
+	if err != nil {
+		return 0, fmt.Errorf("read the last reorg check: %w", err)
+	}
+	stale, err := s.checkBlocks(ctx, tip, check.CheckedAt)
+	if err != nil {
+		return stale, err
+	}
+	if err := s.store.ChainTipChecked(ctx, db.ChainTipCheckedParams{Network: s.network, CheckedAt: &check.Now}); err != nil {
+		return stale, fmt.Errorf("record the reorg check: %w", err)
+	}
+	return stale, nil
+}
+
+// checkBlocks is CheckTip's walk down the recorded blocks at or below tip;
+// lastCheck is when the previous complete check began (nil: never).
+func (s *Syncer) checkBlocks(ctx context.Context, tip int32, lastCheck *time.Time) (int, error) {
 	stale := 0
 	for below := tip; ; {
-		blocks, err := s.store.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: s.network, MaxHeight: below, MaxRows: 64})
-		if err != nil {
-			return stale, fmt.Errorf("list recorded blocks: %w", err)
-		}
-		if len(blocks) == 0 {
-			return stale, nil
+		blocks, err := s.store.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: s.network, MaxHeight: below, MaxHeights: 64})
+		if err != nil || len(blocks) == 0 {
+			return stale, err
 		}
 		for i := 0; i < len(blocks); {
 			h := blocks[i].Height
@@ -293,18 +310,19 @@ func (s *Syncer) CheckTip(ctx context.Context) (int, error) {
 			if err != nil {
 				return stale, fmt.Errorf("read the block at %d: %w", h, err)
 			}
-			agree := false
+			settled := false
 			for ; i < len(blocks) && blocks[i].Height == h; i++ {
-				if hex.EncodeToString(blocks[i].Hash) == best {
-					agree = true
+				b := blocks[i]
+				if hex.EncodeToString(b.Hash) == best {
+					settled = lastCheck != nil && b.RecordedAt.Before(*lastCheck)
 					continue
 				}
 				stale++
-				if err := s.demoteBlock(ctx, blocks[i]); err != nil {
+				if err := s.demoteBlock(ctx, b.Height, b.Hash); err != nil {
 					return stale, err
 				}
 			}
-			if agree {
+			if settled {
 				return stale, nil
 			}
 			below = h - 1
@@ -312,12 +330,14 @@ func (s *Syncer) CheckTip(ctx context.Context) (int, error) {
 	}
 }
 
-// demoteBlock sends a block's transactions back to pending, forgets the
-// block, lowers the incremental floor of the network's addresses below it
-// and queues syncs of the addresses its transactions touch.
-func (s *Syncer) demoteBlock(ctx context.Context, b db.ChainBlocksBelowRow) error {
+// demoteBlock sends the transactions of a block that left the best chain
+// back to pending, forgets the block, lowers the incremental floor of the
+// network's addresses below it and queues syncs of the addresses its
+// transactions touch.
+func (s *Syncer) demoteBlock(ctx context.Context, height int32, hash []byte) error {
+	b := db.ChainBlockDeleteParams{Network: s.network, Height: height, Hash: hash}
 	rows, err := s.store.TransactionsInBlock(ctx, db.TransactionsInBlockParams{
-		Network: s.network, BlockHeight: b.Height, BlockHash: b.Hash,
+		Network: s.network, BlockHeight: height, BlockHash: hash,
 	})
 	if err != nil {
 		return fmt.Errorf("list transactions of block %d: %w", b.Height, err)
@@ -336,7 +356,7 @@ func (s *Syncer) demoteBlock(ctx context.Context, b db.ChainBlocksBelowRow) erro
 		if _, err := q.TransactionsUnconfirm(ctx, db.TransactionsUnconfirmParams{Status: "pending", Ids: txIDs}); err != nil {
 			return fmt.Errorf("demote transactions of block %d: %w", b.Height, err)
 		}
-		if err := q.ChainBlockDelete(ctx, db.ChainBlockDeleteParams{Network: s.network, Height: b.Height, Hash: b.Hash}); err != nil {
+		if err := q.ChainBlockDelete(ctx, b); err != nil {
 			return fmt.Errorf("forget block %d: %w", b.Height, err)
 		}
 		if err := q.SyncStatesRewind(ctx, db.SyncStatesRewindParams{Network: s.network, Height: max(0, b.Height-1)}); err != nil {

@@ -55,7 +55,7 @@ func (w *walk) reconcile(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := w.s.writeRetrying(ctx, func(q *db.Queries) error { return page.write(ctx, q) }); err != nil {
+		if err := w.s.writePage(ctx, page, nil); err != nil {
 			return err
 		}
 	}

@@ -42,7 +42,7 @@ func sync100k(t *testing.T, shape chaintest.Shape) {
 	}
 
 	runtime.GC()
-	base := liveHeap()
+	base, rssBefore := liveHeap(), peakRSS()
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	done := make(chan struct{})
@@ -77,9 +77,9 @@ func sync100k(t *testing.T, shape chaintest.Shape) {
 		t.Fatalf("stored %d confirmed transactions (%v), want %d", totals.ChainTxCount, err, n)
 	}
 	growth := int64(peak.Load()) - int64(base)
-	t.Logf("%s: synced %d transactions in %d pages and %d requests in %s (%.0f tx/s); live heap peaked %.1f MiB above the %.1f MiB before (the fake provider's ground truth); peak RSS %s",
+	t.Logf("%s: synced %d transactions in %d pages and %d requests in %s (%.0f tx/s); live heap peaked %.1f MiB above the %.1f MiB before (the fake provider's ground truth); the process's peak RSS %s before the sync, %s after",
 		shape, n, res.Pages, requests, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(),
-		float64(growth)/(1<<20), float64(base)/(1<<20), peakRSS())
+		float64(growth)/(1<<20), float64(base)/(1<<20), rssBefore, peakRSS())
 	if growth > 32<<20 {
 		t.Fatalf("the sync's live heap grew by %d MiB: it is holding the history", growth>>20)
 	}

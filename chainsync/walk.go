@@ -171,10 +171,7 @@ func (w *walk) save(ctx context.Context, txs []chain.Tx, next string) error {
 			return fmt.Errorf("provider txid %q: %w", next, err)
 		}
 	}
-	err = w.s.writeRetrying(ctx, func(q *db.Queries) error {
-		if err := page.write(ctx, q); err != nil {
-			return err
-		}
+	err = w.s.writePage(ctx, page, func(q *db.Queries) error {
 		return q.SyncStateProgress(ctx, db.SyncStateProgressParams{
 			AddressID: w.target.ID, LastSeenTxid: nextTxid, Txs: int32(len(txs)),
 		})
@@ -187,27 +184,53 @@ func (w *walk) save(ctx context.Context, txs []chain.Tx, next string) error {
 	return nil
 }
 
-// write stores the page's transactions with the address's ledger entries,
-// their inputs and their blocks.
-func (p page) write(ctx context.Context, q *db.Queries) error {
-	ids, err := p.upsert(ctx, q)
-	if err != nil || len(ids) == 0 {
+// writePage writes a page in one transaction, with extra (when not nil),
+// then demotes the blocks the page contradicts: recorded at one of its
+// heights under another hash.
+func (s *Syncer) writePage(ctx context.Context, p page, extra func(*db.Queries) error) error {
+	var stale []db.ChainBlocksAddRow
+	err := s.writeRetrying(ctx, func(q *db.Queries) error {
+		var err error
+		if stale, err = p.write(ctx, q); err != nil || extra == nil {
+			return err
+		}
+		return extra(q)
+	})
+	if err != nil {
 		return err
 	}
-	if err := q.LedgerEntriesUpsert(ctx, p.ledger(ids)); err != nil {
-		return fmt.Errorf("write ledger entries: %w", err)
-	}
-	if spends := p.spends(ids); len(spends.TransactionIds) > 0 {
-		if err := q.TransactionSpendsAdd(ctx, spends); err != nil {
-			return fmt.Errorf("write spent outpoints: %w", err)
-		}
-	}
-	if len(p.blocks.Heights) > 0 {
-		if err := q.ChainBlocksAdd(ctx, p.blocks); err != nil {
-			return fmt.Errorf("write block checkpoints: %w", err)
+	for _, b := range stale {
+		if err := s.demoteBlock(ctx, b.Height, b.Hash); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// write stores the page's transactions with the address's ledger entries,
+// their inputs and their blocks, and returns the blocks recorded at the
+// page's heights under other hashes.
+func (p page) write(ctx context.Context, q *db.Queries) ([]db.ChainBlocksAddRow, error) {
+	ids, err := p.upsert(ctx, q)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	if err := q.LedgerEntriesUpsert(ctx, p.ledger(ids)); err != nil {
+		return nil, fmt.Errorf("write ledger entries: %w", err)
+	}
+	if spends := p.spends(ids); len(spends.TransactionIds) > 0 {
+		if err := q.TransactionSpendsAdd(ctx, spends); err != nil {
+			return nil, fmt.Errorf("write spent outpoints: %w", err)
+		}
+	}
+	if len(p.blocks.Heights) == 0 {
+		return nil, nil
+	}
+	stale, err := q.ChainBlocksAdd(ctx, p.blocks)
+	if err != nil {
+		return nil, fmt.Errorf("write block checkpoints: %w", err)
+	}
+	return stale, nil
 }
 
 // errShort means an upsert returned fewer rows than it was given: a

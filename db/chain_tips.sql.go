@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 )
 
 const chainBlockDelete = `-- name: ChainBlockDelete :exec
@@ -25,10 +26,17 @@ func (q *Queries) ChainBlockDelete(ctx context.Context, arg ChainBlockDeletePara
 	return err
 }
 
-const chainBlocksAdd = `-- name: ChainBlocksAdd :exec
-INSERT INTO chain_blocks (network, height, hash)
-SELECT $1, unnest($2::integer[]), unnest($3::bytea[])
-ON CONFLICT DO NOTHING
+const chainBlocksAdd = `-- name: ChainBlocksAdd :many
+WITH input AS (
+    SELECT unnest($2::integer[]) AS height, unnest($3::bytea[]) AS hash
+), added AS (
+    INSERT INTO chain_blocks (network, height, hash)
+    SELECT $1, height, hash FROM input
+    ON CONFLICT DO NOTHING
+)
+SELECT c.height, c.hash
+FROM chain_blocks c
+JOIN input i ON c.network = $1 AND c.height = i.height AND c.hash <> i.hash
 `
 
 type ChainBlocksAddParams struct {
@@ -37,43 +45,26 @@ type ChainBlocksAddParams struct {
 	Hashes  [][]byte
 }
 
-// ChainBlocksAdd records the blocks a synchronised page's transactions sit
-// in, as the provider named them; known ones are left as they are.
-func (q *Queries) ChainBlocksAdd(ctx context.Context, arg ChainBlocksAddParams) error {
-	_, err := q.db.Exec(ctx, chainBlocksAdd, arg.Network, arg.Heights, arg.Hashes)
-	return err
-}
-
-const chainBlocksBelow = `-- name: ChainBlocksBelow :many
-SELECT height, hash FROM chain_blocks
-WHERE network = $1 AND height <= $2::integer
-ORDER BY height DESC, hash
-LIMIT $3
-`
-
-type ChainBlocksBelowParams struct {
-	Network   string
-	MaxHeight int32
-	MaxRows   int32
-}
-
-type ChainBlocksBelowRow struct {
+type ChainBlocksAddRow struct {
 	Height int32
 	Hash   []byte
 }
 
-// ChainBlocksBelow lists recorded blocks at or below a height, highest
-// first, for the tip check's walk down to the first agreeing height
-// (chain_blocks primary key, backwards).
-func (q *Queries) ChainBlocksBelow(ctx context.Context, arg ChainBlocksBelowParams) ([]ChainBlocksBelowRow, error) {
-	rows, err := q.db.Query(ctx, chainBlocksBelow, arg.Network, arg.MaxHeight, arg.MaxRows)
+// ChainBlocksAdd records the blocks a synchronised page's transactions sit
+// in, as the provider named them (known ones are left as they are), and
+// returns the blocks recorded before at those heights under other hashes:
+// the provider's best chain no longer holds them, so the caller demotes
+// them at once. Without that, a stale block below a height the tip check
+// finds agreeing would never be looked at again (chain_blocks primary key).
+func (q *Queries) ChainBlocksAdd(ctx context.Context, arg ChainBlocksAddParams) ([]ChainBlocksAddRow, error) {
+	rows, err := q.db.Query(ctx, chainBlocksAdd, arg.Network, arg.Heights, arg.Hashes)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ChainBlocksBelowRow{}
+	items := []ChainBlocksAddRow{}
 	for rows.Next() {
-		var i ChainBlocksBelowRow
+		var i ChainBlocksAddRow
 		if err := rows.Scan(&i.Height, &i.Hash); err != nil {
 			return nil, err
 		}
@@ -85,8 +76,90 @@ func (q *Queries) ChainBlocksBelow(ctx context.Context, arg ChainBlocksBelowPara
 	return items, nil
 }
 
+const chainBlocksBelow = `-- name: ChainBlocksBelow :many
+SELECT b.height, b.hash, b.recorded_at FROM chain_blocks b
+WHERE b.network = $1 AND b.height <= $2::integer
+  AND b.height >= (
+    SELECT coalesce(min(d.height), 0) FROM (
+        SELECT DISTINCT c.height FROM chain_blocks c
+        WHERE c.network = $1 AND c.height <= $2::integer
+        ORDER BY c.height DESC
+        LIMIT $3
+    ) d
+  )
+ORDER BY b.height DESC, b.hash
+`
+
+type ChainBlocksBelowParams struct {
+	Network    string
+	MaxHeight  int32
+	MaxHeights int32
+}
+
+type ChainBlocksBelowRow struct {
+	Height     int32
+	Hash       []byte
+	RecordedAt time.Time
+}
+
+// ChainBlocksBelow lists the recorded blocks of the max_heights highest
+// heights at or below a height, highest first, every hash of each, for
+// the tip check's walk down (chain_blocks primary key, backwards).
+func (q *Queries) ChainBlocksBelow(ctx context.Context, arg ChainBlocksBelowParams) ([]ChainBlocksBelowRow, error) {
+	rows, err := q.db.Query(ctx, chainBlocksBelow, arg.Network, arg.MaxHeight, arg.MaxHeights)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ChainBlocksBelowRow{}
+	for rows.Next() {
+		var i ChainBlocksBelowRow
+		if err := rows.Scan(&i.Height, &i.Hash, &i.RecordedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const chainTipCheckBegin = `-- name: ChainTipCheckBegin :one
+SELECT checked_at, now()::timestamptz AS now FROM chain_tips WHERE network = $1
+`
+
+type ChainTipCheckBeginRow struct {
+	CheckedAt *time.Time
+	Now       time.Time
+}
+
+// ChainTipCheckBegin returns when the last complete reorg check began,
+// and the database's clock now, which this check records when it ends.
+func (q *Queries) ChainTipCheckBegin(ctx context.Context, network string) (ChainTipCheckBeginRow, error) {
+	row := q.db.QueryRow(ctx, chainTipCheckBegin, network)
+	var i ChainTipCheckBeginRow
+	err := row.Scan(&i.CheckedAt, &i.Now)
+	return i, err
+}
+
+const chainTipChecked = `-- name: ChainTipChecked :exec
+UPDATE chain_tips SET checked_at = $1 WHERE network = $2
+`
+
+type ChainTipCheckedParams struct {
+	CheckedAt *time.Time
+	Network   string
+}
+
+// ChainTipChecked records when the reorg check that just ended began.
+func (q *Queries) ChainTipChecked(ctx context.Context, arg ChainTipCheckedParams) error {
+	_, err := q.db.Exec(ctx, chainTipChecked, arg.CheckedAt, arg.Network)
+	return err
+}
+
 const chainTipGet = `-- name: ChainTipGet :one
-SELECT network, height, block_hash, updated_at FROM chain_tips WHERE network = $1
+SELECT network, height, block_hash, updated_at, checked_at FROM chain_tips WHERE network = $1
 `
 
 // ChainTipGet returns the tip height that drives confirmations.
@@ -98,6 +171,7 @@ func (q *Queries) ChainTipGet(ctx context.Context, network string) (ChainTip, er
 		&i.Height,
 		&i.BlockHash,
 		&i.UpdatedAt,
+		&i.CheckedAt,
 	)
 	return i, err
 }

@@ -68,7 +68,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			return err
 		}, []string{"sync_states_sweep_idx"}},
 		{"ChainBlocksBelow", func(q *db.Queries) error {
-			_, err := q.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: "mainnet", MaxHeight: 900_000, MaxRows: 64})
+			_, err := q.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: "mainnet", MaxHeight: 900_000, MaxHeights: 64})
 			return err
 		}, []string{"chain_blocks_pkey"}},
 		{"TransactionsReplaceConflicted", func(q *db.Queries) error {

@@ -19,9 +19,10 @@ type Address struct {
 
 // Height-to-hash checkpoints of the blocks holding synchronised transactions, for reorg checks.
 type ChainBlock struct {
-	Network string
-	Height  int32
-	Hash    []byte
+	Network    string
+	Height     int32
+	Hash       []byte
+	RecordedAt time.Time
 }
 
 // The latest block height seen per network.
@@ -30,6 +31,8 @@ type ChainTip struct {
 	Height    int32
 	BlockHash []byte
 	UpdatedAt time.Time
+	// When the last complete reorg check began.
+	CheckedAt *time.Time
 }
 
 // Per-address effect of each transaction, in satoshis.

@@ -34,12 +34,21 @@ type Querier interface {
 	// ChainBlockDelete forgets a block that left the best chain.
 	ChainBlockDelete(ctx context.Context, arg ChainBlockDeleteParams) error
 	// ChainBlocksAdd records the blocks a synchronised page's transactions sit
-	// in, as the provider named them; known ones are left as they are.
-	ChainBlocksAdd(ctx context.Context, arg ChainBlocksAddParams) error
-	// ChainBlocksBelow lists recorded blocks at or below a height, highest
-	// first, for the tip check's walk down to the first agreeing height
-	// (chain_blocks primary key, backwards).
+	// in, as the provider named them (known ones are left as they are), and
+	// returns the blocks recorded before at those heights under other hashes:
+	// the provider's best chain no longer holds them, so the caller demotes
+	// them at once. Without that, a stale block below a height the tip check
+	// finds agreeing would never be looked at again (chain_blocks primary key).
+	ChainBlocksAdd(ctx context.Context, arg ChainBlocksAddParams) ([]ChainBlocksAddRow, error)
+	// ChainBlocksBelow lists the recorded blocks of the max_heights highest
+	// heights at or below a height, highest first, every hash of each, for
+	// the tip check's walk down (chain_blocks primary key, backwards).
 	ChainBlocksBelow(ctx context.Context, arg ChainBlocksBelowParams) ([]ChainBlocksBelowRow, error)
+	// ChainTipCheckBegin returns when the last complete reorg check began,
+	// and the database's clock now, which this check records when it ends.
+	ChainTipCheckBegin(ctx context.Context, network string) (ChainTipCheckBeginRow, error)
+	// ChainTipChecked records when the reorg check that just ended began.
+	ChainTipChecked(ctx context.Context, arg ChainTipCheckedParams) error
 	// ChainTipGet returns the tip height that drives confirmations.
 	ChainTipGet(ctx context.Context, network string) (ChainTip, error)
 	// ChainTipUpsert records the best chain's tip for a network; the same tip

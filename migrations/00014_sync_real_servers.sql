@@ -31,18 +31,26 @@ CREATE INDEX transaction_spends_outpoint_idx ON transaction_spends (prev_txid, p
 -- Rows appear as syncs write pages; transactions stored before this
 -- migration get theirs when a sync next walks past them. One height may
 -- briefly hold two hashes (a stale one and its replacement) until the
--- check removes the stale one.
+-- page that records the new one demotes the old.
 CREATE TABLE chain_blocks (
     network text NOT NULL
         CHECK (network IN ('mainnet', 'testnet', 'signet', 'regtest')),
     height integer NOT NULL CHECK (height >= 0),
     hash bytea NOT NULL CHECK (octet_length(hash) = 32),
+    -- A row recorded after the last tip check began proves nothing about
+    -- the rows below it: the check looks past it to an older agreeing one.
+    recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (network, height, hash)
 );
 
 COMMENT ON TABLE chain_blocks IS 'Height-to-hash checkpoints of the blocks holding synchronised transactions, for reorg checks.';
 
+-- When the last tip check that finished began (see chain_blocks.recorded_at).
+ALTER TABLE chain_tips ADD COLUMN checked_at timestamptz;
+COMMENT ON COLUMN chain_tips.checked_at IS 'When the last complete reorg check began.';
+
 -- +goose Down
+ALTER TABLE chain_tips DROP COLUMN checked_at;
 DROP TABLE chain_blocks;
 DROP INDEX transaction_spends_outpoint_idx;
 COMMENT ON TABLE transaction_spends IS 'Outpoints spent by transactions seen pending, to tell replaced from dropped.';
