@@ -280,9 +280,12 @@ func (c *Client) AddressStats(ctx context.Context, address string) (AddressStats
 
 // BlockHashAt returns the hash of the best chain's block at height
 // (GET /block-height/:h); a height above the provider's tip is a 404
-// (IsNotFound). Unlike GET /block/:hash/status, whose answer for a block
-// ten or more deep electrs marks cacheable for five years, this names the
-// block the provider holds at that height now.
+// (IsNotFound). It asks which block is at a height, so a reorg shows at
+// its shallow end, where electrs lets caches keep the answer ten seconds;
+// GET /block/:hash/status asks about one block, and for a block ten or
+// more deep electrs lets them keep it five years (ttl_by_depth) — as it
+// does this answer at that depth, so only a reorg deeper than ten blocks
+// behind a caching front end could be misread at its bottom.
 func (c *Client) BlockHashAt(ctx context.Context, height int32) (string, error) {
 	body, err := c.getText(ctx, "/block-height/:h", "/block-height/"+strconv.FormatInt(int64(height), 10))
 	if err != nil {

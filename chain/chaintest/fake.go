@@ -304,10 +304,11 @@ func (f *Fake) Lagging(on bool) {
 	f.lagging = on
 }
 
-// CacheBlockStatus (from now on) answers GET /block/:hash/status from a cache
-// for any block ten or more deep when first asked: electrs marks such
-// answers cacheable for five years (ttl_by_depth, CONF_FINAL = 10), and
-// the front ends in front of it keep them.
+// CacheBlockStatus (from now on) answers GET /block/:hash/status and
+// GET /block-height/:h from a cache for any block ten or more deep when
+// first asked: electrs marks such answers cacheable for five years
+// (ttl_by_depth, CONF_FINAL = 10), and the front ends in front of it keep
+// them.
 func (f *Fake) CacheBlockStatus() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -696,10 +697,17 @@ func (f *Fake) answer(w http.ResponseWriter, endpoint string, parts []string, v 
 	case "/address/:a":
 		f.writeJSON(w, f.stats(parts[1], v))
 	case "/block-height/:h":
+		if cached, ok := f.statusCache["height "+parts[1]]; ok {
+			_, _ = w.Write(cached)
+			return
+		}
 		h, err := strconv.Atoi(parts[1])
 		if err != nil || h < 0 || h > int(v.tip) {
 			http.Error(w, "Block not found", http.StatusNotFound)
 			return
+		}
+		if f.statusCache != nil && int(v.tip)-h >= 10 {
+			f.statusCache["height "+parts[1]] = []byte(f.blocks[h].hash)
 		}
 		_, _ = w.Write([]byte(f.blocks[h].hash))
 	case "/block/:hash/status":
