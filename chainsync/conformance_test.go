@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,17 +27,7 @@ func TestSyncRewalksFromTheHeadWhenTheResumePointVanished(t *testing.T) {
 	eachShape(t, func(t *testing.T, e *env) {
 		e.fake.History(alice, 200, 10)
 		id := e.track(t, alice)
-		ctx, cancel := context.WithCancel(context.Background())
-		var pages atomic.Int32
-		e.fake.OnPage(func(string) {
-			if pages.Add(1) == 4 {
-				cancel()
-			}
-		})
-		if _, err := e.syncer.SyncAddress(ctx, id); err == nil {
-			t.Fatal("the cut-off sync succeeded")
-		}
-		e.fake.OnPage(nil)
+		e.crashAt(t, id, 4)
 		resume := e.state(t, id).LastSeenTxid
 		if resume == nil {
 			t.Fatal("no resume point recorded")

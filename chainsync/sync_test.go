@@ -169,6 +169,24 @@ func (e *env) sync(t *testing.T, id int64) chainsync.Result {
 	return res
 }
 
+// crashAt runs a sync of the address that dies (its context cancelled)
+// while asking for its nth history page, the mempool listing included.
+func (e *env) crashAt(t *testing.T, id int64, n int32) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var pages atomic.Int32
+	e.fake.OnPage(func(string) {
+		if pages.Add(1) == n {
+			cancel()
+		}
+	})
+	defer e.fake.OnPage(nil)
+	if _, err := e.syncer.SyncAddress(ctx, id); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a sync cut off at page %d: err = %v, want cancelled", n, err)
+	}
+}
+
 // served lists the address's history as the API serves it (every page),
 // in the fake's ground-truth shape.
 func (e *env) served(t *testing.T, id int64) []chaintest.Entry {
@@ -500,23 +518,13 @@ func TestSyncResumesWhereItStopped(t *testing.T) {
 	eachShape(t, func(t *testing.T, e *env) {
 		e.fake.History(alice, 200, 10)
 		id := e.track(t, alice)
-		ctx, cancel := context.WithCancel(context.Background())
-		var pages atomic.Int32
-		e.fake.OnPage(func(string) {
-			if pages.Add(1) == 5 {
-				cancel() // the process dies while asking for the fifth page
-			}
-		})
-		if _, err := e.syncer.SyncAddress(ctx, id); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want cancelled", err)
-		}
+		e.crashAt(t, id, 5)
 		// The mempool listing and three chain pages were committed.
 		st := e.state(t, id)
 		if st.LastSeenTxid == nil || st.PagesFetched != 4 || st.TxsFetched != 75 {
 			t.Fatalf("after the crash: %+v, want 3 pages committed with a resume point", st)
 		}
 		heads := e.fake.Requests("/address/:a/txs/chain")
-		e.fake.OnPage(nil)
 		e.sync(t, id)
 		e.matches(t, id, alice)
 		if got := e.fake.Requests("/address/:a/txs/chain"); got != heads {

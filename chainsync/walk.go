@@ -22,8 +22,8 @@ type walk struct {
 	stopBelow int32 // an incremental walk stops below this height (-1: walk it all)
 
 	pages, txs int
-	// headRead says this walk read the mempool listing and the newest
-	// chain page, so the mempool view below is current.
+	// headRead says this walk read the mempool listing (and so walks from
+	// the head), so the mempool view below is current.
 	headRead bool
 	// mempool holds the txids the mempool listing showed; capped says the
 	// listing was full, so the mempool may hold more it did not show.
