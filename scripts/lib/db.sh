@@ -69,7 +69,13 @@ local_cluster_up() {
   local bin dir port
   bin=$(pg_bindir)
   dir=$(cluster_dir)
-  if [ ! -s "$dir/PG_VERSION" ]; then
+  if [ -s "$dir/PG_VERSION" ] && [ ! -s "$datadir/pgpassword" ]; then
+    # A cluster left by an earlier checkout at this path, whose .data (and
+    # password) went with it: nobody can log in to it, so start afresh.
+    say "replacing the orphaned cluster in $dir"
+    as_pg "$bin/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  if [ ! -s "$dir/PG_VERSION" ] || [ ! -s "$datadir/pgpassword" ]; then
     say "creating a local PostgreSQL cluster in $dir"
     rm -rf "$dir"
     mkdir -p "$dir"
