@@ -442,8 +442,13 @@ func (c *Client) do(ctx context.Context, endpoint, path string, timeout time.Dur
 			c.budget.succeeded()
 			return nil
 		}
+		if ctx.Err() != nil {
+			// Cancelled mid-answer, the error may be the body's read
+			// failing; say why it failed, so callers can tell.
+			return fmt.Errorf("%w: %w", ctx.Err(), err)
+		}
 		var se *StatusError
-		if errors.As(err, &se) || errors.Is(err, ErrTooLarge) || ctx.Err() != nil {
+		if errors.As(err, &se) || errors.Is(err, ErrTooLarge) {
 			return err
 		}
 		lastErr = err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -368,5 +369,97 @@ func TestFeeShare(t *testing.T) {
 				t.Errorf("shares sum to %d, want the fee %d", sum, c.tx.Fee)
 			}
 		})
+	}
+}
+
+// TestBigPagesAreReadWhole: 25 pool payouts of 5,000 outputs are a page
+// of ~20 MB, over the 16 MiB any other answer may take; the page is read
+// whole, one transaction at a time.
+func TestBigPagesAreReadWhole(t *testing.T) {
+	t.Parallel()
+	type out struct {
+		Scriptpubkey        string `json:"scriptpubkey"`
+		ScriptpubkeyAsm     string `json:"scriptpubkey_asm"`
+		ScriptpubkeyType    string `json:"scriptpubkey_type"`
+		ScriptpubkeyAddress string `json:"scriptpubkey_address"`
+		Value               int64  `json:"value"`
+	}
+	payout := func(i int) map[string]any {
+		outs := make([]out, 5000)
+		for j := range outs {
+			outs[j] = out{"0014" + fmt.Sprintf("%040x", j), "OP_0 OP_PUSHBYTES_20 " + fmt.Sprintf("%040x", j),
+				"v0_p2wpkh", fmt.Sprintf("bc1q%038x", j), 1000 + int64(j)}
+		}
+		return map[string]any{"txid": fmt.Sprintf("%064x", i+1), "fee": 0, "vout": outs,
+			"status": map[string]any{"confirmed": true, "block_height": 800_000 - i}}
+	}
+	page := make([]map[string]any, 25)
+	for i := range page {
+		page[i] = payout(i)
+	}
+	body, err := json.Marshal(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) <= maxBody {
+		t.Fatalf("the page is %d bytes: not over the %d-byte bound it is meant to pass", len(body), maxBody)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) }))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, Options{RatePerSecond: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, err := c.AddressChainTxs(context.Background(), "bc1qpool", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(txs) != 25 || len(txs[24].Vout) != 5000 || txs[24].Vout[4999].Value != 5999 {
+		t.Fatalf("read %d transactions of a %d-byte page", len(txs), len(body))
+	}
+}
+
+// TestTruncatedPageIsRetried: a page cut short by a proxy is never taken
+// for a short (final) page.
+func TestTruncatedPageIsRetried(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", "1000")
+			_, _ = w.Write([]byte(`[{"txid": "aa", "status": {"confirmed": true}}, {"txid": "b`))
+			return
+		}
+		_, _ = w.Write([]byte(`[{"txid": "aa", "status": {"confirmed": true}}, {"txid": "bb", "status": {"confirmed": true}}]`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, Options{RatePerSecond: 1000, BaseBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, err := c.AddressChainTxs(context.Background(), "bc1qx", "")
+	if err != nil || len(txs) != 2 || calls.Load() != 2 {
+		t.Fatalf("%d transactions after %d requests (%v), want 2 after a retry", len(txs), calls.Load(), err)
+	}
+}
+
+// TestCancelledMidBodyIsCancelled: a context cancelled while the body is
+// being read fails the request with the context's error, whatever the
+// read said (net/http reports it as "use of closed network connection").
+func TestCancelledMidBodyIsCancelled(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("[]")) }))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, Options{RatePerSecond: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = c.do(ctx, "/x", "/x", time.Second, func(io.Reader) error {
+		cancel()
+		return errors.New("read tcp: use of closed network connection")
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
