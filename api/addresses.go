@@ -292,7 +292,7 @@ func (s *Server) createAddress(c *gin.Context) {
 		id, addressID = ua.ID, a.ID
 		return q.SyncStateEnsure(c.Request.Context(), a.ID)
 	})
-	if errors.Is(db.MapError(err), db.ErrConflict) {
+	if errors.Is(err, db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this address is already on your watch-list")
 		return
 	}

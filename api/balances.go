@@ -70,7 +70,7 @@ func newBalance(confirmed, unconfirmed, received, sent, txCount int64, centsPerB
 // nils when no price is stored.
 func (s *Server) latestPrice(ctx context.Context, q *db.Queries) (*int64, *time.Time, error) {
 	p, err := q.PriceLatest(ctx)
-	if errors.Is(db.MapError(err), db.ErrNotFound) {
+	if errors.Is(err, db.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {

@@ -17,13 +17,12 @@ const statusClientClosed = 499
 // retryAfterSeconds is what a 503 asks clients to wait.
 const retryAfterSeconds = "5"
 
-// abortError maps an error from the store to its problem, in one place:
-// not found → 404, conflict → 409, invalid → 422, the client gone → 499
-// (no body), database unreachable or too slow → 503 with Retry-After.
-// Anything else is a bug: it is logged with the request id and answered
-// 500 without internals.
+// abortError maps an error from the store (its domain errors, see
+// db/errors.go) to its problem, in one place: not found → 404, conflict →
+// 409, invalid → 422, the client gone → 499 (no body), database
+// unreachable or too slow → 503 with Retry-After. Anything else is a bug:
+// it is logged with the request id and answered 500 without internals.
 func abortError(c *gin.Context, err error) {
-	err = db.MapError(err)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
 		abortStatus(c, http.StatusNotFound, "no such resource")

@@ -148,7 +148,7 @@ func (s *Server) createXpub(c *gin.Context) {
 		}
 		return nil
 	})
-	if errors.Is(db.MapError(err), db.ErrConflict) {
+	if errors.Is(err, db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this xpub is already tracked")
 		return
 	}

@@ -694,3 +694,45 @@ func TestWorkerRecordsAPermanentFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerCancelsASyncOfAGoneAddress: a sync job whose address was
+// deleted after it was queued finds no address (db.ErrNotFound, mapped
+// where the query ran) and is cancelled at its first attempt, not retried.
+func TestWorkerCancelsASyncOfAGoneAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.track(t, alice)
+	runner, err := chainsync.NewRunner(e.store.Pool(), e.syncer, chainsync.Options{Workers: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := runner.SyncAddresses(ctx, []int64{id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Pool().Exec(ctx, `DELETE FROM user_addresses WHERE address_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Pool().Exec(ctx, `DELETE FROM addresses WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = runner.Stop(context.Background()) })
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var state string
+		var attempt int
+		err := e.store.Pool().QueryRow(ctx, `SELECT state, attempt FROM river_job WHERE kind = 'sync_address'`).Scan(&state, &attempt)
+		if err == nil && state == "cancelled" && attempt == 1 {
+			return
+		}
+		if err == nil && (state == "retryable" || attempt > 1) {
+			t.Fatalf("the job for a deleted address is %s after %d attempts, want cancelled after 1", state, attempt)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job is %q after %d attempts (%v), want cancelled", state, attempt, err)
+		}
+	}
+}

@@ -41,11 +41,12 @@ func (e *ConstraintError) Is(target error) bool { return target == e.Kind }
 // Unwrap exposes the driver error.
 func (e *ConstraintError) Unwrap() error { return e.err }
 
-// MapError turns driver errors into the domain errors above and leaves
-// every other error as it is.
-func MapError(err error) error {
-	if err == nil {
-		return nil
+// mapError turns driver errors into the domain errors above and leaves
+// every other error, and one already mapped, as it is. Queries run through
+// it (mapped.go).
+func mapError(err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalid) {
+		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)

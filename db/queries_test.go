@@ -128,7 +128,7 @@ func TestUserUpsert(t *testing.T) {
 	if err != nil || got.Subject != "alice" {
 		t.Fatalf("UserGetByID = %+v, %v", got, err)
 	}
-	if _, err := s.UserGetByID(ctx, u.ID+1000); !errors.Is(db.MapError(err), db.ErrNotFound) {
+	if _, err := s.UserGetByID(ctx, u.ID+1000); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("missing user: %v, want ErrNotFound", err)
 	}
 	// Same subject at another issuer is another user.
@@ -160,11 +160,11 @@ func TestAddressUpsertIsShared(t *testing.T) {
 		}
 	}
 	_, err = s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "mainnet", Address: "bc1qshort", ScriptType: "p2wpkh"})
-	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+	if !errors.Is(err, db.ErrInvalid) {
 		t.Fatalf("too-short address: %v, want ErrInvalid", err)
 	}
 	_, err = s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "moonnet", Address: a.Address, ScriptType: "p2wpkh"})
-	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+	if !errors.Is(err, db.ErrInvalid) {
 		t.Fatalf("unknown network: %v, want ErrInvalid", err)
 	}
 }
@@ -193,7 +193,7 @@ func TestWatchList(t *testing.T) {
 	}
 	_, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: alice.ID, AddressID: a1.ID})
 	var cerr *db.ConstraintError
-	if !errors.As(db.MapError(err), &cerr) || !errors.Is(cerr, db.ErrConflict) ||
+	if !errors.As(err, &cerr) || !errors.Is(cerr, db.ErrConflict) ||
 		cerr.Constraint != "user_addresses_user_id_address_id_key" {
 		t.Fatalf("tracking twice: %v, want a conflict on user_addresses_user_id_address_id_key", err)
 	}
@@ -288,7 +288,7 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 		BlockHeights: []int32{-1}, BlockHashes: [][]byte{{}}, BlockTimes: []time.Time{t0},
 		FeesSats: []int64{1}, Vsizes: []int32{1}, FirstSeens: []time.Time{t0},
 	})
-	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+	if !errors.Is(err, db.ErrInvalid) {
 		t.Fatalf("confirmed without block: %v, want ErrInvalid", err)
 	}
 	// And a negative amount.
@@ -296,7 +296,7 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 		AddressIds: []int64{a.ID}, TransactionIds: []int64{ids[0]}, ReceivedSats: []int64{-1}, SentSats: []int64{0},
 		FeeShareSats: []int64{0},
 	})
-	if !errors.Is(db.MapError(err), db.ErrInvalid) {
+	if !errors.Is(err, db.ErrInvalid) {
 		t.Fatalf("negative amount: %v, want ErrInvalid", err)
 	}
 	// And a fee share larger than what the address's inputs brought in.
@@ -304,7 +304,7 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 		AddressIds: []int64{a.ID}, TransactionIds: []int64{ids[0]}, ReceivedSats: []int64{0}, SentSats: []int64{500},
 		FeeShareSats: []int64{501},
 	})
-	if !errors.Is(db.MapError(err), db.ErrInvalid) || !strings.Contains(err.Error(), "ledger_entries_fee_share_check") {
+	if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "ledger_entries_fee_share_check") {
 		t.Fatalf("fee share above sent: %v, want ErrInvalid from ledger_entries_fee_share_check", err)
 	}
 }
@@ -389,7 +389,7 @@ func TestSyncStateTipsPricesXpubs(t *testing.T) {
 		t.Fatalf("bob sees alice's xpub addresses: %+v, %v", others, err)
 	}
 	_, err = s.XpubCreate(ctx, db.XpubCreateParams{UserID: alice.ID, Network: "mainnet", Xpub: zpub, Purpose: 84})
-	if !errors.Is(db.MapError(err), db.ErrConflict) {
+	if !errors.Is(err, db.ErrConflict) {
 		t.Fatalf("same xpub twice: %v, want ErrConflict", err)
 	}
 }

@@ -69,7 +69,7 @@ func NewReads(primary *Store, replica *pgxpool.Pool, opts ReadsOptions) *Reads {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Reads{primary: primary, pool: replica, opts: opts}
-	r.replica = New(fallback{r})
+	r.replica = New(mapped{fallback{r}})
 	r.lag.Store(-1)
 	return r
 }

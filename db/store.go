@@ -17,9 +17,16 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-// NewStore wraps a connection pool.
+// NewStore wraps a connection pool. Its queries return the domain errors
+// of errors.go.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{Queries: New(pool), pool: pool}
+	return &Store{Queries: New(mapped{pool}), pool: pool}
+}
+
+// WithTx returns the queries run inside tx, returning the domain errors of
+// errors.go like the Store's own.
+func (s *Store) WithTx(tx pgx.Tx) *Queries {
+	return New(mapped{tx})
 }
 
 // Pool returns the underlying pool, for health checks and metrics.
