@@ -200,6 +200,33 @@ func TestLaggingBackendDemotesNothing(t *testing.T) {
 	})
 }
 
+// TestLaggingBackendDropsNothing: the backend that lags has not seen a
+// transaction sent since the newest block: its listing lacks it and it
+// answers 404 for it. A transaction first seen a moment ago is not taken
+// for dropped on that word; it stays pending.
+func TestLaggingBackendDropsNothing(t *testing.T) {
+	t.Parallel()
+	eachShape(t, func(t *testing.T, e *env) {
+		e.fake.History(alice, 20, 2)
+		paid := e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 9_000}}, []chaintest.Out{{Address: alice, Value: 8_000}})
+		id := e.track(t, alice)
+		e.sync(t, id)
+		e.fake.Lagging(true)
+		for range 4 {
+			e.sync(t, id)
+			if s := e.status(t, paid); s != "pending" {
+				t.Fatalf("a transaction one backend has not seen is %s, want pending", s)
+			}
+		}
+		if e.fake.Requests("/tx/:txid") == 0 {
+			t.Fatal("no sync looked the transaction up: this test proves nothing")
+		}
+		e.fake.Lagging(false)
+		e.sync(t, id)
+		e.matches(t, id, alice)
+	})
+}
+
 // TestSyncFindsADeepReorg: fifteen blocks leave the chain, deeper than an
 // incremental walk re-reads and deeper than block status answers stay
 // fresh (CacheBlockStatus: electrs marks them cacheable for years at ten

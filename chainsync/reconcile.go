@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	"github.com/cointracker/cointracker/chain"
 	"github.com/cointracker/cointracker/db"
@@ -18,6 +19,12 @@ import (
 // pending; unknown to the provider (404), it was replaced if a confirmed
 // transaction spends one of its inputs and dropped otherwise. A walk that
 // did not read the mempool (a resumed one) only applies stored conflicts.
+//
+// A 404 for a transaction first seen less than dropGrace ago is not taken
+// for a drop: behind a load balancer, a backend that lags may not have
+// received it yet. Real drops (mempool expiry after two weeks, eviction, a
+// conflict that has not confirmed) take far longer; a replacement whose
+// conflict confirmed is settled at once.
 func (w *walk) reconcile(ctx context.Context) error {
 	if err := w.replaceConflicted(ctx); err != nil {
 		return err
@@ -42,6 +49,9 @@ func (w *walk) reconcile(ctx context.Context) error {
 			status, err := w.s.fate(ctx, p.TransactionID, txid)
 			if err != nil {
 				return err
+			}
+			if status == "dropped" && time.Since(p.FirstSeen) < dropGrace {
+				continue // maybe a backend that has not seen it yet: ask again next time
 			}
 			byStatus[status] = append(byStatus[status], p.TransactionID)
 		case err != nil:
@@ -70,6 +80,10 @@ func (w *walk) reconcile(ctx context.Context) error {
 	}
 	return nil
 }
+
+// dropGrace is how long after it was first seen a transaction the
+// provider answers 404 for stays pending.
+const dropGrace = 10 * time.Minute
 
 // replaceConflicted marks replaced the address's pending and dropped
 // transactions whose conflict is stored confirmed.

@@ -59,8 +59,10 @@ type Querier interface {
 	// index can serve pages alone. Rows whose amounts are unchanged are left
 	// untouched, so a re-run writes nothing.
 	LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpsertParams) error
-	// LedgerPending lists an address's pending transactions, to find those
-	// that left the mempool (ledger_entries_history_idx, unconfirmed rows).
+	// LedgerPending lists an address's pending transactions with when each was
+	// first seen (an unconfirmed row's sort_time), to find those that left the
+	// mempool (index-only scan of ledger_entries_history_idx, unconfirmed
+	// rows).
 	LedgerPending(ctx context.Context, addressID int64) ([]LedgerPendingRow, error)
 	// LedgerTotals sums an address's stored confirmed and pending rows, to
 	// compare with the provider's chain_stats and mempool_stats

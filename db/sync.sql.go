@@ -11,7 +11,7 @@ import (
 )
 
 const ledgerPending = `-- name: LedgerPending :many
-SELECT transaction_id, txid
+SELECT transaction_id, txid, sort_time AS first_seen
 FROM ledger_entries
 WHERE address_id = $1 AND unconfirmed AND status = 'pending'
 `
@@ -19,10 +19,13 @@ WHERE address_id = $1 AND unconfirmed AND status = 'pending'
 type LedgerPendingRow struct {
 	TransactionID int64
 	Txid          []byte
+	FirstSeen     time.Time
 }
 
-// LedgerPending lists an address's pending transactions, to find those
-// that left the mempool (ledger_entries_history_idx, unconfirmed rows).
+// LedgerPending lists an address's pending transactions with when each was
+// first seen (an unconfirmed row's sort_time), to find those that left the
+// mempool (index-only scan of ledger_entries_history_idx, unconfirmed
+// rows).
 func (q *Queries) LedgerPending(ctx context.Context, addressID int64) ([]LedgerPendingRow, error) {
 	rows, err := q.db.Query(ctx, ledgerPending, addressID)
 	if err != nil {
@@ -32,7 +35,7 @@ func (q *Queries) LedgerPending(ctx context.Context, addressID int64) ([]LedgerP
 	items := []LedgerPendingRow{}
 	for rows.Next() {
 		var i LedgerPendingRow
-		if err := rows.Scan(&i.TransactionID, &i.Txid); err != nil {
+		if err := rows.Scan(&i.TransactionID, &i.Txid, &i.FirstSeen); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -101,9 +101,11 @@ FROM ledger_entries
 WHERE address_id = @address_id AND status IN ('confirmed', 'pending');
 
 -- name: LedgerPending :many
--- LedgerPending lists an address's pending transactions, to find those
--- that left the mempool (ledger_entries_history_idx, unconfirmed rows).
-SELECT transaction_id, txid
+-- LedgerPending lists an address's pending transactions with when each was
+-- first seen (an unconfirmed row's sort_time), to find those that left the
+-- mempool (index-only scan of ledger_entries_history_idx, unconfirmed
+-- rows).
+SELECT transaction_id, txid, sort_time AS first_seen
 FROM ledger_entries
 WHERE address_id = @address_id AND unconfirmed AND status = 'pending';
 

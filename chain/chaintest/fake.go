@@ -138,6 +138,7 @@ type Fake struct {
 	shape        Shape
 	updateWindow bool              // BlockUpdateWindow
 	lagging      bool              // Lagging
+	seqAtTip     int               // the last arrival before the newest block
 	served       int               // requests answered, for the round-robin
 	statusCache  map[string][]byte // CacheBlockStatus; nil when off
 	limiter      *rate.Limiter     // RateLimit; nil when off
@@ -258,6 +259,7 @@ func (f *Fake) Mine(txids ...string) int32 {
 func (f *Fake) mine(txids []string) int32 {
 	f.version++
 	h := int32(len(f.blocks))
+	f.seqAtTip = f.seq
 	b := block{hash: randomHex(), time: genesisTime + int64(h)*600}
 	f.blocks = append(f.blocks, b)
 	if len(txids) == 0 {
@@ -292,10 +294,11 @@ func (f *Fake) BlockUpdateWindow(on bool) {
 }
 
 // Lagging (while on) puts a second backend behind a round-robin with the
-// first: every other request is answered by a backend one block behind,
-// which does not know the newest block (its height is a 404, its status
-// in_best_chain false) and still has that block's transactions in its
-// mempool. Load-balanced Esplora deployments (blockstream.info,
+// first: every other request is answered by a backend that stopped when
+// the newest block arrived. It does not know that block (its height is a
+// 404, its status in_best_chain false), still has the block's
+// transactions in its mempool, and has not seen anything sent since (its
+// listing lacks them, GET /tx/:txid is a 404). Load-balanced Esplora deployments (blockstream.info,
 // mempool.space) show this for a few seconds after each block.
 func (f *Fake) Lagging(on bool) {
 	f.mu.Lock()
@@ -714,7 +717,7 @@ func (f *Fake) answer(w http.ResponseWriter, endpoint string, parts []string, v 
 		f.blockStatus(w, parts[1], v)
 	case "/tx/:txid":
 		t, ok := f.txs[parts[1]]
-		if !ok {
+		if !ok || !v.knows(t) {
 			http.Error(w, "Transaction not found", http.StatusNotFound)
 			return
 		}
@@ -757,27 +760,32 @@ func endpointOf(p []string) string {
 // still in its mempool.
 type view struct {
 	tip int32
+	// lastSeq is the last arrival the backend has seen; 0: all of them.
+	lastSeq int
 }
 
 func (f *Fake) view(lagging bool) view {
 	tip := int32(len(f.blocks) - 1)
 	if lagging && tip > 0 {
-		tip--
+		return view{tip: tip - 1, lastSeq: f.seqAtTip}
 	}
 	return view{tip: tip}
 }
 
+// knows says the backend has seen t arrive.
+func (v view) knows(t *tx) bool { return v.lastSeq == 0 || t.seq <= v.lastSeq }
+
 // confirmed says the backend has t in a block.
-func (v view) confirmed(t *tx) bool { return !t.inPool && t.height <= v.tip }
+func (v view) confirmed(t *tx) bool { return v.knows(t) && !t.inPool && t.height <= v.tip }
 
 // pooled says the backend lists t in its mempool.
-func (v view) pooled(t *tx) bool { return t.inPool || t.window || t.height > v.tip }
+func (v view) pooled(t *tx) bool { return v.knows(t) && (t.inPool || t.window || t.height > v.tip) }
 
 // ordered returns the address's mempool transactions in arrival order and
 // its confirmed ones newest first (height, then position in the block),
 // as the backend of view v has them.
 func (f *Fake) ordered(address string, v view) orderedTxs {
-	key := address + "@" + strconv.Itoa(int(v.tip))
+	key := address + "@" + strconv.Itoa(int(v.tip)) + "@" + strconv.Itoa(v.lastSeq)
 	if o, ok := f.cache[key]; ok && o.version == f.version {
 		return o
 	}
