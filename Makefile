@@ -42,14 +42,16 @@ lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, generate
 	promtool check rules deploy/prometheus/alerts.yml
 
 .PHONY: gen
-gen: ## regenerate db/ (sqlc) and api/swagger/ (swag) from their sources
+gen: ## regenerate db/ (sqlc), db/schema.sql (the migrated schema) and api/swagger/ (swag) from their sources
 	$(TOOL) sqlc generate
+	scripts/dump_schema.sh >db/schema.sql
 	$(TOOL) swag fmt -d api
 	$(TOOL) $(SWAG_INIT) -o api/swagger
 
 .PHONY: gen-check
 gen-check: ## fail when committed generated code differs from what make gen makes
 	$(TOOL) sqlc diff
+	scripts/dump_schema.sh | diff db/schema.sql - || { echo "db/schema.sql is stale: run make gen"; exit 1; }
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  $(TOOL) $(SWAG_INIT) -o "$$tmp/swagger" && \
 	  diff -r "$$tmp/swagger" api/swagger || { echo "api/swagger is stale: run make gen"; exit 1; }
