@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cointracker/cointracker/chain"
 	"github.com/cointracker/cointracker/chain/chaintest"
 	"github.com/cointracker/cointracker/chainsync"
 )
@@ -32,7 +33,10 @@ func TestSync100kTransactions(t *testing.T) {
 }
 
 func sync100k(t *testing.T, shape chaintest.Shape) {
-	e := newShapedEnv(t, shape, nil)
+	// The fake sums the totals of 100,000 transactions per request, which
+	// under the race detector on a loaded machine can take longer than the
+	// 300 ms the other tests allow.
+	e := newShapedEnv(t, shape, func(o *chain.Options) { o.RequestTimeout = 10 * time.Second })
 	const n, perBlock = 100_000, 40
 	e.fake.History(alice, n, perBlock)
 	id := e.track(t, alice)

@@ -46,7 +46,11 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 		return usageError{err}
 	}
 
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{MaxConns: 2, ApplicationName: "cointracker-migrate"})
+	// A migration (an index build, a VACUUM) may run longer than a request's statement timeout
+	// allows; the connect timeout still applies.
+	opts := poolOptions(cfg, "cointracker-migrate", nil)
+	opts.MaxConns, opts.StatementTimeout = 2, 0
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,11 @@ func seed(ctx context.Context, cfg config.Config, log *slog.Logger, args []strin
 		return usageError{err}
 	}
 
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{MaxConns: 4, ApplicationName: "cointracker-seed"})
+	// A bulk COPY and its upsert may run longer than a request's statement timeout
+	// allows; the connect timeout still applies.
+	opts := poolOptions(cfg, "cointracker-seed", nil)
+	opts.MaxConns, opts.StatementTimeout = 4, 0
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
 		return err
 	}

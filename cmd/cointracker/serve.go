@@ -48,11 +48,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		return err
 	}
 	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
-		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker",
-		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
-		Logger: log, TracerProvider: tp,
-	})
+	opts := poolOptions(cfg, "cointracker", log)
+	opts.TracerProvider = tp
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, opts)
 	if err != nil {
 		return err
 	}
@@ -160,10 +158,7 @@ func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if cfg.SyncWorkers <= 0 {
 		return usageError{errors.New("SYNC_WORKERS must be at least 1 for a worker")}
 	}
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, db.PoolOptions{
-		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker-worker",
-		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout, Logger: log,
-	})
+	pool, err := db.Connect(ctx, cfg.DatabaseURL, poolOptions(cfg, "cointracker-worker", log))
 	if err != nil {
 		return err
 	}
@@ -251,6 +246,17 @@ func startAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*http
 	return srv, nil
 }
 
+// poolOptions are the pool options every command derives from the
+// configuration, named for pg_stat_activity. Callers change what is
+// theirs alone: a tracer, a lazy replica pool, or (migrate, seed) no
+// statement timeout and a small pool.
+func poolOptions(cfg config.Config, name string, log *slog.Logger) db.PoolOptions {
+	return db.PoolOptions{
+		MaxConns: cfg.DatabaseMaxConns, ApplicationName: name, Logger: log,
+		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
+	}
+}
+
 // newReads routes reads to DATABASE_REPLICA_URL when it is set (nil
 // otherwise), checking the replica until ctx ends. The replica may be down
 // at start: reads use the primary until it answers.
@@ -259,11 +265,9 @@ func newReads(ctx context.Context, cfg config.Config, primary *db.Store, log *sl
 	if cfg.DatabaseReplicaURL == "" {
 		return nil, func() {}, nil
 	}
-	pool, err := db.Connect(ctx, cfg.DatabaseReplicaURL, db.PoolOptions{
-		MaxConns: cfg.DatabaseMaxConns, ApplicationName: "cointracker-reads",
-		StatementTimeout: cfg.DatabaseStatementTimeout, ConnectTimeout: cfg.DatabaseConnectTimeout,
-		Logger: log, TracerProvider: tp, Lazy: true,
-	})
+	opts := poolOptions(cfg, "cointracker-reads", log)
+	opts.TracerProvider, opts.Lazy = tp, true
+	pool, err := db.Connect(ctx, cfg.DatabaseReplicaURL, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read replica: %w", err)
 	}
