@@ -34,7 +34,8 @@ func TestSyncRewalksFromTheHeadWhenTheResumePointVanished(t *testing.T) {
 		}
 		// The resume point's block and the two above it leave the chain;
 		// the resume point vanishes, the rest confirm again.
-		e.fake.Reorg(int(e.fake.Tip()-e.height(t, hex.EncodeToString(resume)))+1, hex.EncodeToString(resume))
+		height, _ := e.block(t, hex.EncodeToString(resume))
+		e.fake.Reorg(int(e.fake.Tip()-height)+1, hex.EncodeToString(resume))
 		for range 4 {
 			e.fake.Mine()
 		}
@@ -50,15 +51,17 @@ func TestSyncRewalksFromTheHeadWhenTheResumePointVanished(t *testing.T) {
 	})
 }
 
-// height is the block height the test's database stores for a txid.
-func (e *env) height(t *testing.T, txid string) int32 {
+// block is the block (height and hash) the test's database stores a
+// txid in.
+func (e *env) block(t *testing.T, txid string) (int32, []byte) {
 	t.Helper()
 	var h int32
+	var hash []byte
 	if err := e.store.Pool().QueryRow(context.Background(),
-		`SELECT block_height FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&h); err != nil {
+		`SELECT block_height, block_hash FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&h, &hash); err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return h, hash
 }
 
 // TestPartialHeals: a hole below the incremental floor (history a
@@ -239,7 +242,8 @@ func TestSyncFindsADeepReorg(t *testing.T) {
 		id := e.track(t, alice)
 		e.sync(t, id)
 		e.fake.CacheBlockStatus()
-		oldTop := hex.EncodeToString(e.blockHash(t, ids[len(ids)-29]))
+		_, hash := e.block(t, ids[len(ids)-29])
+		oldTop := hex.EncodeToString(hash)
 		e.getStatus(t, oldTop) // 15 deep now: cached
 		gone := ids[len(ids)-1]
 		e.fake.Reorg(15, gone)
@@ -262,17 +266,6 @@ func TestSyncFindsADeepReorg(t *testing.T) {
 			t.Fatalf("a second CheckTip = %d, %v; want nothing left to demote", stale, err)
 		}
 	})
-}
-
-// blockHash is the block hash stored for a txid.
-func (e *env) blockHash(t *testing.T, txid string) []byte {
-	t.Helper()
-	var h []byte
-	if err := e.store.Pool().QueryRow(context.Background(),
-		`SELECT block_hash FROM transactions WHERE txid = decode($1, 'hex')`, txid).Scan(&h); err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 // getStatus asks the fake for a block's status, as a client would.

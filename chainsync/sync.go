@@ -127,7 +127,7 @@ func (s *Syncer) SyncAddress(ctx context.Context, addressID int64) (Result, erro
 			return res, fmt.Errorf("sync %s: %w", target.Address, err)
 		}
 		var again bool
-		res.Problem, again, err = s.verify(ctx, target, w)
+		res.Problem, again, err = s.verify(ctx, target, w.capped)
 		if err != nil {
 			return res, fmt.Errorf("sync %s: %w", target.Address, err)
 		}
@@ -169,8 +169,8 @@ func (s *Syncer) RefreshTip(ctx context.Context) (int32, error) {
 // verify compares the stored totals with the provider's and describes the
 // difference; "" means they agree. again says whether re-reading the head
 // may mend it: not when the provider holds more unconfirmed transactions
-// than its capped mempool listing (which w read) can show.
-func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow, w *walk) (problem string, again bool, err error) {
+// than its mempool listing, capped (at 50) when the walk read it, can show.
+func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow, capped bool) (problem string, again bool, err error) {
 	stats, err := s.provider.AddressStats(ctx, target.Address)
 	if err != nil {
 		return "", false, fmt.Errorf("read provider totals: %w", err)
@@ -189,7 +189,7 @@ func (s *Syncer) verify(ctx context.Context, target db.SyncTargetGetRow, w *walk
 		return false
 	}
 	again = !check("confirmed", stats.Chain, got.ChainTxCount, got.ChainFunded, got.ChainSpent)
-	if w.capped && stats.Mempool.TxCount > got.MempoolTxCount {
+	if capped && stats.Mempool.TxCount > got.MempoolTxCount {
 		// No request shows the rest: re-reading the head cannot mend it.
 		problems = append(problems, fmt.Sprintf("mempool: the provider holds %d unconfirmed transactions and lists only "+
 			"the first %d; the unconfirmed balance is incomplete until some confirm", stats.Mempool.TxCount, mempoolCap))

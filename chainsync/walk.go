@@ -117,8 +117,9 @@ func (w *walk) endedAt(ctx context.Context, txid string) (bool, error) {
 
 // confirmedOnly keeps a chain page's confirmed transactions, once each.
 func confirmedOnly(txs []chain.Tx) []chain.Tx {
-	out := txs[:0]
-	for _, t := range dedupe(txs) {
+	unique := dedupe(txs)
+	out := unique[:0]
+	for _, t := range unique {
 		if t.Status.Confirmed {
 			out = append(out, t)
 		}
