@@ -93,24 +93,7 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	// TimerSlack is how late Linux may fire the process's timers, so that
-	// wake-ups coalesce (0 keeps the kernel's 50µs).
-	TimerSlack time.Duration `env:"TIMER_SLACK" envDefault:"1ms"`
-	// SysmonPoll keeps the Go runtime's monitor thread polling instead of
-	// parking whenever the process is idle (false keeps Go's default).
-	SysmonPoll bool `env:"SYSMON_POLL" envDefault:"true"`
-	// SchedBatch runs the process under Linux's SCHED_BATCH policy (false
-	// keeps the policy it started with).
-	//
-	// serve and worker apply these three on Linux; cmd/cointracker/tuning.go
-	// says how and what each saved in make bench.
-	SchedBatch bool `env:"SCHED_BATCH" envDefault:"true"`
 }
-
-// maxTimerSlack bounds TIMER_SLACK: beyond it, timers (deadlines, retry
-// back-offs, the runtime's preemption of long-running goroutines) would
-// fire noticeably late.
-const maxTimerSlack = 10 * time.Millisecond
 
 // secretNames lists the variables that may hold secrets. Each may instead
 // be given as NAME_FILE, the path of a file holding the value.
@@ -256,16 +239,7 @@ func (c Config) ValidateServe() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
 	}
-	errs = append(errs, c.ValidateTimerSlack())
 	return errors.Join(errs...)
-}
-
-// ValidateTimerSlack checks TIMER_SLACK (serve and worker apply it).
-func (c Config) ValidateTimerSlack() error {
-	if c.TimerSlack < 0 || c.TimerSlack > maxTimerSlack {
-		return fmt.Errorf("TIMER_SLACK %s is out of range: use 0 to %s", c.TimerSlack, maxTimerSlack)
-	}
-	return nil
 }
 
 func (c Config) validateLogging() error {
@@ -311,7 +285,6 @@ func (c Config) Redacted() map[string]any {
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
 		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
-		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "TIMER_SLACK": c.TimerSlack.String(),
-		"SYSMON_POLL": c.SysmonPoll, "SCHED_BATCH": c.SchedBatch,
+		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
 	}
 }

@@ -37,7 +37,6 @@ Configuration comes from environment variables (see .env.example).
 `
 
 func main() {
-	mayReexec = true
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -61,18 +60,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	// The environment as it came, before config.Load adds .env's values
-	// and resolves NAME_FILE variables into NAME, for a re-executed process
-	// to load afresh (a NAME beside its NAME_FILE would be refused).
-	environ := os.Environ()
 	cfg, err := config.Load()
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		logProblems(log, err)
 		return 2
-	}
-	if cmd == "serve" || cmd == "worker" {
-		tuneRuntime(cfg, environ, log)
 	}
 	switch cmd {
 	case "serve":

@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,7 +30,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 	if len(args) > 0 {
 		return usageError{fmt.Errorf("serve takes no arguments, got %q", args[0])}
 	}
-	tuneGC(log)
 	if err := cfg.ValidateServe(); err != nil {
 		return usageError{err}
 	}
@@ -151,8 +148,7 @@ func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if len(args) > 0 {
 		return usageError{fmt.Errorf("worker takes no arguments, got %q", args[0])}
 	}
-	tuneGC(log)
-	if err := errors.Join(cfg.ValidateDatabase(), cfg.ValidateSync(), cfg.ValidateTimerSlack()); err != nil {
+	if err := errors.Join(cfg.ValidateDatabase(), cfg.ValidateSync()); err != nil {
 		return usageError{err}
 	}
 	if cfg.SyncWorkers <= 0 {
@@ -284,27 +280,4 @@ func newReads(ctx context.Context, cfg config.Config, primary *db.Store, log *sl
 		<-done
 		pool.Close()
 	}, nil
-}
-
-// Garbage-collector defaults for the long-running commands, each unless
-// its standard variable is set. The live heap under load is small (about
-// 10-15 MiB at 64 concurrent history pages), so Go's default GOGC=100
-// collects every few MiB of garbage and cost ~15% of the server's CPU in
-// `make bench`; GOGC=400 collects a quarter as often, and the soft limit
-// keeps the heap, and so the resident memory, bounded all the same. In a
-// container, set GOMEMLIMIT to about 80% of its memory.
-const (
-	defaultGOGC       = 400
-	defaultGOMEMLIMIT = 40 << 20
-)
-
-func tuneGC(log *slog.Logger) {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(defaultGOGC)
-		log.Debug("garbage collector: GOGC unset, using the default", "gogc", defaultGOGC)
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(defaultGOMEMLIMIT)
-		log.Debug("garbage collector: GOMEMLIMIT unset, using the default", "bytes", defaultGOMEMLIMIT)
-	}
 }
