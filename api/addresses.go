@@ -281,16 +281,16 @@ func (s *Server) createAddress(c *gin.Context) {
 	uid := currentUserID(c)
 	var id, addressID int64
 	err = s.store.ExecTx(c.Request.Context(), func(q *db.Queries) error {
-		a, err := q.AddressUpsert(c.Request.Context(), db.AddressUpsertParams{Network: network, Address: address, ScriptType: string(scriptType)})
+		ids, created, err := q.Track(c.Request.Context(), []db.Watch{{UserID: uid, Network: network,
+			Address: address, ScriptType: string(scriptType), Label: req.Label}})
 		if err != nil {
 			return err
 		}
-		ua, err := q.UserAddressCreate(c.Request.Context(), db.UserAddressCreateParams{UserID: uid, AddressID: a.ID, Label: req.Label})
-		if err != nil {
-			return err
+		if len(created) == 0 {
+			return db.ErrConflict
 		}
-		id, addressID = ua.ID, a.ID
-		return q.SyncStateEnsure(c.Request.Context(), a.ID)
+		id, addressID = created[0].ID, ids[0]
+		return nil
 	})
 	if errors.Is(err, db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this address is already on your watch-list")

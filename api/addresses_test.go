@@ -8,6 +8,7 @@ import (
 
 	"github.com/cointracker/cointracker/api"
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/db/dbtest"
 )
 
 func (s *testServer) postJSON(t *testing.T, method, path, body string) response {
@@ -176,15 +177,8 @@ func TestOtherUsersAddressesAreNotFound(t *testing.T) {
 	}
 	var theirs []int64
 	for _, addr := range []string{"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"} {
-		a, err := s.store.AddressUpsert(ctx, db.AddressUpsertParams{Network: "mainnet", Address: addr, ScriptType: "p2pkh"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ua, err := s.store.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: other.ID, AddressID: a.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		theirs = append(theirs, ua.ID)
+		_, id := dbtest.Track(t, s.store, db.Watch{UserID: other.ID, Network: "mainnet", Address: addr, ScriptType: "p2pkh"})
+		theirs = append(theirs, id)
 	}
 	missing := theirs[1] + 1000
 	for _, id := range append(theirs, missing) {

@@ -348,15 +348,8 @@ func seedAddresses(t testing.TB, s *testServer, n int) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		a, err := s.store.AddressUpsert(ctx, db.AddressUpsertParams{
-			Network: "mainnet", Address: fmt.Sprintf("1BvBMSEYstWetqTFn5Au4m4GFg7xJaN%03d", i), ScriptType: "p2pkh",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.store.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: u.ID, AddressID: a.ID}); err != nil {
-			t.Fatal(err)
-		}
+		addressID, _ := dbtest.Track(t, s.store, db.Watch{UserID: u.ID, Network: "mainnet",
+			Address: fmt.Sprintf("1BvBMSEYstWetqTFn5Au4m4GFg7xJaN%03d", i), ScriptType: "p2pkh"})
 		txid := bytes.Repeat([]byte{byte(i + 1)}, 32)
 		rows, err := s.store.TransactionsUpsert(ctx, db.TransactionsUpsertParams{
 			Networks: []string{"mainnet"}, Txids: [][]byte{txid}, Statuses: []string{"confirmed"},
@@ -367,7 +360,7 @@ func seedAddresses(t testing.TB, s *testServer, n int) {
 			t.Fatal(err)
 		}
 		err = s.store.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{
-			AddressIds: []int64{a.ID}, TransactionIds: []int64{rows[0].ID},
+			AddressIds: []int64{addressID}, TransactionIds: []int64{rows[0].ID},
 			ReceivedSats: []int64{int64(1000 * (i + 1))}, SentSats: []int64{0}, FeeShareSats: []int64{0},
 		})
 		if err != nil {

@@ -171,7 +171,7 @@ func (s *Server) getBalanceHistory(c *gin.Context) {
 		q.fail("interval", "must be day, week or month")
 	}
 	entry := q.Int("address_id", 0, 1, math.MaxInt64)
-	from, to := q.Time("from", minTime), q.Time("to", maxTime)
+	from, to := q.Time("from", db.MinTime), q.Time("to", db.MaxTime)
 	if !from.Before(to) && len(q.Errors()) == 0 {
 		q.fail("to", "must be after from")
 	}
@@ -179,8 +179,7 @@ func (s *Server) getBalanceHistory(c *gin.Context) {
 		abortValidation(c, errs)
 		return
 	}
-	f := historyFilter{entryID: entry}
-	minEntry, maxEntry := f.entryRange()
+	minEntry, maxEntry := db.EntryRange(entry)
 	rows, err := s.reader(c).BalanceHistory(c.Request.Context(), db.BalanceHistoryParams{
 		Interval: interval, FromTime: from, ToTime: to,
 		UserID: currentUserID(c), MinEntryID: minEntry, MaxEntryID: maxEntry,

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/cointracker/cointracker/db"
 )
 
 // queryParams reads a request's query string strictly: unknown and repeated
@@ -83,7 +85,7 @@ func (q *queryParams) Time(name string, def time.Time) time.Time {
 		q.fail(name, "must be an RFC 3339 time, e.g. 2024-01-31T00:00:00Z")
 		return def
 	}
-	if t.Before(minTime) || t.After(maxTime) {
+	if t.Before(db.MinTime) || t.After(db.MaxTime) {
 		q.fail(name, "must be between years 1 and 9999")
 		return def
 	}

@@ -2,16 +2,13 @@ package api
 
 import (
 	"encoding/csv"
-	"encoding/hex"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/db"
-	"github.com/cointracker/cointracker/sats"
 )
 
 // Transaction is one transaction's effect on one of the user's addresses.
@@ -56,36 +53,6 @@ type TransactionList struct {
 	NextCursor *string `json:"next_cursor" example:"eyJmIjoi...Ifx0.k3Jx8s"`
 }
 
-func transactionFromRow(r historyRow) Transaction {
-	t := Transaction{
-		Txid:          hex.EncodeToString(r.Txid),
-		AddressID:     r.AddressID,
-		Address:       r.Address,
-		Direction:     directionOf(r),
-		Status:        string(r.Status),
-		ReceivedSats:  r.ReceivedSats,
-		SentSats:      r.SentSats,
-		NetSats:       r.NetSats,
-		ReceivedBTC:   sats.FormatBTC(r.ReceivedSats),
-		SentBTC:       sats.FormatBTC(r.SentSats),
-		NetBTC:        sats.FormatBTC(r.NetSats),
-		FeeSats:       r.FeeSats,
-		FeeShareSats:  r.FeeShareSats,
-		FirstSeen:     r.FirstSeen,
-		Confirmations: r.Confirmations,
-	}
-	if !r.Unconfirmed {
-		// A confirmed row's sort keys are its block's height and time.
-		height, at := r.SortHeight, r.SortTime
-		t.BlockHeight, t.BlockTime = &height, &at
-	}
-	if r.CloseUsdCents > 0 { // 0: the day has no price
-		v := sats.FormatUSD(r.NetSats, r.CloseUsdCents)
-		t.ValueUSD = &v
-	}
-	return t
-}
-
 // listTransactions returns the user's history across all tracked addresses.
 //
 //	@Summary		Transaction history
@@ -113,7 +80,7 @@ func transactionFromRow(r historyRow) Transaction {
 //	@Router			/v1/transactions [get]
 func (s *Server) listTransactions(c *gin.Context) {
 	q := parseQuery(c.Request.URL.RawQuery, slices.Concat(historyParams, pageParams)...)
-	s.servePage(c, q, parseHistoryFilter(q, true))
+	s.servePage(c, q, parseHistoryFilter(q, currentUserID(c), true))
 }
 
 // listAddressTransactions returns one address's history.
@@ -147,8 +114,8 @@ func (s *Server) listAddressTransactions(c *gin.Context) {
 		return
 	}
 	q := parseQuery(c.Request.URL.RawQuery, slices.Concat(historyParams[1:], pageParams)...)
-	f := parseHistoryFilter(q, false)
-	f.entryID = id
+	f := parseHistoryFilter(q, currentUserID(c), false)
+	f.EntryID = id
 	if len(q.Errors()) == 0 {
 		// Another user's (or no) entry is a 404, not an empty page.
 		if _, err := s.reader(c).UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: currentUserID(c), ID: id}); err != nil {
@@ -160,11 +127,10 @@ func (s *Server) listAddressTransactions(c *gin.Context) {
 }
 
 // servePage answers one page of history for f.
-func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
-	uid := currentUserID(c)
+func (s *Server) servePage(c *gin.Context, q *queryParams, f db.HistoryFilter) {
 	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
-	after := f.start()
-	key := f.key(uid)
+	after := historyPosition(f.Start())
+	key := historyKey(f)
 	if cur := q.String("cursor", ""); cur != "" && len(q.Errors()) == 0 {
 		if err := s.cursors.decode(cur, key, &after); err != nil {
 			q.fail("cursor", err.Error())
@@ -174,14 +140,14 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
 		abortValidation(c, errs)
 		return
 	}
-	rows, more, err := s.readHistory(c.Request.Context(), s.reader(c), uid, f, after, int32(limit))
+	rows, more, err := s.reader(c).History(c.Request.Context(), f, db.HistoryPosition(after), int32(limit))
 	if err != nil {
 		abortError(c, err)
 		return
 	}
 	var next *string
 	if more {
-		cursor := s.cursors.encode(key, positionOf(rows[len(rows)-1]))
+		cursor := s.cursors.encode(key, historyPosition(rows[len(rows)-1].Position()))
 		next = &cursor
 	}
 	writeTransactionList(c, rows, next)
@@ -189,11 +155,6 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f historyFilter) {
 
 // exportPageSize is how many rows the export reads per query.
 const exportPageSize = 1000
-
-// csvHeader names the export's columns, in order.
-var csvHeader = []string{"txid", "address_id", "address", "direction", "status", "received_sats", "sent_sats",
-	"net_sats", "received_btc", "sent_btc", "net_btc", "fee_sats", "fee_share_sats", "block_height", "block_time", "first_seen",
-	"confirmations", "value_usd"}
 
 // exportTransactions streams the filtered history as CSV.
 //
@@ -219,22 +180,21 @@ var csvHeader = []string{"txid", "address_id", "address", "direction", "status",
 //	@Router			/v1/transactions/export.csv [get]
 func (s *Server) exportTransactions(c *gin.Context) {
 	q := parseQuery(c.Request.URL.RawQuery, historyParams...)
-	f := parseHistoryFilter(q, true)
+	f := parseHistoryFilter(q, currentUserID(c), true)
 	if errs := q.Errors(); len(errs) > 0 {
 		abortValidation(c, errs)
 		return
 	}
-	uid, reader := currentUserID(c), s.reader(c)
-	ctx := c.Request.Context()
+	reader, ctx := s.reader(c), c.Request.Context()
 	// Each page has the query timeout; the whole export has none.
-	read := func(after historyPosition) ([]historyRow, bool, error) {
+	read := func(after db.HistoryPosition) ([]db.HistoryRow, bool, error) {
 		ctx, cancel := s.bound(ctx)
 		defer cancel()
-		return s.readHistory(ctx, reader, uid, f, after, exportPageSize)
+		return reader.History(ctx, f, after, exportPageSize)
 	}
 	// Read the first page before answering, so a failure is still a
 	// proper error response.
-	rows, more, err := read(f.start())
+	rows, more, err := read(f.Start())
 	if err != nil {
 		abortError(c, err)
 		return
@@ -245,15 +205,15 @@ func (s *Server) exportTransactions(c *gin.Context) {
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write(csvHeader)
 	for {
-		for _, r := range rows {
-			_ = w.Write(csvRecord(transactionFromRow(r)))
+		for i := range rows {
+			_ = w.Write(csvRecord(&rows[i]))
 		}
 		w.Flush()
 		if err := w.Error(); err != nil || !more {
 			return // the client went away, or all rows are out
 		}
 		c.Writer.Flush()
-		rows, more, err = read(positionOf(rows[len(rows)-1]))
+		rows, more, err = read(rows[len(rows)-1].Position())
 		if err != nil {
 			// Headers are sent: abort the connection so the client sees a
 			// broken download, never a silently truncated file.
@@ -261,21 +221,4 @@ func (s *Server) exportTransactions(c *gin.Context) {
 			panic(http.ErrAbortHandler)
 		}
 	}
-}
-
-func csvRecord(t Transaction) []string {
-	height, blockTime, value := "", "", ""
-	if t.BlockHeight != nil {
-		height = strconv.FormatInt(int64(*t.BlockHeight), 10)
-	}
-	if t.BlockTime != nil {
-		blockTime = t.BlockTime.UTC().Format(time.RFC3339)
-	}
-	if t.ValueUSD != nil {
-		value = *t.ValueUSD
-	}
-	return []string{t.Txid, strconv.FormatInt(t.AddressID, 10), t.Address, t.Direction, t.Status,
-		strconv.FormatInt(t.ReceivedSats, 10), strconv.FormatInt(t.SentSats, 10), strconv.FormatInt(t.NetSats, 10),
-		t.ReceivedBTC, t.SentBTC, t.NetBTC, strconv.FormatInt(t.FeeSats, 10), strconv.FormatInt(t.FeeShareSats, 10), height, blockTime,
-		t.FirstSeen.UTC().Format(time.RFC3339), strconv.FormatInt(int64(t.Confirmations), 10), value}
 }

@@ -2,17 +2,80 @@ package api
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/sats"
 )
+
+// transactionFromRow is the documented contract, written out field by
+// field with encoding/json's types: the oracle txFields is checked against.
+func transactionFromRow(r *db.HistoryRow) Transaction {
+	t := Transaction{
+		Txid: hex.EncodeToString(r.Txid), AddressID: r.AddressID, Address: r.Address, Direction: directionOf(r),
+		Status: string(r.Status), ReceivedSats: r.ReceivedSats, SentSats: r.SentSats, NetSats: r.NetSats,
+		ReceivedBTC: sats.FormatBTC(r.ReceivedSats), SentBTC: sats.FormatBTC(r.SentSats), NetBTC: sats.FormatBTC(r.NetSats),
+		FeeSats: r.FeeSats, FeeShareSats: r.FeeShareSats, FirstSeen: r.FirstSeen, Confirmations: r.Confirmations,
+	}
+	if !r.Unconfirmed {
+		height, at := r.SortHeight, r.SortTime
+		t.BlockHeight, t.BlockTime = &height, &at
+	}
+	if r.CloseUsdCents > 0 {
+		v := sats.FormatUSD(r.NetSats, r.CloseUsdCents)
+		t.ValueUSD = &v
+	}
+	return t
+}
+
+// TestTxFieldsFollowTransaction checks that the wire table names every
+// field of the documented Transaction, in its order, and that an export
+// line holds each one's value: times in UTC to the second, an empty cell
+// for null.
+func TestTxFieldsFollowTransaction(t *testing.T) {
+	tr := reflect.TypeFor[Transaction]()
+	var tags []string
+	for i := range tr.NumField() {
+		tags = append(tags, strings.Split(tr.Field(i).Tag.Get("json"), ",")[0])
+	}
+	if !slices.Equal(csvHeader, tags) {
+		t.Fatalf("txFields = %v,\nTransaction's fields = %v", csvHeader, tags)
+	}
+	at := time.Date(2024, 4, 20, 2, 9, 27, 123, time.FixedZone("CEST", 2*3600))
+	for _, r := range []db.HistoryRow{
+		{AddressID: 7, Address: "a,\"b\"", Txid: []byte{0xab, 0x01}, Status: db.TxConfirmed, ReceivedSats: 150_000,
+			NetSats: 150_000, FeeSats: 1410, SortHeight: 840_000, SortTime: at, FirstSeen: at, Confirmations: 3, CloseUsdCents: 6_400_000},
+		{AddressID: 8, Address: "x", Txid: []byte{0x02}, Status: db.TxPending, SentSats: 5, NetSats: -5,
+			SelfTransfer: true, Unconfirmed: true, SortTime: at, FirstSeen: at},
+	} {
+		tx := transactionFromRow(&r)
+		want := []string{tx.Txid, strconv.FormatInt(tx.AddressID, 10), tx.Address, tx.Direction, tx.Status,
+			strconv.FormatInt(tx.ReceivedSats, 10), strconv.FormatInt(tx.SentSats, 10), strconv.FormatInt(tx.NetSats, 10),
+			tx.ReceivedBTC, tx.SentBTC, tx.NetBTC, strconv.FormatInt(tx.FeeSats, 10), strconv.FormatInt(tx.FeeShareSats, 10),
+			"", "", tx.FirstSeen.UTC().Format(time.RFC3339), strconv.FormatInt(int64(tx.Confirmations), 10), ""}
+		if tx.BlockHeight != nil {
+			want[13], want[14] = strconv.FormatInt(int64(*tx.BlockHeight), 10), tx.BlockTime.UTC().Format(time.RFC3339)
+		}
+		if tx.ValueUSD != nil {
+			want[17] = *tx.ValueUSD
+		}
+		if got := csvRecord(&r); !slices.Equal(got, want) {
+			t.Errorf("csvRecord = %q,\nwant %q", got, want)
+		}
+	}
+}
 
 // TestTransactionListJSONIsEncodingJSON checks that the hand-written
 // transaction list writes exactly what c.JSON(TransactionList) writes, on
@@ -22,8 +85,8 @@ import (
 func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	zones := []*time.Location{time.UTC, time.FixedZone("CEST", 2*3600), time.FixedZone("odd", -(3*3600 + 30*60))}
-	randomRow := func() historyRow {
-		r := historyRow{
+	randomRow := func() db.HistoryRow {
+		r := db.HistoryRow{
 			AddressID: rng.Int64N(1 << 40), Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
 			Txid: make([]byte, 32), Status: []db.TxStatus{db.TxConfirmed, db.TxPending, db.TxReplaced, db.TxDropped}[rng.IntN(4)],
 			SelfTransfer: rng.IntN(3) == 0,
@@ -46,7 +109,7 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 		}
 		return r
 	}
-	var rows []historyRow
+	var rows []db.HistoryRow
 	for range 500 {
 		rows = append(rows, randomRow())
 	}
@@ -59,12 +122,12 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 
 	next := "eyJmIjoiYWJj.signature_-"
 	for _, page := range []struct {
-		rows []historyRow
+		rows []db.HistoryRow
 		next *string
 	}{{rows, &next}, {rows[:1], nil}, {nil, nil}} {
 		want := TransactionList{Items: make([]Transaction, len(page.rows)), NextCursor: page.next}
-		for i, r := range page.rows {
-			want.Items[i] = transactionFromRow(r)
+		for i := range page.rows {
+			want.Items[i] = transactionFromRow(&page.rows[i])
 		}
 		viaGin := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(viaGin)
@@ -95,9 +158,9 @@ func TestTransactionListJSONIsEncodingJSON(t *testing.T) {
 // encoding/json's for a page of 50.
 func BenchmarkTransactionListJSON(b *testing.B) {
 	h, bt, cents := int32(840_000), time.Unix(1_713_571_767, 0).UTC(), int64(6_400_000)
-	rows := make([]historyRow, 50)
+	rows := make([]db.HistoryRow, 50)
 	for i := range rows {
-		rows[i] = historyRow{AddressID: 42, Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", Txid: make([]byte, 32),
+		rows[i] = db.HistoryRow{AddressID: 42, Address: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", Txid: make([]byte, 32),
 			Status: "confirmed", ReceivedSats: 150_000, NetSats: 150_000, FeeSats: 1410,
 			SortHeight: h, SortTime: bt, FirstSeen: bt, Confirmations: 3, CloseUsdCents: cents}
 	}
@@ -112,8 +175,8 @@ func BenchmarkTransactionListJSON(b *testing.B) {
 		for b.Loop() {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
 			page := TransactionList{Items: make([]Transaction, len(rows)), NextCursor: &next}
-			for i, r := range rows {
-				page.Items[i] = transactionFromRow(r)
+			for i := range rows {
+				page.Items[i] = transactionFromRow(&rows[i])
 			}
 			c.JSON(200, page)
 		}

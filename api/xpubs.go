@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/btc"
-	"github.com/cointracker/cointracker/chainsync"
 	"github.com/cointracker/cointracker/db"
 )
 
@@ -137,16 +136,16 @@ func (s *Server) createXpub(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		derived = derived[:0]
+		var ws []db.Watch
 		for _, chain := range []btc.Chain{btc.Receive, btc.Change} {
-			ids, err := chainsync.DeriveXpubAddresses(ctx, q, chainsync.XpubKey{ID: x.ID, UserID: uid, Network: network},
-				account, chain, 0, uint32(x.GapLimit)-1)
+			addrs, err := account.Derive(chain, 0, uint32(x.GapLimit)-1)
 			if err != nil {
 				return err
 			}
-			derived = append(derived, ids...)
+			ws = append(ws, db.XpubWatches(uid, x.ID, network, account, addrs)...)
 		}
-		return nil
+		derived, _, err = q.Track(ctx, ws)
+		return err
 	})
 	if errors.Is(err, db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this xpub is already tracked")

@@ -27,6 +27,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cointracker/cointracker/db"
 )
 
 func main() {
@@ -336,7 +338,7 @@ func (s *server) peakRSS() (int64, error) {
 // pages of them (200 × 500 = row 100,000: the 2,000th page of 50), and
 // the keyset position of that page's last row, which the cursor carries
 // (pgbench needs it as query arguments; the cursor itself is opaque).
-func deepCursor(ctx context.Context, client *http.Client, base, token string, pages int) (string, position, error) {
+func deepCursor(ctx context.Context, client *http.Client, base, token string, pages int) (string, db.HistoryPosition, error) {
 	cursor, last := "", item{}
 	for range pages {
 		u := base + "/v1/transactions?limit=500"
@@ -345,12 +347,12 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
-			return "", position{}, err
+			return "", db.HistoryPosition{}, err
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		res, err := client.Do(req)
 		if err != nil {
-			return "", position{}, err
+			return "", db.HistoryPosition{}, err
 		}
 		var page struct {
 			Items      []item  `json:"items"`
@@ -359,10 +361,10 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		err = json.NewDecoder(res.Body).Decode(&page)
 		_ = res.Body.Close()
 		if err != nil {
-			return "", position{}, err
+			return "", db.HistoryPosition{}, err
 		}
 		if page.NextCursor == nil || len(page.Items) == 0 {
-			return "", position{}, errors.New("user-1's history ends before the deep page")
+			return "", db.HistoryPosition{}, errors.New("user-1's history ends before the deep page")
 		}
 		cursor, last = *page.NextCursor, page.Items[len(page.Items)-1]
 	}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/db"
-	"github.com/cointracker/cointracker/db/dbtest"
 )
 
 // countUsers counts the seeded demo users (user-1 … user-N).
@@ -53,15 +52,6 @@ func devTokens(keyFile string, n int) ([]string, error) {
 	return tokens, nil
 }
 
-// position is a row's keyset position, as the history query takes it.
-type position struct {
-	Unconfirmed bool
-	Time        time.Time
-	Height      int32
-	Txid        []byte
-	EntryID     int64
-}
-
 // item is the part of a transaction list item that places it.
 type item struct {
 	Txid        string     `json:"txid"`
@@ -72,12 +62,12 @@ type item struct {
 
 // position is a confirmed item's keyset position: its block's time and
 // height, its txid and its watch-list entry.
-func (it item) position() (position, error) {
+func (it item) position() (db.HistoryPosition, error) {
 	txid, err := hex.DecodeString(it.Txid)
 	if err != nil || it.BlockHeight == nil || it.BlockTime == nil {
-		return position{}, fmt.Errorf("the deep page ends on a pending or malformed row: %+v", it)
+		return db.HistoryPosition{}, fmt.Errorf("the deep page ends on a pending or malformed row: %+v", it)
 	}
-	return position{Time: *it.BlockTime, Height: *it.BlockHeight, Txid: txid, EntryID: it.AddressID}, nil
+	return db.HistoryPosition{Time: *it.BlockTime, Height: *it.BlockHeight, Txid: txid, EntryID: it.AddressID}, nil
 }
 
 // pgbench runs the handler's SQL with pgbench.
@@ -90,15 +80,9 @@ type pgbench struct {
 	defines map[string][]string
 }
 
-var (
-	farFuture = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-	farPast   = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	top       = position{Unconfirmed: true, Time: farFuture, Height: math.MaxInt32, Txid: bytes.Repeat([]byte{0xff}, 33), EntryID: math.MaxInt64}
-)
-
 // newPgbench writes one pgbench script per scenario, with the exact SQL
 // the handler sends and the arguments it would pass.
-func newPgbench(ctx context.Context, dbURL, dir string, deepPos position, users int) (*pgbench, error) {
+func newPgbench(ctx context.Context, dbURL, dir string, deepPos db.HistoryPosition, users int) (*pgbench, error) {
 	bindir, err := exec.CommandContext(ctx, "pg_config", "--bindir").Output()
 	if err != nil {
 		return nil, fmt.Errorf("find pgbench (pg_config --bindir): %w", err)
@@ -120,29 +104,25 @@ func newPgbench(ctx context.Context, dbURL, dir string, deepPos position, users 
 	if err := conn.QueryRow(ctx, "SELECT id FROM users WHERE issuer = $1 AND subject = 'user-1'", auth.DevIssuer).Scan(&p.user1ID); err != nil {
 		return nil, err
 	}
-	base := db.TransactionHistoryNewestParams{
-		PendingOpen: true, PendingTime: top.Time, PendingHeight: top.Height, PendingTxid: top.Txid, PendingEntryID: top.EntryID,
-		ConfirmedOpen: true, ConfirmedTime: top.Time, ConfirmedHeight: top.Height, ConfirmedTxid: top.Txid, ConfirmedEntryID: top.EntryID,
-		FromTime: farPast, ToTime: farFuture, Statuses: []string{"confirmed", "pending"},
-		MinAmount: 0, MaxAmount: math.MaxInt64, MaxRows: 51, MinEntryID: 1, MaxEntryID: math.MaxInt64,
-		UserID: randomUserMarker,
-	}
+	// The page the handler asks db.History for: its first page, limit 50.
+	base := db.HistoryFilter{UserID: randomUserMarker, Statuses: []string{"confirmed", "pending"},
+		From: db.MinTime, To: db.MaxTime, MaxAmount: math.MaxInt64}
 	filtered := base
-	filtered.Direction, filtered.FromTime = "outgoing", time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
-	deepParams := base
-	deepParams.UserID = p.user1ID
-	deepParams.PendingOpen = false // the deep page is among confirmed rows
-	deepParams.PendingTime, deepParams.PendingHeight, deepParams.PendingTxid, deepParams.PendingEntryID = deepPos.Time, deepPos.Height, deepPos.Txid, deepPos.EntryID
-	deepParams.ConfirmedTime, deepParams.ConfirmedHeight, deepParams.ConfirmedTxid, deepParams.ConfirmedEntryID = deepPos.Time, deepPos.Height, deepPos.Txid, deepPos.EntryID
+	filtered.Direction, filtered.From = "outgoing", time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
 	user1 := base
 	user1.UserID = p.user1ID
-	for name, params := range map[string]db.TransactionHistoryNewestParams{
-		"page 1": base, "filtered": filtered, "user-1 page 1": user1, "page 2,000": deepParams,
+	for name, page := range map[string]struct {
+		filter db.HistoryFilter
+		after  db.HistoryPosition
+	}{
+		"page 1": {base, base.Start()}, "filtered": {filtered, filtered.Start()},
+		"user-1 page 1": {user1, user1.Start()}, "page 2,000": {user1, deepPos},
 	} {
-		c := &dbtest.Capture{}
-		if _, err := db.New(c).TransactionHistoryNewest(ctx, params); !errors.Is(err, dbtest.ErrCaptured) {
+		c := &db.Capture{}
+		if _, _, err := db.New(c).History(ctx, page.filter, page.after, 50); !errors.Is(err, db.ErrCaptured) {
 			return nil, fmt.Errorf("capture SQL: %w", err)
 		}
+		params := page.filter
 		script, defines, err := p.script(c, params.UserID == randomUserMarker, users)
 		if err != nil {
 			return nil, err
@@ -171,7 +151,7 @@ const randomUserMarker = -4242
 // literals would let it fold the filters into the plan), but for an
 // empty string, which -D cannot carry and stays a literal. With
 // randomUser the user id is drawn per transaction instead.
-func (p *pgbench) script(c *dbtest.Capture, randomUser bool, users int) (string, []string, error) {
+func (p *pgbench) script(c *db.Capture, randomUser bool, users int) (string, []string, error) {
 	var defines []string
 	defined := map[int]bool{}
 	var failed error

@@ -3,6 +3,8 @@ package btc
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -18,6 +20,14 @@ var Networks = map[string]*chaincfg.Params{
 	"testnet": &chaincfg.TestNet3Params,
 	"signet":  &chaincfg.SigNetParams,
 	"regtest": &chaincfg.RegressionNetParams,
+}
+
+// networkNames is Networks' keys, sorted.
+var networkNames = slices.Sorted(maps.Keys(Networks))
+
+// NetworkNames returns the networks' names, sorted (a fresh slice).
+func NetworkNames() []string {
+	return slices.Clone(networkNames)
 }
 
 // Reason classifies why an address was refused.

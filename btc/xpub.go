@@ -218,6 +218,32 @@ func ParseAccount(s string, taproot bool, net *chaincfg.Params) (*Account, error
 	return newAccount(key, purpose, net)
 }
 
+// Derived is one address of an account: where it sits and its encoding.
+type Derived struct {
+	Chain   Chain
+	Index   uint32
+	Address string
+}
+
+// Derive returns the addresses at indexes from..to (inclusive) of one
+// chain of the account, in index order.
+func (a *Account) Derive(c Chain, from, to uint32) ([]Derived, error) {
+	if to < from {
+		return nil, nil
+	}
+	out := make([]Derived, 0, to-from+1)
+	for i := from; ; i++ {
+		addr, err := a.Address(c, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Derived{Chain: c, Index: i, Address: addr})
+		if i == to {
+			return out, nil
+		}
+	}
+}
+
 // Network is the chain parameters the account derives addresses for.
 func (a *Account) Network() *chaincfg.Params {
 	return a.net

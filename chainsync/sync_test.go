@@ -134,19 +134,8 @@ func getJSON[T any](t *testing.T, e *env, path string) T {
 // user's watch-list and returns its id.
 func (e *env) track(t *testing.T, address string) int64 {
 	t.Helper()
-	ctx := context.Background()
-	a, err := e.store.AddressUpsert(ctx, db.AddressUpsertParams{
-		Network: "mainnet", Address: address, ScriptType: "p2wpkh"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.store.SyncStateEnsure(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: e.userID, AddressID: a.ID}); err != nil {
-		t.Fatal(err)
-	}
-	return a.ID
+	id, _ := dbtest.Track(t, e.store, db.Watch{UserID: e.userID, Network: "mainnet", Address: address, ScriptType: "p2wpkh"})
+	return id
 }
 
 // entry is the address's id on the test user's watch-list.
@@ -250,7 +239,8 @@ func (e *env) matches(t *testing.T, id int64, address string) {
 
 func (e *env) state(t *testing.T, id int64) db.SyncState {
 	t.Helper()
-	st, err := e.store.SyncStateGet(context.Background(), id)
+	rows, _ := e.store.Pool().Query(context.Background(), "SELECT * FROM sync_states WHERE address_id = $1", id)
+	st, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[db.SyncState])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -577,12 +567,11 @@ func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := chainsync.XpubKey{ID: x.ID, UserID: u.ID, Network: "mainnet"}
-	var receive []int64
-	err = e.store.ExecTx(ctx, func(q *db.Queries) error {
-		receive, err = chainsync.DeriveXpubAddresses(ctx, q, key, account, btc.Receive, 0, 19)
-		return err
-	})
+	addrs, err := account.Derive(btc.Receive, 0, 19)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receive, _, err := e.store.Track(ctx, db.XpubWatches(u.ID, x.ID, "mainnet", account, addrs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -634,9 +623,8 @@ func TestSweepSyncsStaleAndLostAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.UserAddressesAdd(ctx, db.UserAddressesAddParams{UserIds: []int64{u.ID, u.ID},
-		AddressIds: []int64{fresh, lost}, Labels: []string{"", ""}, XpubIds: []int64{0, 0}}); err != nil {
-		t.Fatal(err)
+	for _, address := range []string{alice, bob} {
+		dbtest.Track(t, e.store, db.Watch{UserID: u.ID, Network: "mainnet", Address: address, ScriptType: "p2wpkh"})
 	}
 	runner, err := chainsync.NewRunner(e.store.Pool(), e.syncer, chainsync.Options{Workers: 2, ResyncInterval: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -9,36 +9,6 @@ import (
 	"context"
 )
 
-const addressUpsert = `-- name: AddressUpsert :one
-INSERT INTO addresses (network, address, script_type)
-VALUES ($1, $2, $3)
-ON CONFLICT ON CONSTRAINT addresses_network_address_key DO UPDATE
-SET network = EXCLUDED.network
-RETURNING id, network, address, script_type, created_at
-`
-
-type AddressUpsertParams struct {
-	Network    string
-	Address    string
-	ScriptType string
-}
-
-// AddressUpsert returns the shared row for (network, address), creating it
-// when no user tracked it before. The no-op update makes RETURNING yield
-// the existing row too, in one round trip.
-func (q *Queries) AddressUpsert(ctx context.Context, arg AddressUpsertParams) (Address, error) {
-	row := q.db.QueryRow(ctx, addressUpsert, arg.Network, arg.Address, arg.ScriptType)
-	var i Address
-	err := row.Scan(
-		&i.ID,
-		&i.Network,
-		&i.Address,
-		&i.ScriptType,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const addressesUpsert = `-- name: AddressesUpsert :many
 WITH input AS (
     SELECT unnest($1::text[]) AS network,
@@ -69,10 +39,10 @@ type AddressesUpsertRow struct {
 	Address string
 }
 
-// AddressesUpsert is the bulk form of AddressUpsert, for fixtures and xpub
-// derivation: it returns the id of every given address, new or existing,
-// and writes nothing for existing ones. An address another session inserts
-// concurrently is in neither part: callers compare counts and retry.
+// AddressesUpsert returns the shared row id of every given address,
+// creating those no user tracked before, and writes nothing for existing
+// ones. An address another session inserts concurrently is in neither
+// part: db.Track, its caller, asks again for what is missing.
 func (q *Queries) AddressesUpsert(ctx context.Context, arg AddressesUpsertParams) ([]AddressesUpsertRow, error) {
 	rows, err := q.db.Query(ctx, addressesUpsert, arg.Networks, arg.Addresses, arg.ScriptTypes)
 	if err != nil {

@@ -158,24 +158,6 @@ func (q *Queries) ChainTipChecked(ctx context.Context, arg ChainTipCheckedParams
 	return err
 }
 
-const chainTipGet = `-- name: ChainTipGet :one
-SELECT network, height, block_hash, updated_at, checked_at FROM chain_tips WHERE network = $1
-`
-
-// ChainTipGet returns the tip height that drives confirmations.
-func (q *Queries) ChainTipGet(ctx context.Context, network string) (ChainTip, error) {
-	row := q.db.QueryRow(ctx, chainTipGet, network)
-	var i ChainTip
-	err := row.Scan(
-		&i.Network,
-		&i.Height,
-		&i.BlockHash,
-		&i.UpdatedAt,
-		&i.CheckedAt,
-	)
-	return i, err
-}
-
 const chainTipUpsert = `-- name: ChainTipUpsert :exec
 INSERT INTO chain_tips AS c (network, height, block_hash, updated_at)
 VALUES ($1, $2, $3, now())

@@ -1,7 +1,6 @@
 package db_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -35,24 +34,16 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A position 100,000 rows deep (page 2,000 of 50) in user-1's history.
-	type position struct {
-		time   time.Time
-		height int32
-		txid   []byte
-		entry  int64
-	}
-	var deep position
+	var deep db.HistoryPosition
 	err := s.Pool().QueryRow(ctx, `SELECT le.sort_time, le.sort_height, le.txid, ua.id
 		FROM user_addresses ua JOIN ledger_entries le ON le.address_id = ua.address_id
 		WHERE ua.user_id = $1 AND NOT le.unconfirmed
 		ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC, ua.id DESC
-		OFFSET 100000 LIMIT 1`, userID).Scan(&deep.time, &deep.height, &deep.txid, &deep.entry)
+		OFFSET 100000 LIMIT 1`, userID).Scan(&deep.Time, &deep.Height, &deep.Txid, &deep.EntryID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-	top := position{hi, math.MaxInt32, bytes.Repeat([]byte{0xff}, 33), math.MaxInt64}
-	bottom := position{lo, math.MinInt32, []byte{}, 0}
+	lo, hi := db.MinTime, db.MaxTime
 	from, to := time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	checked := 0
@@ -60,62 +51,35 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 		for _, direction := range []string{"", "incoming", "outgoing", "self"} {
 			for _, span := range [][2]time.Time{{lo, hi}, {from, hi}, {lo, to}, {from, to}} {
 				for _, amount := range [][2]int64{{0, math.MaxInt64}, {100_000, math.MaxInt64}, {10_000, 5_000_000}} {
-					for _, entries := range [][2]int64{{1, math.MaxInt64}, {entryID, entryID}} {
+					for _, entry := range []int64{0, entryID} {
 						for _, statuses := range [][]string{{"confirmed", "pending"}, {"replaced"}} {
-							// Newest first: pending group open at the top (first
-							// page) or closed (deep among confirmed rows).
-							pending, confirmed, pendingOpen := top, top, true
-							if isDeep {
-								confirmed, pendingOpen = deep, false
+							for _, oldest := range []bool{false, true} {
+								f := db.HistoryFilter{UserID: userID, EntryID: entry, Direction: direction, Statuses: statuses,
+									From: span[0], To: span[1], MinAmount: amount[0], MaxAmount: amount[1], Oldest: oldest}
+								// The first page, or deep among confirmed rows.
+								after := f.Start()
+								if isDeep {
+									after = deep
+								}
+								c := &db.Capture{}
+								if _, _, err := db.New(c).History(ctx, f, after, 50); !errors.Is(err, db.ErrCaptured) {
+									t.Fatal(err)
+								}
+								name := fmt.Sprintf("direction=%q span=%v amount=%v entry=%d statuses=%v deep=%t oldest=%t",
+									direction, span, amount, entry, statuses, isDeep, oldest)
+								assertIndexed(t, name, explainAsIs(t, s, c), "ledger_entries_history_idx")
+								checked++
 							}
-							c := &dbtest.Capture{}
-							_, err := db.New(c).TransactionHistoryNewest(ctx, db.TransactionHistoryNewestParams{
-								PendingOpen: pendingOpen, PendingTime: pending.time, PendingHeight: pending.height,
-								PendingTxid: pending.txid, PendingEntryID: pending.entry,
-								ConfirmedOpen: true, ConfirmedTime: confirmed.time, ConfirmedHeight: confirmed.height,
-								ConfirmedTxid: confirmed.txid, ConfirmedEntryID: confirmed.entry,
-								FromTime: span[0], ToTime: span[1], Statuses: statuses, MinAmount: amount[0], MaxAmount: amount[1],
-								Direction: direction, MaxRows: 51, UserID: userID, MinEntryID: entries[0], MaxEntryID: entries[1],
-							})
-							if !errors.Is(err, dbtest.ErrCaptured) {
-								t.Fatal(err)
-							}
-							name := fmt.Sprintf("newest direction=%q span=%v amount=%v entries=%v statuses=%v deep=%t",
-								direction, span, amount, entries, statuses, isDeep)
-							assertIndexed(t, name, explainAsIs(t, s, c), "ledger_entries_history_idx")
-
-							// Oldest first: confirmed group from the bottom or
-							// from the deep position, pending group open.
-							confirmed = bottom
-							if isDeep {
-								confirmed = deep
-							}
-							c = &dbtest.Capture{}
-							_, err = db.New(c).TransactionHistoryOldest(ctx, db.TransactionHistoryOldestParams{
-								ConfirmedOpen: true, ConfirmedTime: confirmed.time, ConfirmedHeight: confirmed.height,
-								ConfirmedTxid: confirmed.txid, ConfirmedEntryID: confirmed.entry,
-								PendingOpen: true, PendingTime: bottom.time, PendingHeight: bottom.height,
-								PendingTxid: bottom.txid, PendingEntryID: bottom.entry,
-								FromTime: span[0], ToTime: span[1], Statuses: statuses, MinAmount: amount[0], MaxAmount: amount[1],
-								Direction: direction, MaxRows: 51, UserID: userID, MinEntryID: entries[0], MaxEntryID: entries[1],
-							})
-							if !errors.Is(err, dbtest.ErrCaptured) {
-								t.Fatal(err)
-							}
-							assertIndexed(t, "oldest "+name, explainAsIs(t, s, c), "ledger_entries_history_idx")
-							checked += 2
 						}
 					}
 				}
 			}
 		}
 	}
-	c := &dbtest.Capture{}
-	_, err = db.New(c).TransactionHistoryByTxid(ctx, db.TransactionHistoryByTxidParams{
-		UserID: userID, Txid: deep.txid, MinEntryID: 1, MaxEntryID: math.MaxInt64, FromTime: lo, ToTime: hi,
-		Statuses: []string{"confirmed", "pending"}, MinAmount: 0, MaxAmount: math.MaxInt64,
-	})
-	if !errors.Is(err, dbtest.ErrCaptured) {
+	c := &db.Capture{}
+	f := db.HistoryFilter{UserID: userID, Txid: deep.Txid, From: lo, To: hi,
+		Statuses: []string{"confirmed", "pending"}, MaxAmount: math.MaxInt64}
+	if _, _, err := db.New(c).History(ctx, f, f.Start(), 50); !errors.Is(err, db.ErrCaptured) {
 		t.Fatal(err)
 	}
 	assertIndexed(t, "by txid", explainAsIs(t, s, c), "transactions_network_txid_key")
@@ -137,8 +101,8 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 			return err
 		},
 	} {
-		c := &dbtest.Capture{}
-		if err := call(db.New(c)); !errors.Is(err, dbtest.ErrCaptured) {
+		c := &db.Capture{}
+		if err := call(db.New(c)); !errors.Is(err, db.ErrCaptured) {
 			t.Fatal(err)
 		}
 		assertIndexed(t, name, explainAsIs(t, s, c), "ledger_entries_history_idx")
@@ -172,8 +136,8 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 		}, "transactions_block_height_idx"},
 		"XpubChainsOfAddress": {func(q *db.Queries) error { _, err := q.XpubChainsOfAddress(ctx, addressID); return err }, "xpub_addresses_address_id_idx"},
 	} {
-		c := &dbtest.Capture{}
-		if err := q.call(db.New(c)); !errors.Is(err, dbtest.ErrCaptured) {
+		c := &db.Capture{}
+		if err := q.call(db.New(c)); !errors.Is(err, db.ErrCaptured) {
 			t.Fatal(err)
 		}
 		assertIndexed(t, name, explainAsIs(t, s, c), q.index)
@@ -183,7 +147,7 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 }
 
 // explainAsIs returns the plan the planner picks with default settings.
-func explainAsIs(t *testing.T, s *db.Store, c *dbtest.Capture) planNode {
+func explainAsIs(t *testing.T, s *db.Store, c *db.Capture) planNode {
 	t.Helper()
 	var out []byte
 	if err := s.Pool().QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+c.SQL, c.Args...).Scan(&out); err != nil {

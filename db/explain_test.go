@@ -79,8 +79,8 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := &dbtest.Capture{}
-			if err := tc.call(db.New(c)); !errors.Is(err, dbtest.ErrCaptured) {
+			c := &db.Capture{}
+			if err := tc.call(db.New(c)); !errors.Is(err, db.ErrCaptured) {
 				t.Fatalf("capture: %v", err)
 			}
 			plan := explain(t, s, c)
@@ -102,7 +102,7 @@ func TestListQueriesUseIndexes(t *testing.T) {
 	}
 }
 
-func explain(t *testing.T, s *db.Store, c *dbtest.Capture) planNode {
+func explain(t *testing.T, s *db.Store, c *db.Capture) planNode {
 	t.Helper()
 	var out []byte
 	tx, err := s.Pool().Begin(ctx)

@@ -17,9 +17,7 @@ SELECT
     h.txid,
     h.status,
     CASE WHEN h.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_entries o
-                      JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, h.transaction_id, h.address_id))
          ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
@@ -39,24 +37,20 @@ JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = $1
 JOIN addresses a ON a.id = ua.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
-WHERE t.network IN ('mainnet', 'testnet', 'signet', 'regtest')
-  AND t.txid = $2
-  AND ua.id BETWEEN $3::bigint AND $4::bigint
-  AND h.sort_time >= $5::timestamptz AND h.sort_time < $6::timestamptz
-  AND h.status = ANY ($7::text[])
-  AND (h.net_sats BETWEEN $8::bigint AND $9::bigint
-       OR h.net_sats BETWEEN -($9::bigint) AND -($8::bigint))
-  AND ($10::text = ''
-               OR (($10::text = 'self' OR ($10::text = 'incoming') = (h.net_sats > 0))
-                   AND ($10::text = 'self') = (CASE WHEN h.has_siblings
-                       THEN EXISTS (SELECT 1 FROM ledger_entries o
-                                    JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                                    WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
-                       ELSE false END)))
+WHERE t.network = ANY ($2::text[])
+  AND t.txid = $3
+  AND ua.id BETWEEN $4::bigint AND $5::bigint
+  AND history_row_matches(h.sort_time, h.status, h.net_sats,
+          CASE WHEN h.has_siblings
+               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, h.transaction_id, h.address_id))
+               ELSE false END,
+          $6::timestamptz, $7::timestamptz, $8::text[],
+          $9::bigint, $10::bigint, $11::text)
 `
 
 type TransactionHistoryByTxidParams struct {
 	UserID     int64
+	Networks   []string
 	Txid       []byte
 	MinEntryID int64
 	MaxEntryID int64
@@ -88,13 +82,14 @@ type TransactionHistoryByTxidRow struct {
 }
 
 // TransactionHistoryByTxid serves the txid filter: the user's rows of one
-// transaction, found through transactions_network_txid_key and the ledger's
-// primary key rather than by scanning histories. They are few (one per
-// tracked address the transaction touches), so the caller orders them and
-// applies the page cursor.
+// transaction, found through transactions_network_txid_key (one probe per
+// network the service knows) and the ledger's primary key rather than by
+// scanning histories. They are few (one per tracked address the
+// transaction touches), so db.History orders them and applies the cursor.
 func (q *Queries) TransactionHistoryByTxid(ctx context.Context, arg TransactionHistoryByTxidParams) ([]TransactionHistoryByTxidRow, error) {
 	rows, err := q.db.Query(ctx, transactionHistoryByTxid,
 		arg.UserID,
+		arg.Networks,
 		arg.Txid,
 		arg.MinEntryID,
 		arg.MaxEntryID,
@@ -148,10 +143,7 @@ SELECT
     h.txid,
     h.status,
     CASE WHEN h.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_entries o
-                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                        AND EXISTS (SELECT 1 FROM user_addresses uo
-                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(h.user_id, h.transaction_id, h.address_id))
          ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
@@ -182,18 +174,12 @@ FROM (
                AND ((le.sort_time, le.sort_height, le.txid)
                    < ($2::timestamptz, $3::integer, $4::bytea)
                    OR ua.id < $5::bigint)
-               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
-               AND le.status = ANY ($8::text[])
-               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
-                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
-               AND ($11::text = ''
-                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       $6::timestamptz, $7::timestamptz, $8::text[],
+                       $9::bigint, $10::bigint, $11::text)
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT $12::integer)
             UNION ALL
@@ -208,18 +194,12 @@ FROM (
                AND ((le.sort_time, le.sort_height, le.txid)
                    < ($14::timestamptz, $15::integer, $16::bytea)
                    OR ua.id < $17::bigint)
-               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
-               AND le.status = ANY ($8::text[])
-               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
-                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
-               AND ($11::text = ''
-                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       $6::timestamptz, $7::timestamptz, $8::text[],
+                       $9::bigint, $10::bigint, $11::text)
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT $12::integer)
         ) both_groups
@@ -239,26 +219,26 @@ ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, 
 `
 
 type TransactionHistoryNewestParams struct {
-	PendingOpen      bool
-	PendingTime      time.Time
-	PendingHeight    int32
-	PendingTxid      []byte
-	PendingEntryID   int64
-	FromTime         time.Time
-	ToTime           time.Time
-	Statuses         []string
-	MinAmount        int64
-	MaxAmount        int64
-	Direction        string
-	MaxRows          int32
-	ConfirmedOpen    bool
-	ConfirmedTime    time.Time
-	ConfirmedHeight  int32
-	ConfirmedTxid    []byte
-	ConfirmedEntryID int64
-	UserID           int64
-	MinEntryID       int64
-	MaxEntryID       int64
+	FirstOpen     bool
+	FirstTime     time.Time
+	FirstHeight   int32
+	FirstTxid     []byte
+	FirstEntryID  int64
+	FromTime      time.Time
+	ToTime        time.Time
+	Statuses      []string
+	MinAmount     int64
+	MaxAmount     int64
+	Direction     string
+	MaxRows       int32
+	SecondOpen    bool
+	SecondTime    time.Time
+	SecondHeight  int32
+	SecondTxid    []byte
+	SecondEntryID int64
+	UserID        int64
+	MinEntryID    int64
+	MaxEntryID    int64
 }
 
 type TransactionHistoryNewestRow struct {
@@ -281,7 +261,9 @@ type TransactionHistoryNewestRow struct {
 }
 
 // Transaction history across a user's watch-list (GET /v1/transactions,
-// GET /v1/addresses/{id}/transactions and the CSV export).
+// GET /v1/addresses/{id}/transactions and the CSV export). db.History is
+// the one way in: it picks the query for the order asked and fills its
+// parameters.
 //
 // Each watch-list entry contributes at most max_rows rows from its own
 // range of ledger_entries_history_idx (a LATERAL top-N), and the merged,
@@ -293,49 +275,41 @@ type TransactionHistoryNewestRow struct {
 // neither be skipped nor repeated: they sort before the cursor or after it.
 //
 // Pending rows (few, in the mempool) and confirmed rows are read by two
-// index range scans, each with its own bound from the cursor (the caller
-// passes an open bound for a group the cursor has not reached, and closes
-// a group it has passed with a one-time filter), so every scan starts at
-// its position in the index, and "from" and "to" bound it by sort_time
-// instead of filtering a whole history. Filters: entry id range (one
-// address or all), statuses, direction (” = any), sort_time in [from, to),
-// absolute net amount in [min, max].
+// index range scans, each with its own bound from the cursor: "first" is
+// the group the order reads first (pending when newest first, confirmed
+// when oldest first), "second" the other. The caller passes an open bound
+// for a group the cursor has not reached, and closes a group it has passed
+// with a one-time filter, so every scan starts at its position in the
+// index, and "from" and "to" bound it by sort_time instead of filtering a
+// whole history. The filters (entry id range, then history_row_matches:
+// time span, statuses, amount, direction) and the self-transfer test
+// (ledger_other_tracked, run only for entries flagged has_siblings) are
+// SQL functions of migration 00015 that PostgreSQL inlines, so each is
+// written once and the plans are those of the text they stand for. The
+// ORDER BY clauses stay literal: the planner reads the index forwards or
+// backwards from them.
 //
 // Rows carry no nullable block columns: a row is unconfirmed exactly when
 // its transaction has no block, and then sort_height and sort_time are its
-// block height and time (api/history.go reads them back), which spares
-// scanning two nullable columns into pointers for every row. Likewise
-// close_usd_cents is 0 when the day has no price (a stored price is
-// positive, prices_close_usd_cents_check), as in the balance queries.
-//
-// Direction, as the user sees a row: "self" when the transaction also
-// touches another address on the user's watch-list (coins moved between
-// the user's own addresses), otherwise "incoming" when the address gained
-// and "outgoing" when it lost. The self check runs only for entries whose
-// transaction has entries at other addresses (has_siblings, carried in the
-// history index; see migration 00012), and then probes those entries
-// (ledger_entries_pkey) and the user's watch-list
-// (user_addresses_user_id_address_id_key); CASE evaluates the probe only
-// when the flag is set, so most rows never probe. OFFSET 0
-// keeps the planner from turning that into a join that reads the whole
-// watch-list for every row. It is written
-// out rather than put in a function because PostgreSQL cannot inline a
-// function with a sub-select, and it runs only for rows a direction filter
-// must judge and for the rows of the final page. Rows carry the check's
-// answer as self_transfer and api/history.go names the direction from it
-// and the sign of net_sats, so no direction string is built per row.
+// block height and time, which spares scanning two nullable columns into
+// pointers for every row. Likewise close_usd_cents is 0 when the day has
+// no price (a stored price is positive, prices_close_usd_cents_check), as
+// in the balance queries. Rows carry the self-transfer test's answer as
+// self_transfer; the API names the direction from it and the sign of
+// net_sats.
 // TransactionHistoryNewest returns a page newest first: pending rows by
 // first seen, then confirmed rows by block time, height and txid, all
-// descending; ties between entries by entry id, descending.
+// descending; ties between entries by entry id, descending. The first
+// group is the pending one.
 // The day's close (block time, or first seen while pending) for the fiat
 // value; no price, no value.
 func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionHistoryNewestParams) ([]TransactionHistoryNewestRow, error) {
 	rows, err := q.db.Query(ctx, transactionHistoryNewest,
-		arg.PendingOpen,
-		arg.PendingTime,
-		arg.PendingHeight,
-		arg.PendingTxid,
-		arg.PendingEntryID,
+		arg.FirstOpen,
+		arg.FirstTime,
+		arg.FirstHeight,
+		arg.FirstTxid,
+		arg.FirstEntryID,
 		arg.FromTime,
 		arg.ToTime,
 		arg.Statuses,
@@ -343,11 +317,11 @@ func (q *Queries) TransactionHistoryNewest(ctx context.Context, arg TransactionH
 		arg.MaxAmount,
 		arg.Direction,
 		arg.MaxRows,
-		arg.ConfirmedOpen,
-		arg.ConfirmedTime,
-		arg.ConfirmedHeight,
-		arg.ConfirmedTxid,
-		arg.ConfirmedEntryID,
+		arg.SecondOpen,
+		arg.SecondTime,
+		arg.SecondHeight,
+		arg.SecondTxid,
+		arg.SecondEntryID,
 		arg.UserID,
 		arg.MinEntryID,
 		arg.MaxEntryID,
@@ -394,10 +368,7 @@ SELECT
     h.txid,
     h.status,
     CASE WHEN h.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_entries o
-                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                        AND EXISTS (SELECT 1 FROM user_addresses uo
-                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(h.user_id, h.transaction_id, h.address_id))
          ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
@@ -428,18 +399,12 @@ FROM (
                AND ((le.sort_time, le.sort_height, le.txid)
                    > ($2::timestamptz, $3::integer, $4::bytea)
                    OR ua.id > $5::bigint)
-               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
-               AND le.status = ANY ($8::text[])
-               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
-                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
-               AND ($11::text = ''
-                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       $6::timestamptz, $7::timestamptz, $8::text[],
+                       $9::bigint, $10::bigint, $11::text)
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT $12::integer)
             UNION ALL
@@ -454,18 +419,12 @@ FROM (
                AND ((le.sort_time, le.sort_height, le.txid)
                    > ($14::timestamptz, $15::integer, $16::bytea)
                    OR ua.id > $17::bigint)
-               AND le.sort_time >= $6::timestamptz AND le.sort_time < $7::timestamptz
-               AND le.status = ANY ($8::text[])
-               AND (le.net_sats BETWEEN $9::bigint AND $10::bigint
-                    OR le.net_sats BETWEEN -($10::bigint) AND -($9::bigint))
-               AND ($11::text = ''
-                   OR (($11::text = 'self' OR ($11::text = 'incoming') = (le.net_sats > 0))
-                       AND ($11::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       $6::timestamptz, $7::timestamptz, $8::text[],
+                       $9::bigint, $10::bigint, $11::text)
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT $12::integer)
         ) both_groups
@@ -485,26 +444,26 @@ ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, h.en
 `
 
 type TransactionHistoryOldestParams struct {
-	ConfirmedOpen    bool
-	ConfirmedTime    time.Time
-	ConfirmedHeight  int32
-	ConfirmedTxid    []byte
-	ConfirmedEntryID int64
-	FromTime         time.Time
-	ToTime           time.Time
-	Statuses         []string
-	MinAmount        int64
-	MaxAmount        int64
-	Direction        string
-	MaxRows          int32
-	PendingOpen      bool
-	PendingTime      time.Time
-	PendingHeight    int32
-	PendingTxid      []byte
-	PendingEntryID   int64
-	UserID           int64
-	MinEntryID       int64
-	MaxEntryID       int64
+	FirstOpen     bool
+	FirstTime     time.Time
+	FirstHeight   int32
+	FirstTxid     []byte
+	FirstEntryID  int64
+	FromTime      time.Time
+	ToTime        time.Time
+	Statuses      []string
+	MinAmount     int64
+	MaxAmount     int64
+	Direction     string
+	MaxRows       int32
+	SecondOpen    bool
+	SecondTime    time.Time
+	SecondHeight  int32
+	SecondTxid    []byte
+	SecondEntryID int64
+	UserID        int64
+	MinEntryID    int64
+	MaxEntryID    int64
 }
 
 type TransactionHistoryOldestRow struct {
@@ -527,16 +486,17 @@ type TransactionHistoryOldestRow struct {
 }
 
 // TransactionHistoryOldest is the exact reverse of
-// TransactionHistoryNewest: confirmed rows oldest first, then pending.
+// TransactionHistoryNewest: confirmed rows oldest first, then pending. The
+// first group is the confirmed one.
 // The day's close (block time, or first seen while pending) for the fiat
 // value; no price, no value.
 func (q *Queries) TransactionHistoryOldest(ctx context.Context, arg TransactionHistoryOldestParams) ([]TransactionHistoryOldestRow, error) {
 	rows, err := q.db.Query(ctx, transactionHistoryOldest,
-		arg.ConfirmedOpen,
-		arg.ConfirmedTime,
-		arg.ConfirmedHeight,
-		arg.ConfirmedTxid,
-		arg.ConfirmedEntryID,
+		arg.FirstOpen,
+		arg.FirstTime,
+		arg.FirstHeight,
+		arg.FirstTxid,
+		arg.FirstEntryID,
 		arg.FromTime,
 		arg.ToTime,
 		arg.Statuses,
@@ -544,11 +504,11 @@ func (q *Queries) TransactionHistoryOldest(ctx context.Context, arg TransactionH
 		arg.MaxAmount,
 		arg.Direction,
 		arg.MaxRows,
-		arg.PendingOpen,
-		arg.PendingTime,
-		arg.PendingHeight,
-		arg.PendingTxid,
-		arg.PendingEntryID,
+		arg.SecondOpen,
+		arg.SecondTime,
+		arg.SecondHeight,
+		arg.SecondTxid,
+		arg.SecondEntryID,
 		arg.UserID,
 		arg.MinEntryID,
 		arg.MaxEntryID,

@@ -36,11 +36,12 @@ func mustUser(t *testing.T, s *db.Store, subject string) db.UserUpsertRow {
 
 func mustAddress(t *testing.T, s *db.Store, addr, scriptType string) db.Address {
 	t.Helper()
-	a, err := s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "mainnet", Address: addr, ScriptType: scriptType})
-	if err != nil {
-		t.Fatal(err)
+	rows, err := s.AddressesUpsert(ctx, db.AddressesUpsertParams{
+		Networks: []string{"mainnet"}, Addresses: []string{addr}, ScriptTypes: []string{scriptType}})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("address %s: %v, %v", addr, rows, err)
 	}
-	return a
+	return db.Address{ID: rows[0].ID, Network: "mainnet", Address: addr, ScriptType: scriptType}
 }
 
 // chainTx describes a transaction and its effect on one address.
@@ -159,11 +160,11 @@ func TestAddressUpsertIsShared(t *testing.T) {
 			t.Fatalf("bulk upsert gave the existing address a new id")
 		}
 	}
-	_, err = s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "mainnet", Address: "bc1qshort", ScriptType: "p2wpkh"})
+	_, _, err = s.Track(ctx, []db.Watch{{Network: "mainnet", Address: "bc1qshort", ScriptType: "p2wpkh"}})
 	if !errors.Is(err, db.ErrInvalid) {
 		t.Fatalf("too-short address: %v, want ErrInvalid", err)
 	}
-	_, err = s.AddressUpsert(ctx, db.AddressUpsertParams{Network: "moonnet", Address: a.Address, ScriptType: "p2wpkh"})
+	_, _, err = s.Track(ctx, []db.Watch{{Network: "moonnet", Address: a.Address, ScriptType: "p2wpkh"}})
 	if !errors.Is(err, db.ErrInvalid) {
 		t.Fatalf("unknown network: %v, want ErrInvalid", err)
 	}
@@ -178,24 +179,20 @@ func TestWatchList(t *testing.T) {
 	label := "savings"
 	var ids []int64
 	for _, a := range []db.Address{a1, a2} {
-		ua, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: alice.ID, AddressID: a.ID, Label: &label})
-		if err != nil {
-			t.Fatal(err)
+		addressID, id := dbtest.Track(t, s, db.Watch{UserID: alice.ID, Network: a.Network, Address: a.Address,
+			ScriptType: a.ScriptType, Label: &label})
+		if addressID != a.ID {
+			t.Fatalf("tracking %s gave address id %d, want the shared row's %d", a.Address, addressID, a.ID)
 		}
-		ids = append(ids, ua.ID)
-		if err := s.SyncStateEnsure(ctx, a.ID); err != nil {
-			t.Fatal(err)
-		}
+		ids = append(ids, id)
 	}
 	// Bob tracks a1 too: the chain data is shared, the entries are not.
-	if _, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: bob.ID, AddressID: a1.ID}); err != nil {
-		t.Fatal(err)
-	}
-	_, err := s.UserAddressCreate(ctx, db.UserAddressCreateParams{UserID: alice.ID, AddressID: a1.ID})
-	var cerr *db.ConstraintError
-	if !errors.As(err, &cerr) || !errors.Is(cerr, db.ErrConflict) ||
-		cerr.Constraint != "user_addresses_user_id_address_id_key" {
-		t.Fatalf("tracking twice: %v, want a conflict on user_addresses_user_id_address_id_key", err)
+	dbtest.Track(t, s, db.Watch{UserID: bob.ID, Network: a1.Network, Address: a1.Address, ScriptType: a1.ScriptType})
+	// Alice tracking a1 again, unlabelled, creates nothing and keeps her label.
+	again, created, err := s.Track(ctx, []db.Watch{{UserID: alice.ID, Network: a1.Network, Address: a1.Address,
+		ScriptType: a1.ScriptType}})
+	if err != nil || len(created) != 0 || again[0] != a1.ID {
+		t.Fatalf("tracking twice: address %v, created %+v, %v; want a1, nothing created", again, created, err)
 	}
 
 	writeTxs(t, s, a1.ID, []chainTx{
@@ -256,9 +253,12 @@ func TestTransactionLifecycleFollowsToLedger(t *testing.T) {
 	confirmed := pending
 	confirmed.height, confirmed.status = 800_123, "confirmed"
 	writeTxs(t, s, a.ID, []chainTx{confirmed})
-	tx, err := s.TransactionGetByTxid(ctx, db.TransactionGetByTxidParams{Network: "mainnet", Txid: txid("tx")})
-	if err != nil || tx.Status != "confirmed" || tx.BlockHeight == nil || *tx.BlockHeight != 800_123 {
-		t.Fatalf("after confirmation: %+v, %v", tx, err)
+	var status string
+	var height *int32
+	err := s.Pool().QueryRow(ctx, "SELECT status, block_height FROM transactions WHERE network = 'mainnet' AND txid = $1",
+		txid("tx")).Scan(&status, &height)
+	if err != nil || status != "confirmed" || height == nil || *height != 800_123 {
+		t.Fatalf("after confirmation: %s at %v, %v", status, height, err)
 	}
 	rows := ledger(t, s, a.ID)
 	if len(rows) != 1 || rows[0].Status != "confirmed" || rows[0].Unconfirmed || *rows[0].BlockHeight != 800_123 {
@@ -336,13 +336,15 @@ func TestSyncStateTipsPricesXpubs(t *testing.T) {
 	s := dbtest.NewStore(t)
 	a := mustAddress(t, s, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh")
 	for range 2 {
-		if err := s.SyncStateEnsure(ctx, a.ID); err != nil {
+		if err := s.SyncStatesEnsure(ctx, []int64{a.ID}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st, err := s.SyncStateGet(ctx, a.ID)
-	if err != nil || st.Status != "new" || st.Attempts != 0 {
-		t.Fatalf("sync state = %+v, %v", st, err)
+	var status string
+	var attempts int32
+	err := s.Pool().QueryRow(ctx, "SELECT status, attempts FROM sync_states WHERE address_id = $1", a.ID).Scan(&status, &attempts)
+	if err != nil || status != "new" || attempts != 0 {
+		t.Fatalf("sync state = %s, %d attempts, %v", status, attempts, err)
 	}
 
 	for _, h := range []int32{870_000, 870_001} {
@@ -350,9 +352,9 @@ func TestSyncStateTipsPricesXpubs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tip, err := s.ChainTipGet(ctx, "mainnet")
-	if err != nil || tip.Height != 870_001 {
-		t.Fatalf("tip = %+v, %v", tip, err)
+	var height int32
+	if err := s.Pool().QueryRow(ctx, "SELECT height FROM chain_tips WHERE network = 'mainnet'").Scan(&height); err != nil || height != 870_001 {
+		t.Fatalf("tip = %d, %v", height, err)
 	}
 
 	days := []time.Time{t0.Truncate(24 * time.Hour), t0.Truncate(24*time.Hour).AddDate(0, 0, 1)}
@@ -375,7 +377,7 @@ func TestSyncStateTipsPricesXpubs(t *testing.T) {
 	b := mustAddress(t, s, "bc1q9u6m6flqvyv5cpx8jedr6tq29zx3wuyyy7p0g0", "p2wpkh")
 	for range 2 {
 		err := s.XpubAddressesUpsert(ctx, db.XpubAddressesUpsertParams{
-			XpubID: x.ID, Chains: []string{"receive", "change"}, Indexes: []int32{0, 0}, AddressIds: []int64{a.ID, b.ID},
+			XpubIds: []int64{x.ID, x.ID}, Chains: []string{"receive", "change"}, Indexes: []int32{0, 0}, AddressIds: []int64{a.ID, b.ID},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -435,5 +437,27 @@ func TestStatementTimeout(t *testing.T) {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "57014" {
 		t.Fatalf("a 5 s statement under a 100 ms timeout: %v", err)
+	}
+}
+
+// TestTrackLabels checks that Track keeps the difference between an empty
+// label and none, as POST /v1/addresses answers it.
+func TestTrackLabels(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	u := mustUser(t, s, "labeller")
+	empty := ""
+	for _, tc := range []struct {
+		address, scriptType string
+		label               *string
+	}{{"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "p2wpkh", &empty}, {"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "p2pkh", nil}} {
+		_, id := dbtest.Track(t, s, db.Watch{UserID: u.ID, Network: "mainnet", Address: tc.address, ScriptType: tc.scriptType, Label: tc.label})
+		row, err := s.UserAddressGet(ctx, db.UserAddressGetParams{UserID: u.ID, ID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (row.Label == nil) != (tc.label == nil) || (row.Label != nil && *row.Label != *tc.label) {
+			t.Errorf("%s: label %v, want %v", tc.address, row.Label, tc.label)
+		}
 	}
 }

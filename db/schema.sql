@@ -33,6 +33,22 @@ CREATE TYPE public.river_job_state AS ENUM (
 
 
 --
+-- Name: history_row_matches(timestamp with time zone, text, bigint, boolean, timestamp with time zone, timestamp with time zone, text[], bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.history_row_matches(sort_time timestamp with time zone, status text, net_sats bigint, self_transfer boolean, from_time timestamp with time zone, to_time timestamp with time zone, statuses text[], min_amount bigint, max_amount bigint, direction text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT sort_time >= from_time AND sort_time < to_time
+       AND status = ANY (statuses)
+       AND (net_sats BETWEEN min_amount AND max_amount OR net_sats BETWEEN -max_amount AND -min_amount)
+       AND (direction = ''
+            OR ((direction = 'self' OR (direction = 'incoming') = (net_sats > 0))
+                AND (direction = 'self') = self_transfer))
+$$;
+
+
+--
 -- Name: ledger_entries_follow_transaction(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -89,6 +105,22 @@ $$;
 --
 
 COMMENT ON FUNCTION public.ledger_entries_mark_siblings() IS 'Sets has_siblings on the entries of transactions that gained an entry.';
+
+
+--
+-- Name: ledger_other_tracked(bigint, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_other_tracked(user_id bigint, transaction_id bigint, address_id bigint) RETURNS TABLE(other_address_id bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT o.address_id
+    FROM ledger_entries o
+    WHERE o.transaction_id = ledger_other_tracked.transaction_id
+      AND o.address_id <> ledger_other_tracked.address_id
+      AND EXISTS (SELECT 1 FROM user_addresses uo
+                  WHERE uo.user_id = ledger_other_tracked.user_id AND uo.address_id = o.address_id OFFSET 0)
+$$;
 
 
 --

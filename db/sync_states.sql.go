@@ -10,42 +10,17 @@ import (
 	"time"
 )
 
-const syncStateEnsure = `-- name: SyncStateEnsure :exec
-INSERT INTO sync_states (address_id) VALUES ($1)
+const syncStatesEnsure = `-- name: SyncStatesEnsure :exec
+INSERT INTO sync_states (address_id)
+SELECT unnest($1::bigint[])
 ON CONFLICT (address_id) DO NOTHING
 `
 
-// SyncStateEnsure gives a newly tracked address its "new" sync state; an
-// existing state is kept.
-func (q *Queries) SyncStateEnsure(ctx context.Context, addressID int64) error {
-	_, err := q.db.Exec(ctx, syncStateEnsure, addressID)
+// SyncStatesEnsure gives newly tracked addresses their "new" sync state;
+// an existing state is kept. db.Track calls it.
+func (q *Queries) SyncStatesEnsure(ctx context.Context, addressIds []int64) error {
+	_, err := q.db.Exec(ctx, syncStatesEnsure, addressIds)
 	return err
-}
-
-const syncStateGet = `-- name: SyncStateGet :one
-SELECT address_id, status, last_synced_height, last_seen_txid, pages_fetched, txs_fetched, attempts, last_error, queued_at, started_at, finished_at, updated_at, history_complete FROM sync_states WHERE address_id = $1
-`
-
-// SyncStateGet returns an address's sync progress (primary key).
-func (q *Queries) SyncStateGet(ctx context.Context, addressID int64) (SyncState, error) {
-	row := q.db.QueryRow(ctx, syncStateGet, addressID)
-	var i SyncState
-	err := row.Scan(
-		&i.AddressID,
-		&i.Status,
-		&i.LastSyncedHeight,
-		&i.LastSeenTxid,
-		&i.PagesFetched,
-		&i.TxsFetched,
-		&i.Attempts,
-		&i.LastError,
-		&i.QueuedAt,
-		&i.StartedAt,
-		&i.FinishedAt,
-		&i.UpdatedAt,
-		&i.HistoryComplete,
-	)
-	return i, err
 }
 
 const syncStatesMarkDone = `-- name: SyncStatesMarkDone :exec

@@ -10,36 +10,6 @@ import (
 	"time"
 )
 
-const transactionGetByTxid = `-- name: TransactionGetByTxid :one
-SELECT id, network, txid, status, block_height, block_hash, block_time, fee_sats, vsize, first_seen, updated_at FROM transactions WHERE network = $1 AND txid = $2
-`
-
-type TransactionGetByTxidParams struct {
-	Network string
-	Txid    []byte
-}
-
-// TransactionGetByTxid looks one transaction up by its natural key
-// (transactions_network_txid_key).
-func (q *Queries) TransactionGetByTxid(ctx context.Context, arg TransactionGetByTxidParams) (Transaction, error) {
-	row := q.db.QueryRow(ctx, transactionGetByTxid, arg.Network, arg.Txid)
-	var i Transaction
-	err := row.Scan(
-		&i.ID,
-		&i.Network,
-		&i.Txid,
-		&i.Status,
-		&i.BlockHeight,
-		&i.BlockHash,
-		&i.BlockTime,
-		&i.FeeSats,
-		&i.Vsize,
-		&i.FirstSeen,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const transactionsUpsert = `-- name: TransactionsUpsert :many
 WITH raw AS (
     SELECT

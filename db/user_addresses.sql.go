@@ -9,34 +9,6 @@ import (
 	"context"
 )
 
-const userAddressCreate = `-- name: UserAddressCreate :one
-INSERT INTO user_addresses (user_id, address_id, label)
-VALUES ($1, $2, $3)
-RETURNING id, user_id, address_id, xpub_id, label, created_at
-`
-
-type UserAddressCreateParams struct {
-	UserID    int64
-	AddressID int64
-	Label     *string
-}
-
-// UserAddressCreate puts a shared address on a user's watch-list. It fails
-// on user_addresses_user_id_address_id_key when the user already tracks it.
-func (q *Queries) UserAddressCreate(ctx context.Context, arg UserAddressCreateParams) (UserAddress, error) {
-	row := q.db.QueryRow(ctx, userAddressCreate, arg.UserID, arg.AddressID, arg.Label)
-	var i UserAddress
-	err := row.Scan(
-		&i.ID,
-		&i.UserID,
-		&i.AddressID,
-		&i.XpubID,
-		&i.Label,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const userAddressDelete = `-- name: UserAddressDelete :execrows
 DELETE FROM user_addresses
 WHERE user_id = $1 AND id = $2 AND xpub_id IS NULL
@@ -182,31 +154,58 @@ func (q *Queries) UserAddressUpdateLabel(ctx context.Context, arg UserAddressUpd
 	return result.RowsAffected(), nil
 }
 
-const userAddressesAdd = `-- name: UserAddressesAdd :exec
+const userAddressesAdd = `-- name: UserAddressesAdd :many
 INSERT INTO user_addresses (user_id, address_id, label, xpub_id)
-SELECT unnest($1::bigint[]), unnest($2::bigint[]),
-       nullif(unnest($3::text[]), ''), nullif(unnest($4::bigint[]), 0)
+SELECT w.user_id, w.address_id, CASE WHEN w.labelled THEN w.label END, nullif(w.xpub_id, 0)
+FROM (SELECT unnest($1::bigint[]) AS user_id, unnest($2::bigint[]) AS address_id,
+             unnest($3::text[]) AS label, unnest($4::boolean[]) AS labelled,
+             unnest($5::bigint[]) AS xpub_id) w
 ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO NOTHING
+RETURNING id, user_id, address_id
 `
 
 type UserAddressesAddParams struct {
 	UserIds    []int64
 	AddressIds []int64
 	Labels     []string
+	Labelled   []bool
 	XpubIds    []int64
 }
 
-// UserAddressesAdd puts a batch of addresses on users' watch-lists (the
-// fixtures and xpub derivation use it). An xpub id of 0 means none and an
-// empty label means no label. An address the user already tracks keeps
-// its entry as it is, so a re-run writes nothing and deriving an xpub
-// never takes over an address the user added by hand.
-func (q *Queries) UserAddressesAdd(ctx context.Context, arg UserAddressesAddParams) error {
-	_, err := q.db.Exec(ctx, userAddressesAdd,
+type UserAddressesAddRow struct {
+	ID        int64
+	UserID    int64
+	AddressID int64
+}
+
+// UserAddressesAdd puts a batch of addresses on users' watch-lists and
+// returns the entries it created; db.Track calls it. An xpub id of 0 means
+// none, and a label counts only where labelled is true (an empty label is
+// a label). An address the user already tracks keeps its entry as it is,
+// so a re-run writes nothing and deriving an xpub never takes over an
+// address the user added by hand.
+func (q *Queries) UserAddressesAdd(ctx context.Context, arg UserAddressesAddParams) ([]UserAddressesAddRow, error) {
+	rows, err := q.db.Query(ctx, userAddressesAdd,
 		arg.UserIds,
 		arg.AddressIds,
 		arg.Labels,
+		arg.Labelled,
 		arg.XpubIds,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []UserAddressesAddRow{}
+	for rows.Next() {
+		var i UserAddressesAddRow
+		if err := rows.Scan(&i.ID, &i.UserID, &i.AddressID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

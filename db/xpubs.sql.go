@@ -68,22 +68,24 @@ func (q *Queries) XpubAddressList(ctx context.Context, arg XpubAddressListParams
 
 const xpubAddressesUpsert = `-- name: XpubAddressesUpsert :exec
 INSERT INTO xpub_addresses (xpub_id, chain, index, address_id)
-SELECT $1, unnest($2::text[]), unnest($3::integer[]), unnest($4::bigint[])
+SELECT unnest($1::bigint[]), unnest($2::text[]), unnest($3::integer[]),
+       unnest($4::bigint[])
 ON CONFLICT (xpub_id, chain, index) DO NOTHING
 `
 
 type XpubAddressesUpsertParams struct {
-	XpubID     int64
+	XpubIds    []int64
 	Chains     []string
 	Indexes    []int32
 	AddressIds []int64
 }
 
-// XpubAddressesUpsert records a batch of derived addresses of one xpub
-// (primary key (xpub_id, chain, index)); re-deriving is a no-op.
+// XpubAddressesUpsert records a batch of derived addresses, of one xpub or
+// several (primary key (xpub_id, chain, index)); re-deriving is a no-op.
+// db.Track calls it.
 func (q *Queries) XpubAddressesUpsert(ctx context.Context, arg XpubAddressesUpsertParams) error {
 	_, err := q.db.Exec(ctx, xpubAddressesUpsert,
-		arg.XpubID,
+		arg.XpubIds,
 		arg.Chains,
 		arg.Indexes,
 		arg.AddressIds,

@@ -44,6 +44,9 @@ func schema(t *testing.T, pool *pgxpool.Pool) string {
 				AND conrelid <> 'goose_db_version'::regclass
 			UNION ALL
 			SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+			UNION ALL
+			SELECT 'function ' || p.oid::regprocedure || ' ' || md5(pg_get_functiondef(p.oid))
+			FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prokind = 'f'
 		) s`).Scan(&out)
 	if err != nil {
 		t.Fatal(err)

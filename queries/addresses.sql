@@ -1,18 +1,8 @@
--- name: AddressUpsert :one
--- AddressUpsert returns the shared row for (network, address), creating it
--- when no user tracked it before. The no-op update makes RETURNING yield
--- the existing row too, in one round trip.
-INSERT INTO addresses (network, address, script_type)
-VALUES (@network, @address, @script_type)
-ON CONFLICT ON CONSTRAINT addresses_network_address_key DO UPDATE
-SET network = EXCLUDED.network
-RETURNING *;
-
 -- name: AddressesUpsert :many
--- AddressesUpsert is the bulk form of AddressUpsert, for fixtures and xpub
--- derivation: it returns the id of every given address, new or existing,
--- and writes nothing for existing ones. An address another session inserts
--- concurrently is in neither part: callers compare counts and retry.
+-- AddressesUpsert returns the shared row id of every given address,
+-- creating those no user tracked before, and writes nothing for existing
+-- ones. An address another session inserts concurrently is in neither
+-- part: db.Track, its caller, asks again for what is missing.
 WITH input AS (
     SELECT unnest(@networks::text[]) AS network,
            unnest(@addresses::text[]) AS address,

@@ -7,10 +7,6 @@ ON CONFLICT (network) DO UPDATE
 SET height = EXCLUDED.height, block_hash = EXCLUDED.block_hash, updated_at = now()
 WHERE (c.height, c.block_hash) IS DISTINCT FROM (EXCLUDED.height, EXCLUDED.block_hash);
 
--- name: ChainTipGet :one
--- ChainTipGet returns the tip height that drives confirmations.
-SELECT * FROM chain_tips WHERE network = @network;
-
 -- name: ChainBlocksAdd :many
 -- ChainBlocksAdd records the blocks a synchronised page's transactions sit
 -- in, as the provider named them (known ones are left as they are), and

@@ -1,5 +1,7 @@
 -- Transaction history across a user's watch-list (GET /v1/transactions,
--- GET /v1/addresses/{id}/transactions and the CSV export).
+-- GET /v1/addresses/{id}/transactions and the CSV export). db.History is
+-- the one way in: it picks the query for the order asked and fills its
+-- parameters.
 --
 -- Each watch-list entry contributes at most max_rows rows from its own
 -- range of ledger_entries_history_idx (a LATERAL top-N), and the merged,
@@ -11,52 +13,41 @@
 -- neither be skipped nor repeated: they sort before the cursor or after it.
 --
 -- Pending rows (few, in the mempool) and confirmed rows are read by two
--- index range scans, each with its own bound from the cursor (the caller
--- passes an open bound for a group the cursor has not reached, and closes
--- a group it has passed with a one-time filter), so every scan starts at
--- its position in the index, and "from" and "to" bound it by sort_time
--- instead of filtering a whole history. Filters: entry id range (one
--- address or all), statuses, direction ('' = any), sort_time in [from, to),
--- absolute net amount in [min, max].
+-- index range scans, each with its own bound from the cursor: "first" is
+-- the group the order reads first (pending when newest first, confirmed
+-- when oldest first), "second" the other. The caller passes an open bound
+-- for a group the cursor has not reached, and closes a group it has passed
+-- with a one-time filter, so every scan starts at its position in the
+-- index, and "from" and "to" bound it by sort_time instead of filtering a
+-- whole history. The filters (entry id range, then history_row_matches:
+-- time span, statuses, amount, direction) and the self-transfer test
+-- (ledger_other_tracked, run only for entries flagged has_siblings) are
+-- SQL functions of migration 00015 that PostgreSQL inlines, so each is
+-- written once and the plans are those of the text they stand for. The
+-- ORDER BY clauses stay literal: the planner reads the index forwards or
+-- backwards from them.
 --
 -- Rows carry no nullable block columns: a row is unconfirmed exactly when
 -- its transaction has no block, and then sort_height and sort_time are its
--- block height and time (api/history.go reads them back), which spares
--- scanning two nullable columns into pointers for every row. Likewise
--- close_usd_cents is 0 when the day has no price (a stored price is
--- positive, prices_close_usd_cents_check), as in the balance queries.
---
--- Direction, as the user sees a row: "self" when the transaction also
--- touches another address on the user's watch-list (coins moved between
--- the user's own addresses), otherwise "incoming" when the address gained
--- and "outgoing" when it lost. The self check runs only for entries whose
--- transaction has entries at other addresses (has_siblings, carried in the
--- history index; see migration 00012), and then probes those entries
--- (ledger_entries_pkey) and the user's watch-list
--- (user_addresses_user_id_address_id_key); CASE evaluates the probe only
--- when the flag is set, so most rows never probe. OFFSET 0
--- keeps the planner from turning that into a join that reads the whole
--- watch-list for every row. It is written
--- out rather than put in a function because PostgreSQL cannot inline a
--- function with a sub-select, and it runs only for rows a direction filter
--- must judge and for the rows of the final page. Rows carry the check's
--- answer as self_transfer and api/history.go names the direction from it
--- and the sign of net_sats, so no direction string is built per row.
+-- block height and time, which spares scanning two nullable columns into
+-- pointers for every row. Likewise close_usd_cents is 0 when the day has
+-- no price (a stored price is positive, prices_close_usd_cents_check), as
+-- in the balance queries. Rows carry the self-transfer test's answer as
+-- self_transfer; the API names the direction from it and the sign of
+-- net_sats.
 
 -- name: TransactionHistoryNewest :many
 -- TransactionHistoryNewest returns a page newest first: pending rows by
 -- first seen, then confirmed rows by block time, height and txid, all
--- descending; ties between entries by entry id, descending.
+-- descending; ties between entries by entry id, descending. The first
+-- group is the pending one.
 SELECT
     h.entry_id AS address_id,
     a.address,
     h.txid,
     h.status,
     CASE WHEN h.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_entries o
-                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                        AND EXISTS (SELECT 1 FROM user_addresses uo
-                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(h.user_id, h.transaction_id, h.address_id))
          ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
@@ -81,24 +72,18 @@ FROM (
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
-               AND @pending_open::boolean
+               AND @first_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
-                   <= (@pending_time::timestamptz, @pending_height::integer, @pending_txid::bytea)
+                   <= (@first_time::timestamptz, @first_height::integer, @first_txid::bytea)
                AND ((le.sort_time, le.sort_height, le.txid)
-                   < (@pending_time::timestamptz, @pending_height::integer, @pending_txid::bytea)
-                   OR ua.id < @pending_entry_id::bigint)
-               AND le.sort_time >= @from_time::timestamptz AND le.sort_time < @to_time::timestamptz
-               AND le.status = ANY (@statuses::text[])
-               AND (le.net_sats BETWEEN @min_amount::bigint AND @max_amount::bigint
-                    OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
-               AND (@direction::text = ''
-                   OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+                   < (@first_time::timestamptz, @first_height::integer, @first_txid::bytea)
+                   OR ua.id < @first_entry_id::bigint)
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+                       @min_amount::bigint, @max_amount::bigint, @direction::text)
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT @max_rows::integer)
             UNION ALL
@@ -107,24 +92,18 @@ FROM (
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
-               AND @confirmed_open::boolean
+               AND @second_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
-                   <= (@confirmed_time::timestamptz, @confirmed_height::integer, @confirmed_txid::bytea)
+                   <= (@second_time::timestamptz, @second_height::integer, @second_txid::bytea)
                AND ((le.sort_time, le.sort_height, le.txid)
-                   < (@confirmed_time::timestamptz, @confirmed_height::integer, @confirmed_txid::bytea)
-                   OR ua.id < @confirmed_entry_id::bigint)
-               AND le.sort_time >= @from_time::timestamptz AND le.sort_time < @to_time::timestamptz
-               AND le.status = ANY (@statuses::text[])
-               AND (le.net_sats BETWEEN @min_amount::bigint AND @max_amount::bigint
-                    OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
-               AND (@direction::text = ''
-                   OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+                   < (@second_time::timestamptz, @second_height::integer, @second_txid::bytea)
+                   OR ua.id < @second_entry_id::bigint)
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+                       @min_amount::bigint, @max_amount::bigint, @direction::text)
              ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT @max_rows::integer)
         ) both_groups
@@ -146,17 +125,15 @@ ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, 
 
 -- name: TransactionHistoryOldest :many
 -- TransactionHistoryOldest is the exact reverse of
--- TransactionHistoryNewest: confirmed rows oldest first, then pending.
+-- TransactionHistoryNewest: confirmed rows oldest first, then pending. The
+-- first group is the confirmed one.
 SELECT
     h.entry_id AS address_id,
     a.address,
     h.txid,
     h.status,
     CASE WHEN h.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_entries o
-                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id
-                        AND EXISTS (SELECT 1 FROM user_addresses uo
-                                    WHERE uo.user_id = h.user_id AND uo.address_id = o.address_id OFFSET 0))
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(h.user_id, h.transaction_id, h.address_id))
          ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
@@ -181,24 +158,18 @@ FROM (
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
-               AND @confirmed_open::boolean
+               AND @first_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
-                   >= (@confirmed_time::timestamptz, @confirmed_height::integer, @confirmed_txid::bytea)
+                   >= (@first_time::timestamptz, @first_height::integer, @first_txid::bytea)
                AND ((le.sort_time, le.sort_height, le.txid)
-                   > (@confirmed_time::timestamptz, @confirmed_height::integer, @confirmed_txid::bytea)
-                   OR ua.id > @confirmed_entry_id::bigint)
-               AND le.sort_time >= @from_time::timestamptz AND le.sort_time < @to_time::timestamptz
-               AND le.status = ANY (@statuses::text[])
-               AND (le.net_sats BETWEEN @min_amount::bigint AND @max_amount::bigint
-                    OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
-               AND (@direction::text = ''
-                   OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+                   > (@first_time::timestamptz, @first_height::integer, @first_txid::bytea)
+                   OR ua.id > @first_entry_id::bigint)
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+                       @min_amount::bigint, @max_amount::bigint, @direction::text)
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT @max_rows::integer)
             UNION ALL
@@ -207,24 +178,18 @@ FROM (
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
-               AND @pending_open::boolean
+               AND @second_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
-                   >= (@pending_time::timestamptz, @pending_height::integer, @pending_txid::bytea)
+                   >= (@second_time::timestamptz, @second_height::integer, @second_txid::bytea)
                AND ((le.sort_time, le.sort_height, le.txid)
-                   > (@pending_time::timestamptz, @pending_height::integer, @pending_txid::bytea)
-                   OR ua.id > @pending_entry_id::bigint)
-               AND le.sort_time >= @from_time::timestamptz AND le.sort_time < @to_time::timestamptz
-               AND le.status = ANY (@statuses::text[])
-               AND (le.net_sats BETWEEN @min_amount::bigint AND @max_amount::bigint
-                    OR le.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
-               AND (@direction::text = ''
-                   OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (le.net_sats > 0))
-                       AND (@direction::text = 'self') = (CASE WHEN le.has_siblings THEN EXISTS (
-                           SELECT 1 FROM ledger_entries o
-                           WHERE o.transaction_id = le.transaction_id AND o.address_id <> le.address_id
-                             AND EXISTS (SELECT 1 FROM user_addresses uo
-                                         WHERE uo.user_id = ua.user_id AND uo.address_id = o.address_id OFFSET 0))
-                           ELSE false END)))
+                   > (@second_time::timestamptz, @second_height::integer, @second_txid::bytea)
+                   OR ua.id > @second_entry_id::bigint)
+               AND history_row_matches(le.sort_time, le.status, le.net_sats,
+                       CASE WHEN le.has_siblings
+                            THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+                            ELSE false END,
+                       @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+                       @min_amount::bigint, @max_amount::bigint, @direction::text)
              ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT @max_rows::integer)
         ) both_groups
@@ -246,19 +211,17 @@ ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, h.en
 
 -- name: TransactionHistoryByTxid :many
 -- TransactionHistoryByTxid serves the txid filter: the user's rows of one
--- transaction, found through transactions_network_txid_key and the ledger's
--- primary key rather than by scanning histories. They are few (one per
--- tracked address the transaction touches), so the caller orders them and
--- applies the page cursor.
+-- transaction, found through transactions_network_txid_key (one probe per
+-- network the service knows) and the ledger's primary key rather than by
+-- scanning histories. They are few (one per tracked address the
+-- transaction touches), so db.History orders them and applies the cursor.
 SELECT
     ua.id AS address_id,
     a.address,
     h.txid,
     h.status,
     CASE WHEN h.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_entries o
-                      JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                      WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, h.transaction_id, h.address_id))
          ELSE false END AS self_transfer,
     h.received_sats,
     h.sent_sats,
@@ -278,17 +241,12 @@ JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = @user_id
 JOIN addresses a ON a.id = ua.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
-WHERE t.network IN ('mainnet', 'testnet', 'signet', 'regtest')
+WHERE t.network = ANY (@networks::text[])
   AND t.txid = @txid
   AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
-  AND h.sort_time >= @from_time::timestamptz AND h.sort_time < @to_time::timestamptz
-  AND h.status = ANY (@statuses::text[])
-  AND (h.net_sats BETWEEN @min_amount::bigint AND @max_amount::bigint
-       OR h.net_sats BETWEEN -(@max_amount::bigint) AND -(@min_amount::bigint))
-  AND (@direction::text = ''
-               OR ((@direction::text = 'self' OR (@direction::text = 'incoming') = (h.net_sats > 0))
-                   AND (@direction::text = 'self') = (CASE WHEN h.has_siblings
-                       THEN EXISTS (SELECT 1 FROM ledger_entries o
-                                    JOIN user_addresses uo ON uo.address_id = o.address_id AND uo.user_id = ua.user_id
-                                    WHERE o.transaction_id = h.transaction_id AND o.address_id <> h.address_id)
-                       ELSE false END)));
+  AND history_row_matches(h.sort_time, h.status, h.net_sats,
+          CASE WHEN h.has_siblings
+               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, h.transaction_id, h.address_id))
+               ELSE false END,
+          @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+          @min_amount::bigint, @max_amount::bigint, @direction::text);

@@ -1,11 +1,8 @@
--- name: SyncStateGet :one
--- SyncStateGet returns an address's sync progress (primary key).
-SELECT * FROM sync_states WHERE address_id = @address_id;
-
--- name: SyncStateEnsure :exec
--- SyncStateEnsure gives a newly tracked address its "new" sync state; an
--- existing state is kept.
-INSERT INTO sync_states (address_id) VALUES (@address_id)
+-- name: SyncStatesEnsure :exec
+-- SyncStatesEnsure gives newly tracked addresses their "new" sync state;
+-- an existing state is kept. db.Track calls it.
+INSERT INTO sync_states (address_id)
+SELECT unnest(@address_ids::bigint[])
 ON CONFLICT (address_id) DO NOTHING;
 
 -- name: SyncStatesMarkDone :exec

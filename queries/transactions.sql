@@ -65,8 +65,3 @@ WHERE (SELECT count(*) FROM upserted) < (SELECT count(*) FROM input)
   AND NOT EXISTS (
     SELECT 1 FROM upserted u WHERE u.network = t.network AND u.txid = t.txid
   );
-
--- name: TransactionGetByTxid :one
--- TransactionGetByTxid looks one transaction up by its natural key
--- (transactions_network_txid_key).
-SELECT * FROM transactions WHERE network = @network AND txid = @txid;

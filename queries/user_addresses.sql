@@ -1,20 +1,17 @@
--- name: UserAddressCreate :one
--- UserAddressCreate puts a shared address on a user's watch-list. It fails
--- on user_addresses_user_id_address_id_key when the user already tracks it.
-INSERT INTO user_addresses (user_id, address_id, label)
-VALUES (@user_id, @address_id, sqlc.narg(label))
-RETURNING *;
-
--- name: UserAddressesAdd :exec
--- UserAddressesAdd puts a batch of addresses on users' watch-lists (the
--- fixtures and xpub derivation use it). An xpub id of 0 means none and an
--- empty label means no label. An address the user already tracks keeps
--- its entry as it is, so a re-run writes nothing and deriving an xpub
--- never takes over an address the user added by hand.
+-- name: UserAddressesAdd :many
+-- UserAddressesAdd puts a batch of addresses on users' watch-lists and
+-- returns the entries it created; db.Track calls it. An xpub id of 0 means
+-- none, and a label counts only where labelled is true (an empty label is
+-- a label). An address the user already tracks keeps its entry as it is,
+-- so a re-run writes nothing and deriving an xpub never takes over an
+-- address the user added by hand.
 INSERT INTO user_addresses (user_id, address_id, label, xpub_id)
-SELECT unnest(@user_ids::bigint[]), unnest(@address_ids::bigint[]),
-       nullif(unnest(@labels::text[]), ''), nullif(unnest(@xpub_ids::bigint[]), 0)
-ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO NOTHING;
+SELECT w.user_id, w.address_id, CASE WHEN w.labelled THEN w.label END, nullif(w.xpub_id, 0)
+FROM (SELECT unnest(@user_ids::bigint[]) AS user_id, unnest(@address_ids::bigint[]) AS address_id,
+             unnest(@labels::text[]) AS label, unnest(@labelled::boolean[]) AS labelled,
+             unnest(@xpub_ids::bigint[]) AS xpub_id) w
+ON CONFLICT ON CONSTRAINT user_addresses_user_id_address_id_key DO NOTHING
+RETURNING id, user_id, address_id;
 
 -- name: UserAddressList :many
 -- UserAddressList serves GET /v1/addresses: one page of the user's

@@ -21,10 +21,12 @@ WHERE user_id = @user_id AND xpub = @xpub
   AND NOT EXISTS (SELECT 1 FROM inserted);
 
 -- name: XpubAddressesUpsert :exec
--- XpubAddressesUpsert records a batch of derived addresses of one xpub
--- (primary key (xpub_id, chain, index)); re-deriving is a no-op.
+-- XpubAddressesUpsert records a batch of derived addresses, of one xpub or
+-- several (primary key (xpub_id, chain, index)); re-deriving is a no-op.
+-- db.Track calls it.
 INSERT INTO xpub_addresses (xpub_id, chain, index, address_id)
-SELECT @xpub_id, unnest(@chains::text[]), unnest(@indexes::integer[]), unnest(@address_ids::bigint[])
+SELECT unnest(@xpub_ids::bigint[]), unnest(@chains::text[]), unnest(@indexes::integer[]),
+       unnest(@address_ids::bigint[])
 ON CONFLICT (xpub_id, chain, index) DO NOTHING;
 
 -- name: XpubAddressList :many

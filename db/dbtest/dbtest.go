@@ -135,9 +135,8 @@ func createDatabase(t testing.TB, template string) string {
 }
 
 // ensureTemplate builds the migrated template for this set of migrations
-// once per server. Test binaries of several packages run at once, so an
-// advisory lock serialises the building, and the template only takes its
-// final name once it is complete.
+// once per server (see buildOnce); a new template replaces those of
+// earlier migrations.
 func ensureTemplate(base string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -146,44 +145,57 @@ func ensureTemplate(base string) (string, error) {
 		return "", err
 	}
 	name := "cointracker_template_" + hash
+	return name, buildOnce(ctx, base, db.LockTestTemplate, name, "template0", dropStaleTemplates, migrate)
+}
+
+// buildOnce creates database name on the server at base once: test
+// binaries of several packages run at once, so it waits for the advisory
+// lock key, and when name does not exist yet it runs prepare (if any),
+// copies template under a temporary name, fills that, and only then gives
+// it its name, so a database that carries the name is complete.
+func buildOnce(ctx context.Context, base string, key int64, name, template string,
+	prepare func(context.Context, *pgx.Conn) error, fill func(ctx context.Context, url string) error) error {
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		return "", fmt.Errorf("connect: %w", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
-	const lockKey = 7_310_251_001 // any constant shared by all test binaries
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		return "", fmt.Errorf("lock: %w", err)
+	unlock, err := db.AdvisoryLock(ctx, conn, key)
+	if err != nil {
+		return err
 	}
-	defer func() { _, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey) }()
+	defer unlock()
 
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return "", fmt.Errorf("look for template: %w", err)
+		return fmt.Errorf("look for %s: %w", name, err)
 	}
 	if exists {
-		return name, nil
+		return nil
 	}
-	if err := dropStaleTemplates(ctx, conn); err != nil {
-		return "", err
+	if prepare != nil {
+		if err := prepare(ctx, conn); err != nil {
+			return err
+		}
 	}
 	building := "cointracker_building_" + randomHex(6)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{building}.Sanitize()+" TEMPLATE template0"); err != nil {
-		return "", fmt.Errorf("create template: %w", err)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{building}.Sanitize(), pgx.Identifier{template}.Sanitize())); err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
 	}
 	buildingURL, err := withDatabase(base, building)
-	if err != nil {
-		return "", err
+	if err == nil {
+		err = fill(ctx, buildingURL)
 	}
-	if err := migrate(ctx, buildingURL); err != nil {
+	if err != nil {
 		_, _ = conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)")
-		return "", err
+		return fmt.Errorf("build %s: %w", name, err)
 	}
 	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s",
 		pgx.Identifier{building}.Sanitize(), pgx.Identifier{name}.Sanitize())); err != nil {
-		return "", fmt.Errorf("name template: %w", err)
+		return fmt.Errorf("name %s: %w", name, err)
 	}
-	return name, nil
+	return nil
 }
 
 // dropStaleTemplates removes templates of earlier migration versions and
@@ -292,7 +304,7 @@ func repoRoot() (string, error) {
 
 // SharedURL returns a database that build filled once, shared read-only by
 // every test (and benchmark) that asks for the same key. It is built on the
-// first request, under an advisory lock, and kept on the server until the
+// first request (see buildOnce) and kept on the server until the
 // migrations change, so large fixtures cost their seeding time once.
 // Callers must not write to it.
 func SharedURL(t testing.TB, key string, build func(ctx context.Context, s *db.Store) error) string {
@@ -302,57 +314,43 @@ func SharedURL(t testing.TB, key string, build func(ctx context.Context, s *db.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(hash + "|" + key))
-	name := "cointracker_shared_" + hex.EncodeToString(sum[:8])
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	const lockKey = 7_310_251_003
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockKey); err != nil {
-		t.Fatalf("lock: %v", err)
-	}
-	defer func() { _, _ = conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey) }()
-	url, err := withDatabase(base, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		t.Fatal(err)
-	}
-	if exists {
-		return url
-	}
 	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(base) })
 	if templateErr != nil {
 		t.Fatalf("migrated template database: %v", templateErr)
 	}
-	building := "cointracker_building_" + randomHex(6)
-	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
-		pgx.Identifier{building}.Sanitize(), pgx.Identifier{templateName}.Sanitize())); err != nil {
-		t.Fatalf("create shared database: %v", err)
+	sum := sha256.Sum256([]byte(hash + "|" + key))
+	name := "cointracker_shared_" + hex.EncodeToString(sum[:8])
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	err = buildOnce(ctx, base, db.LockSharedDatabase, name, templateName, nil, func(ctx context.Context, url string) error {
+		pool, err := db.Connect(ctx, url, db.PoolOptions{MaxConns: 4, ApplicationName: "cointracker-test-build"})
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return build(ctx, db.NewStore(pool))
+	})
+	if err != nil {
+		t.Fatalf("shared database %s: %v", key, err)
 	}
-	buildingURL, err := withDatabase(base, building)
+	url, err := withDatabase(base, name)
 	if err != nil {
 		t.Fatal(err)
-	}
-	pool, err := db.Connect(ctx, buildingURL, db.PoolOptions{MaxConns: 4, ApplicationName: "cointracker-test-build"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = build(ctx, db.NewStore(pool))
-	pool.Close()
-	if err != nil {
-		_, _ = conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{building}.Sanitize()+" WITH (FORCE)")
-		t.Fatalf("build shared database %s: %v", key, err)
-	}
-	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s",
-		pgx.Identifier{building}.Sanitize(), pgx.Identifier{name}.Sanitize())); err != nil {
-		t.Fatalf("name shared database: %v", err)
 	}
 	return url
+}
+
+// Track puts w's address on its user's watch-list through db.Track, the
+// path the API takes, and returns the shared address id and the new
+// watch-list entry's id.
+func Track(t testing.TB, s *db.Store, w db.Watch) (addressID, entryID int64) {
+	t.Helper()
+	ids, created, err := s.Track(context.Background(), []db.Watch{w})
+	if err != nil {
+		t.Fatalf("track %s: %v", w.Address, err)
+	}
+	if len(created) != 1 {
+		t.Fatalf("track %s: the user already tracks it", w.Address)
+	}
+	return ids[0], created[0].ID
 }

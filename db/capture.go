@@ -1,4 +1,4 @@
-package dbtest
+package db
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 // ErrCaptured stops a generated query method once Capture has its SQL.
 var ErrCaptured = errors.New("captured")
 
-// Capture is a db.DBTX that records the SQL and arguments a generated
-// method sends instead of running it, so tests can EXPLAIN, and benchmarks
-// replay, exactly what the code sends:
+// Capture is a DBTX that records the SQL and arguments a generated method
+// sends instead of running it, so tests can EXPLAIN, and the load
+// benchmark replays, exactly what the code sends:
 //
-//	c := &dbtest.Capture{}
+//	c := &db.Capture{}
 //	_, err := db.New(c).SomeQuery(ctx, params) // err is ErrCaptured
 type Capture struct {
 	SQL  string
