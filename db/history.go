@@ -130,11 +130,11 @@ func (q *Queries) historyOfTxid(ctx context.Context, f HistoryFilter, after Hist
 	rows := make([]HistoryRow, 0, len(found))
 	for _, r := range found {
 		row := HistoryRow(r)
-		if order*ComparePositions(row.Position(), after) > 0 {
+		if order*comparePositions(row.Position(), after) > 0 {
 			rows = append(rows, row)
 		}
 	}
-	slices.SortFunc(rows, func(a, b HistoryRow) int { return order * ComparePositions(a.Position(), b.Position()) })
+	slices.SortFunc(rows, func(a, b HistoryRow) int { return order * comparePositions(a.Position(), b.Position()) })
 	return rows, nil
 }
 
@@ -177,9 +177,9 @@ func (f HistoryFilter) groups(after HistoryPosition) (first, second groupBound) 
 	return groupBound{false, after}, groupBound{true, after}
 }
 
-// ComparePositions orders positions as the history queries do, ascending:
+// comparePositions orders positions as the history queries do, ascending:
 // confirmed before pending, then by time, height, txid and entry id.
-func ComparePositions(a, b HistoryPosition) int {
+func comparePositions(a, b HistoryPosition) int {
 	switch {
 	case a.Unconfirmed != b.Unconfirmed:
 		if a.Unconfirmed {
