@@ -65,7 +65,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			route = "unmatched"
 		}
 		attrs := []slog.Attr{
-			slog.String("method", c.Request.Method),
+			slog.String("method", methodLabel(c.Request.Method)),
 			slog.String("route", route),
 			slog.Int("status", c.Writer.Status()),
 			slog.Duration("duration", time.Since(start)),

@@ -52,6 +52,7 @@ var problemTypes = map[int][2]string{
 	http.StatusTooManyRequests:       {"rate-limited", "Too many requests"},
 	http.StatusInternalServerError:   {"internal", "Internal server error"},
 	http.StatusServiceUnavailable:    {"unavailable", "Service unavailable"},
+	http.StatusNotImplemented:        {"not-implemented", "Not implemented"},
 }
 
 // newProblem builds the problem for a status with a detail message.

@@ -121,7 +121,7 @@ func (s *Server) Handler() http.Handler {
 	if s.tracer != nil {
 		r.Use(traceRequests(s.tracer))
 	}
-	r.Use(requestID(), s.metrics.instrument(), accessLog(s.log), recovery(), limitBody())
+	r.Use(requestID(), s.metrics.instrument(), accessLog(s.log), rejectUnknownMethods(), recovery(), limitBody())
 	r.NoRoute(func(c *gin.Context) {
 		abortStatus(c, http.StatusNotFound, "no route matches "+c.Request.URL.Path)
 	})

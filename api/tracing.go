@@ -23,8 +23,9 @@ func traceRequests(tp trace.TracerProvider) gin.HandlerFunc {
 			route = "unmatched"
 		}
 		ctx := otel.GetTextMapPropagator().Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
-		ctx, span := tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(attribute.String("http.request.method", c.Request.Method),
+		method := methodLabel(c.Request.Method)
+		ctx, span := tracer.Start(ctx, method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(attribute.String("http.request.method", method),
 				attribute.String("http.route", route)))
 		defer span.End()
 		c.Request = c.Request.WithContext(ctx)
