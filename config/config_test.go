@@ -121,18 +121,39 @@ func TestIsLoopback(t *testing.T) {
 	}
 }
 
+// TestRedact covers every form of connection string pgconn.ParseConfig
+// accepts, with the password in each place it can be: the description
+// names user, hosts, ports and database, and never a secret.
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://u:hunter2@h:5432/db?sslmode=disable": "postgres://u:xxxxx@h:5432/db?sslmode=disable",
-		"postgres://u@h/db":                       "postgres://u@h/db",
-		"host=h user=u password=hunter2 dbname=d": "host=h user=u password=xxxxx dbname=d",
+	for _, tc := range []struct{ in, want string }{
+		{"postgres://u:hunter2@h:5432/db?sslmode=disable", "postgres://u@h:5432/db"},
+		{"postgresql://u@h/db?password=hunter2&sslmode=disable", "postgres://u@h:5432/db"},
+		{"postgres://u@h/db?sslmode=disable&sslpassword=hunter2", "postgres://u@h:5432/db"},
+		{"postgres://u:hun%40ter2@h1:5433,h2:5434/db?sslmode=disable", "postgres://u@h1:5433,h2:5434/db"},
+		{"postgres://u:hunter2@h/db", "postgres://u@h:5432/db"}, // sslmode=prefer: two configs per host
+		{"host=h user=u password=hunter2 dbname=d sslmode=disable", "postgres://u@h:5432/d"},
+		{"host=h user=u password = hunter2 dbname=d sslmode=disable", "postgres://u@h:5432/d"},
+		{"host=h user=u password='hun ter2' dbname=d sslmode=disable", "postgres://u@h:5432/d"},
+		{`host=h user=u password='hun\'ter2' dbname=d sslmode=disable`, "postgres://u@h:5432/d"},
+		{"host=h user=u sslpassword=hunter2 dbname=d sslmode=disable", "postgres://u@h:5432/d"},
+		{"host=/var/run/postgresql port=5433 user=u password=hunter2 dbname=d", "postgres://u@/var/run/postgresql:5433/d"},
+		{"postgres://u:hunter2@h/db?connect_timeout=nope", "(unparseable connection string)"},
+		{"host=h password='hunter2", "(unparseable connection string)"},
+		{"", ""},
 	} {
-		if got := RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		got := RedactURL(tc.in)
+		if got != tc.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-	}
-	err := errors.New("cannot parse postgres://u:p%40ss@h: bad")
-	if got := RedactError(err, "postgres://u:p%40ss@h"); strings.Contains(got, "p%40ss") || strings.Contains(got, "p@ss") {
-		t.Errorf("RedactError kept the password: %s", got)
+		if strings.Contains(got, "hun") {
+			t.Errorf("RedactURL(%q) kept the password: %q", tc.in, got)
+		}
+		if tc.in != "" {
+			msg := RedactError(errors.New("cannot parse `"+tc.in+"`: bad"), tc.in)
+			if strings.Contains(msg, "hunter2") || strings.Contains(msg, "hun ter2") || strings.Contains(msg, "hun%40ter2") ||
+				strings.Contains(msg, "hun@ter2") || strings.Contains(msg, `hun\'ter2`) {
+				t.Errorf("RedactError(%q) kept the password: %s", tc.in, msg)
+			}
+		}
 	}
 }
