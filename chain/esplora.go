@@ -42,7 +42,8 @@ type Options struct {
 	// 500 ms), with up to 50% jitter, capped at MaxBackoff (default 30 s).
 	BaseBackoff, MaxBackoff time.Duration
 	// HTTPClient makes the requests (default: a client with no timeout of
-	// its own; RequestTimeout applies per request).
+	// its own; RequestTimeout applies per request). Its redirect policy is
+	// replaced: the client never follows one.
 	HTTPClient *http.Client
 	// Metrics, when set, counts and times every request.
 	Metrics *Metrics
@@ -85,9 +86,17 @@ func New(baseURL string, opts Options) (*Client, error) {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+	client := http.Client{}
+	if opts.HTTPClient != nil {
+		client = *opts.HTTPClient
 	}
+	// A redirect is answered as it stands, a StatusError, never followed:
+	// a provider (or whoever answers for it) could otherwise send the
+	// worker to any host, loopback and cloud metadata addresses included.
+	// Esplora's API does not redirect; a CHAIN_PROVIDER_URL that does
+	// (http:// to https://) fails with the 3xx, saying what to fix.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.HTTPClient = &client
 	return &Client{base: u, opts: opts, budget: newBudget(opts.RatePerSecond, opts.Burst, opts.Metrics)}, nil
 }
 

@@ -463,3 +463,35 @@ func TestCancelledMidBodyIsCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestRedirectsAreNotFollowed plays a provider (or a proxy in front of it)
+// that redirects to another host, as an attacker would to reach loopback
+// or a cloud metadata address: the client answers with the redirect as a
+// StatusError and the other host never hears from it.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
+	var reached atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		reached.Add(1)
+		_, _ = io.WriteString(w, "870000")
+	}))
+	t.Cleanup(target.Close)
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/latest/meta-data/", http.StatusFound)
+	}))
+	t.Cleanup(redirecting.Close)
+	for _, hc := range []*http.Client{nil, {}} {
+		c, err := New(redirecting.URL, Options{HTTPClient: hc, MaxAttempts: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.TipHeight(context.Background())
+		var se *StatusError
+		if !errors.As(err, &se) || se.Status != http.StatusFound {
+			t.Fatalf("redirect: %v, want a StatusError 302", err)
+		}
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("the redirect's target got %d requests", n)
+	}
+}
