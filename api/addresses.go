@@ -246,6 +246,7 @@ func checkNetworkAndLabel(network, label *string) (string, *chaincfg.Params, []F
 //	@Success		201		{object}	Address
 //	@Header			201		{string}	Location	"/v1/addresses/{id}"
 //	@Failure		400		{object}	Problem		"malformed body, unknown field or wrong type"
+//	@Failure		403		{object}	Problem		"the user tracks as many addresses as the quota allows (MAX_ADDRESSES_PER_USER)"
 //	@Failure		409		{object}	Problem		"already tracked"
 //	@Failure		413		{object}	Problem
 //	@Failure		415		{object}	Problem
@@ -281,6 +282,9 @@ func (s *Server) createAddress(c *gin.Context) {
 	uid := currentUserID(c)
 	var id, addressID int64
 	err = s.store.ExecTx(c.Request.Context(), func(q *db.Queries) error {
+		if err := s.checkQuota(c.Request.Context(), q, uid, false); err != nil {
+			return err
+		}
 		ids, created, err := q.Track(c.Request.Context(), []db.Watch{{UserID: uid, Network: network,
 			Address: address, ScriptType: string(scriptType), Label: req.Label}})
 		if err != nil {
@@ -294,6 +298,9 @@ func (s *Server) createAddress(c *gin.Context) {
 	})
 	if errors.Is(err, db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this address is already on your watch-list")
+		return
+	}
+	if abortQuota(c, err) {
 		return
 	}
 	if err != nil {

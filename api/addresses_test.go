@@ -206,3 +206,39 @@ func TestOtherUsersAddressesAreNotFound(t *testing.T) {
 		t.Fatalf("the other user's entries were changed: %d (%v)", labelled, err)
 	}
 }
+
+// TestQuotas fills a user's quotas as a tenant hoarding the shared queue
+// would: the next address or xpub is refused with a 403 naming the
+// limit, nothing is written, and another user is not affected.
+func TestQuotas(t *testing.T) {
+	t.Parallel()
+	s := newServerOpts(t, dbtest.NewPool(t, dbtest.NewURL(t)), func(o *api.Options) {
+		o.Quotas = api.Quotas{AddressesPerUser: 2, XpubsPerUser: 1}
+	})
+	for _, addr := range []string{"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"} {
+		if r := s.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "`+addr+`"}`); r.status != http.StatusCreated {
+			t.Fatalf("address %s = %d %s", addr, r.status, r.body)
+		}
+	}
+	// Addresses an xpub derives count against the xpub, not this quota.
+	if r := s.postJSON(t, http.MethodPost, "/v1/xpubs", `{"xpub": "`+zpub+`"}`); r.status != http.StatusCreated {
+		t.Fatalf("xpub = %d %s", r.status, r.body)
+	}
+	p := problem(t, s.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"}`), http.StatusForbidden)
+	if !strings.Contains(p.Detail, "the limit is 2") || !strings.HasSuffix(p.Type, "/quota-exceeded") {
+		t.Fatalf("over the address quota: %+v", p)
+	}
+	const other = "xpub6CUGRUonZSQ4TWtTMmzXdrXDtypWKiKrhko4egpiMZbpiaQL2jkwSB1icqYh2cfDfVxdx4df189oLKnC5fSwqPfgyP3hooxujYzAu3fDVmz"
+	p = problem(t, s.postJSON(t, http.MethodPost, "/v1/xpubs", `{"xpub": "`+other+`"}`), http.StatusForbidden)
+	if !strings.Contains(p.Detail, "the limit is 1") {
+		t.Fatalf("over the xpub quota: %+v", p)
+	}
+	if list := decode[api.AddressList](t, s.get(t, "/v1/addresses?limit=500")); len(list.Items) != 2+40 {
+		t.Fatalf("%d watch-list entries after the refusals, want 42", len(list.Items))
+	}
+	// Another user's quota is their own.
+	s.token = tokenFor(t, "user-2")
+	if r := s.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"}`); r.status != http.StatusCreated {
+		t.Fatalf("another user's address = %d %s", r.status, r.body)
+	}
+}

@@ -43,6 +43,7 @@ const problemTypeBase = "https://cointracker.dev/problems/"
 var problemTypes = map[int][2]string{
 	http.StatusBadRequest:            {"bad-request", "Bad request"},
 	http.StatusUnauthorized:          {"unauthorized", "Unauthorized"},
+	http.StatusForbidden:             {"quota-exceeded", "Quota exceeded"},
 	http.StatusNotFound:              {"not-found", "Not found"},
 	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
 	http.StatusConflict:              {"conflict", "Conflict"},

@@ -64,6 +64,9 @@ type Options struct {
 	// page of an export), so a database that stops answering costs a 503
 	// after it, never a hang; 0 leaves requests unbounded.
 	QueryTimeout time.Duration
+	// Quotas bound what one user may track and how often an address may be
+	// synchronised on request.
+	Quotas Quotas
 	// CursorKey signs page cursors. Instances behind one load balancer
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
@@ -82,6 +85,7 @@ type Server struct {
 	limits       rateLimits
 	metrics      *metrics
 	sync         SyncQueue
+	quotas       Quotas
 	tracer       trace.TracerProvider
 	queryTimeout time.Duration
 	reads        *db.Reads
@@ -100,6 +104,7 @@ func New(opts Options) *Server {
 		limits:  rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
 		metrics: newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads),
 		sync:    opts.Sync,
+		quotas:  opts.Quotas,
 		tracer:  opts.TracerProvider,
 
 		queryTimeout: opts.QueryTimeout,

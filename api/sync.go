@@ -31,7 +31,7 @@ func (s *Server) queueSyncs(ctx context.Context, addressIDs []int64) {
 // syncAddress queues a synchronisation of one of the user's addresses.
 //
 //	@Summary		Synchronise an address now
-//	@Description	Queues a synchronisation of the address from the blockchain provider and answers with its sync status. While a sync of the address is queued or running, asking again changes nothing and answers the same status. Poll GET /v1/addresses/{id} to follow its progress.
+//	@Description	Queues a synchronisation of the address from the blockchain provider and answers with its sync status. While a sync of the address is queued or running, or within SYNC_COOLDOWN (default a minute) after the last one finished, asking again changes nothing and answers the same status. Poll GET /v1/addresses/{id} to follow its progress.
 //	@ID				syncAddress
 //	@Tags			addresses
 //	@Produce		json
@@ -57,6 +57,10 @@ func (s *Server) syncAddress(c *gin.Context) {
 	}
 	if s.sync == nil {
 		abortStatus(c, http.StatusServiceUnavailable, "synchronisation is not configured on this server")
+		return
+	}
+	if s.inCooldown(row.SyncedAt) {
+		c.JSON(http.StatusAccepted, syncStatusFromRow(row))
 		return
 	}
 	if err := s.sync.SyncAddresses(ctx, []int64{row.AddressID}); err != nil {

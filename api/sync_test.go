@@ -26,7 +26,7 @@ const syncedAddress = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 
 // syncServer serves the API with a job runner over the fake provider;
 // workers 0 makes the runner insert-only.
-func syncServer(t *testing.T, fake *chaintest.Fake, workers int) *testServer {
+func syncServer(t *testing.T, fake *chaintest.Fake, workers int, edit ...func(*api.Options)) *testServer {
 	t.Helper()
 	pool := dbtest.NewPool(t, dbtest.NewURL(t))
 	store := db.NewStore(pool)
@@ -51,7 +51,43 @@ func syncServer(t *testing.T, fake *chaintest.Fake, workers int) *testServer {
 		defer cancel()
 		_ = runner.Stop(ctx)
 	})
-	return newServerOpts(t, pool, func(o *api.Options) { o.Sync, o.Registry = runner, reg })
+	return newServerOpts(t, pool, func(o *api.Options) {
+		o.Sync, o.Registry = runner, reg
+		for _, e := range edit {
+			e(o)
+		}
+	})
+}
+
+// TestSyncCooldown asks for a sync again and again right after one
+// finished, as a tenant flooding the shared queue would: within
+// SYNC_COOLDOWN the answer is the finished status and no job is queued.
+func TestSyncCooldown(t *testing.T) {
+	t.Parallel()
+	fake := chaintest.New()
+	t.Cleanup(fake.Close)
+	fake.History(syncedAddress, 5, 1)
+	s := syncServer(t, fake, 1, func(o *api.Options) { o.Quotas.SyncCooldown = time.Hour })
+	a := decode[api.Address](t, s.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "`+syncedAddress+`"}`))
+	id := strconv.FormatInt(a.ID, 10)
+	deadline := time.Now().Add(30 * time.Second)
+	for decode[api.Address](t, s.get(t, "/v1/addresses/"+id)).Sync.Status != "done" {
+		if time.Now().After(deadline) {
+			t.Fatal("the first sync did not finish")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for range 20 {
+		r := s.postJSON(t, http.MethodPost, "/v1/addresses/"+id+"/sync", "")
+		if st := decode[api.SyncStatus](t, r); r.status != http.StatusAccepted || st.Status != "done" {
+			t.Fatalf("sync within the cooldown = %d %+v, want 202 and the finished status", r.status, st)
+		}
+	}
+	var jobs int
+	if err := s.store.Pool().QueryRow(context.Background(),
+		`SELECT count(*) FROM river_job WHERE kind = 'sync_address'`).Scan(&jobs); err != nil || jobs != 1 {
+		t.Fatalf("%d sync jobs (%v), want only the first", jobs, err)
+	}
 }
 
 func TestSyncRequestIsUniquePerAddress(t *testing.T) {

@@ -89,6 +89,7 @@ func xpubFromRow(x db.Xpub, addrs []db.XpubAddressListRow) Xpub {
 //	@Param			body	body		CreateXpubRequest	true	"the key"
 //	@Success		201		{object}	Xpub
 //	@Failure		400		{object}	Problem
+//	@Failure		403		{object}	Problem	"the user tracks as many xpubs as the quota allows (MAX_XPUBS_PER_USER)"
 //	@Failure		409		{object}	Problem	"already tracked"
 //	@Failure		413		{object}	Problem
 //	@Failure		415		{object}	Problem
@@ -130,6 +131,9 @@ func (s *Server) createXpub(c *gin.Context) {
 	var x db.Xpub
 	var derived []int64
 	err = s.store.ExecTx(ctx, func(q *db.Queries) error {
+		if err := s.checkQuota(ctx, q, uid, true); err != nil {
+			return err
+		}
 		var err error
 		x, err = q.XpubCreate(ctx, db.XpubCreateParams{UserID: uid, Network: network, Xpub: account.String(),
 			Purpose: int16(account.Purpose()), Label: req.Label})
@@ -149,6 +153,9 @@ func (s *Server) createXpub(c *gin.Context) {
 	})
 	if errors.Is(err, db.ErrConflict) {
 		abortStatus(c, http.StatusConflict, "this xpub is already tracked")
+		return
+	}
+	if abortQuota(c, err) {
 		return
 	}
 	if err != nil {

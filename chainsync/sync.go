@@ -57,6 +57,18 @@ type Syncer struct {
 	// queue gets the addresses a sync discovers: newly derived xpub
 	// addresses and those touched by a reorged block.
 	queue func(ctx context.Context, addressIDs []int64) error
+	// maxDerived bounds the addresses one xpub derives, both chains
+	// (MAX_DERIVED_PER_XPUB): a wallet whose history keeps the gap moving
+	// cannot make one tenant's xpub grow without end.
+	maxDerived int32
+}
+
+// DefaultMaxDerived is the default bound on one xpub's derived addresses.
+const DefaultMaxDerived = 2000
+
+// LimitDerived sets the bound on one xpub's derived addresses.
+func (s *Syncer) LimitDerived(n int32) {
+	s.maxDerived = n
 }
 
 // NewSyncer returns a Syncer for the network's addresses. queue receives
@@ -66,7 +78,7 @@ func NewSyncer(store *db.Store, provider Provider, network string, log *slog.Log
 	if queue == nil {
 		queue = func(context.Context, []int64) error { return nil }
 	}
-	return &Syncer{store: store, provider: provider, network: network, log: log, queue: queue}
+	return &Syncer{store: store, provider: provider, network: network, log: log, queue: queue, maxDerived: DefaultMaxDerived}
 }
 
 // ErrPermanent marks failures a retry cannot mend.

@@ -604,6 +604,54 @@ func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
 	}
 }
 
+// TestXpubDerivationStopsAtItsLimit plays a tenant whose wallet keeps
+// using the last derived address: derivation grows only up to the
+// per-xpub limit, then stops, whatever the history says.
+func TestXpubDerivationStopsAtItsLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.syncer.LimitDerived(25)
+	account, err := btc.AccountFromSeed([]byte("chainsync xpub limit test seed 01"), btc.Purpose(84), btc.Networks["mainnet"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.store.XpubCreate(ctx, db.XpubCreateParams{UserID: e.userID, Network: "mainnet", Xpub: account.String(), Purpose: 84})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := account.Derive(btc.Receive, 0, 19)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receive, _, err := e.store.Track(ctx, db.XpubWatches(e.userID, x.ID, "mainnet", account, addrs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used, _ := account.Address(btc.Receive, 19)
+	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 50_000}}, []chaintest.Out{{Address: used, Value: 40_000}})
+	e.fake.Mine()
+	e.sync(t, receive[19])
+	derived := <-e.queued
+	if len(derived) != 5 {
+		t.Fatalf("derived %d addresses, want 5 (indexes 20..24, up to the limit of 25)", len(derived))
+	}
+	count, err := e.store.XpubDerivedCount(ctx, x.ID)
+	if err != nil || count != 25 {
+		t.Fatalf("the xpub has %d derived addresses (%v), want 25", count, err)
+	}
+	// At the limit a sync of the last address derives nothing.
+	last, _ := account.Address(btc.Receive, 24)
+	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 60_000}}, []chaintest.Out{{Address: last, Value: 30_000}})
+	e.fake.Mine()
+	e.sync(t, derived[4])
+	select {
+	case ids := <-e.queued:
+		t.Fatalf("derivation went past the limit by %d", len(ids))
+	default:
+	}
+}
+
 // TestSweepSyncsStaleAndLostAddresses runs the job runner: its first sweep
 // queues an address never synced and one marked queued a day ago whose
 // job was lost, and the workers sync both.

@@ -21,6 +21,18 @@ func (s *Syncer) extendXpubs(ctx context.Context, addressID int64) error {
 		if c.LastIndex >= want {
 			continue
 		}
+		derived, err := s.store.XpubDerivedCount(ctx, c.XpubID)
+		if err != nil {
+			return fmt.Errorf("xpub %d: %w", c.XpubID, err)
+		}
+		if room := s.maxDerived - derived; room < want-c.LastIndex {
+			if room <= 0 {
+				s.log.Warn("xpub derives no more: it reached MAX_DERIVED_PER_XPUB", "xpub_id", c.XpubID,
+					"derived", derived, "limit", s.maxDerived)
+				continue
+			}
+			want = c.LastIndex + room
+		}
 		params, ok := btc.Networks[c.Network]
 		if !ok {
 			return fmt.Errorf("xpub %d: unknown network %q", c.XpubID, c.Network)

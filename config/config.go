@@ -86,6 +86,16 @@ type Config struct {
 	SyncInterval time.Duration `env:"SYNC_INTERVAL" envDefault:"10m"`
 	// TipInterval is how often the tip is read and recent blocks checked.
 	TipInterval time.Duration `env:"TIP_INTERVAL" envDefault:"1m"`
+	// MaxAddressesPerUser bounds the addresses a user adds by hand.
+	MaxAddressesPerUser int32 `env:"MAX_ADDRESSES_PER_USER" envDefault:"1000"`
+	// MaxXpubsPerUser bounds the xpubs a user tracks.
+	MaxXpubsPerUser int32 `env:"MAX_XPUBS_PER_USER" envDefault:"20"`
+	// MaxDerivedPerXpub bounds the addresses one xpub derives (both
+	// chains); at least 40, the two chains' first gap.
+	MaxDerivedPerXpub int32 `env:"MAX_DERIVED_PER_XPUB" envDefault:"2000"`
+	// SyncCooldown is how long after an address's sync finished a manual
+	// sync request only answers the current status.
+	SyncCooldown time.Duration `env:"SYNC_COOLDOWN" envDefault:"1m"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// LogFormat is json or text.
@@ -198,8 +208,16 @@ func (c Config) ValidateSync() error {
 	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.ChainPageTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
 		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, CHAIN_PAGE_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
 	}
+	if c.MaxDerivedPerXpub < minDerivedPerXpub {
+		errs = append(errs, fmt.Errorf("MAX_DERIVED_PER_XPUB must be at least %d: a new xpub derives the first %d addresses of each chain",
+			minDerivedPerXpub, minDerivedPerXpub/2))
+	}
 	return errors.Join(errs...)
 }
+
+// minDerivedPerXpub is what a new xpub derives at once: the default gap
+// limit (20) on both chains.
+const minDerivedPerXpub = 40
 
 // ValidateServe checks everything `cointracker serve` needs.
 func (c Config) ValidateServe() error {
@@ -238,6 +256,9 @@ func (c Config) ValidateServe() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if c.MaxAddressesPerUser < 0 || c.MaxXpubsPerUser < 0 || c.SyncCooldown < 0 {
+		errs = append(errs, errors.New("MAX_ADDRESSES_PER_USER, MAX_XPUBS_PER_USER and SYNC_COOLDOWN must not be negative (0: no bound)"))
 	}
 	return errors.Join(errs...)
 }
@@ -285,6 +306,7 @@ func (c Config) Redacted() map[string]any {
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
 		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
-		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(),
+		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "MAX_ADDRESSES_PER_USER": c.MaxAddressesPerUser,
+		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),
 	}
 }

@@ -10,21 +10,22 @@ import (
 
 func valid() Config {
 	return Config{
-		DatabaseURL:      "postgres://u:p@127.0.0.1:5432/db",
-		HTTPAddr:         "127.0.0.1:8000",
-		AuthMode:         AuthDev,
-		ChainProviderURL: "https://blockstream.info/api",
-		LogLevel:         "info",
-		LogFormat:        "json",
-		ShutdownTimeout:  1,
-		RateLimitBurst:   1,
-		ChainNetwork:     "mainnet",
-		ChainRateLimit:   5,
-		ChainTimeout:     1,
-		ChainPageTimeout: 1,
-		SyncWorkers:      1,
-		SyncInterval:     1,
-		TipInterval:      1,
+		DatabaseURL:       "postgres://u:p@127.0.0.1:5432/db",
+		HTTPAddr:          "127.0.0.1:8000",
+		AuthMode:          AuthDev,
+		ChainProviderURL:  "https://blockstream.info/api",
+		LogLevel:          "info",
+		LogFormat:         "json",
+		ShutdownTimeout:   1,
+		RateLimitBurst:    1,
+		ChainNetwork:      "mainnet",
+		ChainRateLimit:    5,
+		ChainTimeout:      1,
+		ChainPageTimeout:  1,
+		SyncWorkers:       1,
+		SyncInterval:      1,
+		TipInterval:       1,
+		MaxDerivedPerXpub: 2000,
 	}
 }
 
@@ -38,6 +39,8 @@ func TestValidateServe(t *testing.T) {
 		want   string
 	}{
 		{"no database", func(c *Config) { c.DatabaseURL = "" }, "DATABASE_URL is required"},
+		{"derived limit below the first gap", func(c *Config) { c.MaxDerivedPerXpub = 39 }, "MAX_DERIVED_PER_XPUB must be at least 40"},
+		{"negative quota", func(c *Config) { c.MaxXpubsPerUser = -1 }, "MAX_XPUBS_PER_USER"},
 		{"malformed database", func(c *Config) { c.DatabaseURL = "postgres://u:hunter2@[::1" }, "DATABASE_URL is malformed"},
 		{"malformed replica", func(c *Config) { c.DatabaseReplicaURL = "postgres://u:hunter2@[::1" }, "DATABASE_REPLICA_URL is malformed"},
 		{"dev off loopback", func(c *Config) { c.HTTPAddr = ":8000" }, "only listens on loopback"},

@@ -30,6 +30,30 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 	return i, err
 }
 
+const userQuotaUsage = `-- name: UserQuotaUsage :one
+SELECT (SELECT count(*) FROM user_addresses ua WHERE ua.user_id = u.id AND ua.xpub_id IS NULL)::integer AS addresses,
+       (SELECT count(*) FROM xpubs x WHERE x.user_id = u.id)::integer AS xpubs
+FROM users u
+WHERE u.id = $1
+FOR UPDATE OF u
+`
+
+type UserQuotaUsageRow struct {
+	Addresses int32
+	Xpubs     int32
+}
+
+// UserQuotaUsage locks the user's row until the transaction ends, so two
+// requests of one user cannot both pass a quota check, and counts what the
+// quotas bound: watch-list entries added by hand (user_addresses_user_id_id_idx)
+// and xpubs (xpubs_user_id_id_idx).
+func (q *Queries) UserQuotaUsage(ctx context.Context, userID int64) (UserQuotaUsageRow, error) {
+	row := q.db.QueryRow(ctx, userQuotaUsage, userID)
+	var i UserQuotaUsageRow
+	err := row.Scan(&i.Addresses, &i.Xpubs)
+	return i, err
+}
+
 const userUpsert = `-- name: UserUpsert :one
 WITH upserted AS (
     INSERT INTO users AS u (issuer, subject, email, name)

@@ -150,6 +150,19 @@ func (q *Queries) XpubDelete(ctx context.Context, arg XpubDeleteParams) (int64, 
 	return result.RowsAffected(), nil
 }
 
+const xpubDerivedCount = `-- name: XpubDerivedCount :one
+SELECT count(*)::integer FROM xpub_addresses WHERE xpub_id = $1
+`
+
+// XpubDerivedCount is how many addresses an xpub has derived, both
+// chains (the xpub_addresses primary key).
+func (q *Queries) XpubDerivedCount(ctx context.Context, xpubID int64) (int32, error) {
+	row := q.db.QueryRow(ctx, xpubDerivedCount, xpubID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const xpubGet = `-- name: XpubGet :one
 SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs WHERE user_id = $1 AND id = $2
 `

@@ -26,3 +26,14 @@ WHERE issuer = @issuer AND subject = @subject
 -- name: UserGetByID :one
 -- UserGetByID serves GET /v1/me (primary key).
 SELECT * FROM users WHERE id = @id;
+
+-- name: UserQuotaUsage :one
+-- UserQuotaUsage locks the user's row until the transaction ends, so two
+-- requests of one user cannot both pass a quota check, and counts what the
+-- quotas bound: watch-list entries added by hand (user_addresses_user_id_id_idx)
+-- and xpubs (xpubs_user_id_id_idx).
+SELECT (SELECT count(*) FROM user_addresses ua WHERE ua.user_id = u.id AND ua.xpub_id IS NULL)::integer AS addresses,
+       (SELECT count(*) FROM xpubs x WHERE x.user_id = u.id)::integer AS xpubs
+FROM users u
+WHERE u.id = @user_id
+FOR UPDATE OF u;

@@ -59,3 +59,8 @@ SELECT * FROM xpubs WHERE user_id = @user_id AND id = @id;
 -- XpubDelete stops tracking an xpub. Its derived addresses leave the
 -- watch-list with it (ON DELETE CASCADE); their chain data stays.
 DELETE FROM xpubs WHERE user_id = @user_id AND id = @id;
+
+-- name: XpubDerivedCount :one
+-- XpubDerivedCount is how many addresses an xpub has derived, both
+-- chains (the xpub_addresses primary key).
+SELECT count(*)::integer FROM xpub_addresses WHERE xpub_id = @xpub_id;

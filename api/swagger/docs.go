@@ -201,6 +201,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.Problem"
                         }
                     },
+                    "403": {
+                        "description": "the user tracks as many addresses as the quota allows (MAX_ADDRESSES_PER_USER)",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
                     "409": {
                         "description": "already tracked",
                         "schema": {
@@ -436,7 +442,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Queues a synchronisation of the address from the blockchain provider and answers with its sync status. While a sync of the address is queued or running, asking again changes nothing and answers the same status. Poll GET /v1/addresses/{id} to follow its progress.",
+                "description": "Queues a synchronisation of the address from the blockchain provider and answers with its sync status. While a sync of the address is queued or running, or within SYNC_COOLDOWN (default a minute) after the last one finished, asking again changes nothing and answers the same status. Poll GET /v1/addresses/{id} to follow its progress.",
                 "produces": [
                     "application/json"
                 ],
@@ -1145,6 +1151,12 @@ const docTemplate = `{
                     },
                     "401": {
                         "description": "missing or invalid bearer token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "the user tracks as many xpubs as the quota allows (MAX_XPUBS_PER_USER)",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }

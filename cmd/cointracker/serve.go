@@ -101,6 +101,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		RateLimit:      cfg.RateLimitRPS,
 		RateBurst:      cfg.RateLimitBurst,
 		QueryTimeout:   cfg.DatabaseStatementTimeout,
+		Quotas: api.Quotas{AddressesPerUser: cfg.MaxAddressesPerUser, XpubsPerUser: cfg.MaxXpubsPerUser,
+			SyncCooldown: cfg.SyncCooldown},
 	}).Handler())
 
 	admin, err := startAdmin(ctx, cfg, log)
@@ -187,6 +189,7 @@ func newRunner(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, reg *pro
 			return nil, usageError{err}
 		}
 		syncer = chainsync.NewSyncer(store, client, cfg.ChainNetwork, log, nil)
+		syncer.LimitDerived(cfg.MaxDerivedPerXpub)
 	} else {
 		log.Info("SYNC_WORKERS=0: syncs are queued for a worker process, none run here")
 	}
