@@ -108,6 +108,8 @@ func newServerOpts(t testing.TB, pool *pgxpool.Pool, edit func(*api.Options)) *t
 		SchemaCheck: m.Check,
 		Verifier:    auth.NewStatic(auth.DevIssuer, auth.DevAudience, testKey.Public()),
 		RateBurst:   3,
+		// MetricsToken serves /metrics on the API's listener (testServer.metrics).
+		MetricsToken: testMetricsToken,
 	}
 	edit(&opts)
 	h := api.New(opts).Handler()
@@ -158,6 +160,15 @@ func (s *testServer) do(t *testing.T, method, path string, body io.Reader, heade
 		t.Fatal(err)
 	}
 	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// testMetricsToken is the scraper's token the test servers take.
+const testMetricsToken = "metrics-token-for-the-tests-0123456789"
+
+// metrics scrapes /metrics as Prometheus would, with the metrics token.
+func (s *testServer) metrics(t *testing.T) response {
+	t.Helper()
+	return s.do(t, http.MethodGet, "/metrics", nil, "Authorization", "Bearer "+testMetricsToken)
 }
 
 func (s *testServer) get(t *testing.T, path string) response {
@@ -457,7 +468,7 @@ func TestMetrics(t *testing.T) {
 	s.get(t, "/v1/addresses/"+strconv.FormatInt(first.Items[0].ID, 10))
 	s.get(t, "/v1/addresses/987654")
 	s.get(t, "/nowhere/123")
-	r := s.get(t, "/metrics")
+	r := s.metrics(t)
 	body := string(r.body)
 	if r.status != http.StatusOK {
 		t.Fatalf("metrics = %d", r.status)
@@ -476,6 +487,44 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, "987654") || strings.Contains(body, "nowhere") {
 		t.Error("raw paths leaked into metric labels")
+	}
+}
+
+// TestOperationalEndpointsArePrivateAndCheap scrapes /metrics and floods
+// /readyz as a stranger would: without the metrics token /metrics is a
+// 401 (and a 404 on a server configured without one), and a hundred
+// /readyz requests cost the database one check.
+func TestOperationalEndpointsArePrivateAndCheap(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.NewPool(t, dbtest.NewURL(t))
+	s := newServer(t, pool)
+	for _, auth := range []string{"", "Bearer " + s.token, "Bearer " + testMetricsToken + "x"} {
+		problem(t, s.do(t, http.MethodGet, "/metrics", nil, "Authorization", auth), http.StatusUnauthorized)
+	}
+	if r := s.metrics(t); r.status != http.StatusOK {
+		t.Fatalf("/metrics with the token = %d", r.status)
+	}
+	off := newServerOpts(t, pool, func(o *api.Options) { o.MetricsToken = "" })
+	problem(t, off.do(t, http.MethodGet, "/metrics", nil, "Authorization", "Bearer "+testMetricsToken), http.StatusNotFound)
+
+	transactions := func() int64 {
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := transactions()
+	for range 100 {
+		if r := s.get(t, "/readyz"); r.status != http.StatusOK {
+			t.Fatalf("/readyz = %d", r.status)
+		}
+	}
+	// The count is statistics, sent when a backend's transaction ends (at
+	// most every 500 ms): wait for them to settle.
+	time.Sleep(time.Second)
+	if got := transactions() - before; got > 20 {
+		t.Fatalf("100 /readyz requests ran %d database transactions, want a few (one check a second)", got)
 	}
 }
 
@@ -504,7 +553,7 @@ func TestMadeUpMethodsAreBounded(t *testing.T) {
 			t.Fatalf("%d-byte method: %d %s", len(method), r.status, r.body)
 		}
 	}
-	body := string(s.get(t, "/metrics").body)
+	body := string(s.metrics(t).body)
 	if !strings.Contains(body, `http_requests_total{method="OTHER",route="unmatched",status="501"} 50`) {
 		t.Errorf("metrics lack http_requests_total{method=\"OTHER\",...} 50:\n%s", grepLines(body, "http_requests_total"))
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,7 +44,16 @@ func (s *Server) healthz(c *gin.Context) {
 //	@Failure	503	{object}	Health
 //	@Router		/readyz [get]
 func (s *Server) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+	h, status := s.ready.get(c.Request.Context(), s.checkReady)
+	if status != http.StatusOK {
+		c.Header("Retry-After", retryAfterSeconds)
+	}
+	c.JSON(status, h)
+}
+
+// checkReady runs the readiness checks: a ping and the schema check.
+func (s *Server) checkReady(ctx context.Context) (Health, int) {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	h := Health{Status: "ok", Checks: map[string]string{"database": "ok", "migrations": "ok"}}
 	status := http.StatusOK
@@ -57,7 +67,30 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	if status != http.StatusOK {
 		h.Status = "unavailable"
-		c.Header("Retry-After", retryAfterSeconds)
 	}
-	c.JSON(status, h)
+	return h, status
+}
+
+// readyFor is how long a readiness answer is reused: /readyz is public and
+// unauthenticated, so a flood of it must not take the pool from the API.
+const readyFor = time.Second
+
+// readyCache keeps the last readiness answer for readyFor. Requests that
+// arrive while a check runs wait for it rather than start their own.
+type readyCache struct {
+	mu     sync.Mutex
+	at     time.Time
+	health Health
+	status int
+}
+
+func (r *readyCache) get(ctx context.Context, check func(context.Context) (Health, int)) (Health, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status == 0 || time.Since(r.at) >= readyFor {
+		// The check outlives one caller giving up: others wait for it.
+		r.health, r.status = check(context.WithoutCancel(ctx))
+		r.at = time.Now()
+	}
+	return r.health, r.status
 }

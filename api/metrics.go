@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/subtle"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -68,18 +70,36 @@ func (m *metrics) instrument() gin.HandlerFunc {
 	}
 }
 
-// handler serves the registry in the Prometheus text format.
+// MetricsHandler serves reg in the Prometheus text format. A collector
+// that cannot read the database (sync_addresses during an outage) does not
+// take the other metrics down with it.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// handler serves the registry on the public listener, to a scraper that
+// presents the metrics token: the figures (request rates, addresses by
+// sync status) are the operator's, not the API's users'.
 //
-//	@Summary	Prometheus metrics
-//	@ID			metrics
-//	@Tags		operations
-//	@Produce	plain
-//	@Success	200	{string}	string	"metrics in the Prometheus text format"
-//	@Router		/metrics [get]
-func (m *metrics) handler(c *gin.Context) {
-	// A collector that cannot read the database (sync_addresses during an
-	// outage) must not take the other metrics down with it.
-	promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(c.Writer, c.Request)
+//	@Summary		Prometheus metrics
+//	@Description	Only with METRICS_TOKEN set, and that token as the bearer token; otherwise the metrics are on the admin listener (ADMIN_ADDR) alone.
+//	@ID				metrics
+//	@Tags			operations
+//	@Produce		plain
+//	@Success		200	{string}	string	"metrics in the Prometheus text format"
+//	@Failure		401	{object}	Problem	"missing or wrong metrics token"
+//	@Router			/metrics [get]
+func (m *metrics) handler(token string) gin.HandlerFunc {
+	want := []byte("Bearer " + token)
+	serve := MetricsHandler(m.registry)
+	return func(c *gin.Context) {
+		if subtle.ConstantTimeCompare([]byte(c.GetHeader("Authorization")), want) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="metrics"`)
+			abortStatus(c, http.StatusUnauthorized, "the metrics need the metrics token as the bearer token")
+			return
+		}
+		serve.ServeHTTP(c.Writer, c.Request)
+	}
 }
 
 // poolCollector exposes the connection pool's statistics.

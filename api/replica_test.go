@@ -227,7 +227,7 @@ func TestReadsGoToTheReplicaAndFallBack(t *testing.T) {
 	waitUsable(t, reads, true)
 	r.readsFrom(t, s, alice, "/v1/transactions", "TransactionHistoryNewest", r.replicaPort, 5*time.Second)
 
-	metrics := string(s.get(t, "/metrics").body)
+	metrics := string(s.metrics(t).body)
 	allDocumented(t, metrics)
 	for _, m := range []string{"db_replica_usable 1", `db_reads_total{target="replica"}`, `db_reads_total{target="primary"}`, "db_replica_lag_seconds"} {
 		if !strings.Contains(metrics, m) {

@@ -64,6 +64,10 @@ type Options struct {
 	// page of an export), so a database that stops answering costs a 503
 	// after it, never a hang; 0 leaves requests unbounded.
 	QueryTimeout time.Duration
+	// MetricsToken, when set, serves /metrics on the API's listener to a
+	// scraper presenting it as its bearer token; when empty the metrics
+	// are not served there (the admin listener serves them).
+	MetricsToken string
 	// Quotas bound what one user may track and how often an address may be
 	// synchronised on request.
 	Quotas Quotas
@@ -86,6 +90,8 @@ type Server struct {
 	metrics      *metrics
 	sync         SyncQueue
 	quotas       Quotas
+	metricsToken string
+	ready        readyCache
 	tracer       trace.TracerProvider
 	queryTimeout time.Duration
 	reads        *db.Reads
@@ -101,11 +107,12 @@ func New(opts Options) *Server {
 	return &Server{
 		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
 		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
-		limits:  rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
-		metrics: newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads),
-		sync:    opts.Sync,
-		quotas:  opts.Quotas,
-		tracer:  opts.TracerProvider,
+		limits:       rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
+		metrics:      newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads),
+		sync:         opts.Sync,
+		quotas:       opts.Quotas,
+		metricsToken: opts.MetricsToken,
+		tracer:       opts.TracerProvider,
 
 		queryTimeout: opts.QueryTimeout,
 		reads:        opts.Reads,
@@ -136,7 +143,9 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", s.metrics.handler)
+	if s.metricsToken != "" {
+		r.GET("/metrics", s.metrics.handler(s.metricsToken))
+	}
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
 	r.GET("/docs/*any", ginSwagger.WrapHandler(docsAssets,
 		ginSwagger.PersistAuthorization(true)))

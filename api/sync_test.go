@@ -168,7 +168,7 @@ func TestSyncedAddressMatchesTheChain(t *testing.T) {
 		t.Fatalf("history differs from the chain's:\n got %v\nwant %v", gotItems, wantItems)
 	}
 
-	metrics := string(s.get(t, "/metrics").body)
+	metrics := string(s.metrics(t).body)
 	allDocumented(t, metrics)
 	for _, m := range []string{
 		`chain_provider_request_duration_seconds_count{endpoint="/address/:a/txs/chain/:txid",status="200"}`,

@@ -48,6 +48,10 @@ type Config struct {
 	DatabaseConnectTimeout time.Duration `env:"DATABASE_CONNECT_TIMEOUT" envDefault:"3s"`
 	// HTTPAddr is where the API listens.
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8000"`
+	// MetricsToken, when set, serves /metrics on HTTP_ADDR to a scraper
+	// presenting it as its bearer token; the admin listener always serves
+	// /metrics.
+	MetricsToken string `env:"METRICS_TOKEN"`
 	// AdminAddr serves pprof and a configuration dump; empty turns it off.
 	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:6060"`
 	// AuthMode is "oidc" or "dev".
@@ -107,7 +111,7 @@ type Config struct {
 
 // secretNames lists the variables that may hold secrets. Each may instead
 // be given as NAME_FILE, the path of a file holding the value.
-var secretNames = []string{"DATABASE_URL", "DATABASE_REPLICA_URL", "CURSOR_SECRET"}
+var secretNames = []string{"DATABASE_URL", "DATABASE_REPLICA_URL", "CURSOR_SECRET", "METRICS_TOKEN"}
 
 // Load reads .env (when present; real environment variables win), resolves
 // NAME_FILE variables and parses the environment. It returns every problem
@@ -251,6 +255,9 @@ func (c Config) ValidateServe() error {
 	if c.CursorSecret != "" && len(c.CursorSecret) < 32 {
 		errs = append(errs, errors.New("CURSOR_SECRET must be at least 32 characters"))
 	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 32 {
+		errs = append(errs, errors.New("METRICS_TOKEN must be at least 32 characters"))
+	}
 	if c.RateLimitRPS < 0 || c.RateLimitBurst < 1 {
 		errs = append(errs, errors.New("RATE_LIMIT_RPS must not be negative and RATE_LIMIT_BURST must be at least 1"))
 	}
@@ -302,7 +309,7 @@ func (c Config) Redacted() map[string]any {
 		"DATABASE_MAX_CONNS": c.DatabaseMaxConns, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout.String(),
 		"DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout.String(), "HTTP_ADDR": c.HTTPAddr, "ADMIN_ADDR": c.AdminAddr,
 		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "DEV_KEY_FILE": c.DevKeyFile,
-		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret),
+		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret), "METRICS_TOKEN": set(c.MetricsToken),
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
 		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,

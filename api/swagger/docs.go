@@ -37,6 +37,7 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
+                "description": "Only with METRICS_TOKEN set, and that token as the bearer token; otherwise the metrics are on the admin listener (ADMIN_ADDR) alone.",
                 "produces": [
                     "text/plain"
                 ],
@@ -50,6 +51,12 @@ const docTemplate = `{
                         "description": "metrics in the Prometheus text format",
                         "schema": {
                             "type": "string"
+                        }
+                    },
+                    "401": {
+                        "description": "missing or wrong metrics token",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
                         }
                     }
                 }

@@ -38,7 +38,7 @@ func runCmd(ctx context.Context, args ...string) (code int, stdout, stderr strin
 // clearEnv isolates a test from the developer's environment.
 func clearEnv(t *testing.T) {
 	for _, name := range []string{"DATABASE_URL", "DATABASE_URL_FILE", "DATABASE_REPLICA_URL", "HTTP_ADDR",
-		"AUTH_MODE", "AUTH_ISSUER", "AUTH_AUDIENCE", "LOG_LEVEL", "LOG_FORMAT", "CURSOR_SECRET"} {
+		"AUTH_MODE", "AUTH_ISSUER", "AUTH_AUDIENCE", "LOG_LEVEL", "LOG_FORMAT", "CURSOR_SECRET", "METRICS_TOKEN"} {
 		t.Setenv(name, "")
 	}
 	t.Setenv("DEV_KEY_FILE", filepath.Join(t.TempDir(), "dev-key.pem"))

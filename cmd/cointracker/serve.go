@@ -101,11 +101,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		RateLimit:      cfg.RateLimitRPS,
 		RateBurst:      cfg.RateLimitBurst,
 		QueryTimeout:   cfg.DatabaseStatementTimeout,
+		MetricsToken:   cfg.MetricsToken,
 		Quotas: api.Quotas{AddressesPerUser: cfg.MaxAddressesPerUser, XpubsPerUser: cfg.MaxXpubsPerUser,
 			SyncCooldown: cfg.SyncCooldown},
 	}).Handler())
 
-	admin, err := startAdmin(ctx, cfg, log)
+	admin, err := startAdmin(ctx, cfg, log, reg)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -213,9 +214,9 @@ func newVerifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error)
 	return auth.NewOIDC(ctx, cfg.AuthIssuer, cfg.AuthAudience)
 }
 
-// startAdmin serves pprof and the redacted configuration on ADMIN_ADDR
+// startAdmin serves /metrics, pprof and the redacted configuration on ADMIN_ADDR
 // (loopback by default), apart from the public API.
-func startAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*http.Server, error) {
+func startAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*http.Server, error) {
 	if cfg.AdminAddr == "" {
 		return nil, nil
 	}
@@ -225,6 +226,7 @@ func startAdmin(ctx context.Context, cfg config.Config, log *slog.Logger) (*http
 		return nil, fmt.Errorf("listen on ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", api.MetricsHandler(reg))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
