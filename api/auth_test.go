@@ -213,3 +213,51 @@ func TestRateLimitPerUser(t *testing.T) {
 		t.Fatalf("another user was limited too: %d", r.status)
 	}
 }
+
+// TestAccessTokenTypeRequired plays a vendor that signs both ID tokens
+// (typ JWT) and RFC 9068 access tokens (typ at+jwt) with the same key,
+// for a client whose id equals the API's audience. By default both pass
+// (the audience is what decides); with AUTH_REQUIRE_AT_JWT only the
+// access token does, and the ID token is refused before any key is used.
+func TestAccessTokenTypeRequired(t *testing.T) {
+	t.Parallel()
+	iss := newTestIssuer(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.addKey(t, "ec-1", key)
+	claims := jwt.Claims{Issuer: iss.URL, Subject: "alice", Audience: jwt.Audience{audience},
+		IssuedAt: jwt.NewNumericDate(time.Now()), Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}
+	idToken, err := auth.SignToken(key, "ec-1", jose.ES256, claims, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{"ID token": idToken}
+	for _, typ := range []string{"at+jwt", "application/at+JWT"} {
+		if tokens[typ], err = auth.SignTokenOfType(typ, key, "ec-1", jose.ES256, claims, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool := dbtest.NewPool(t, dbtest.NewURL(t))
+	for _, require := range []bool{false, true} {
+		verifier, err := auth.NewOIDC(ctx, iss.URL, audience)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if require {
+			verifier.RequireAccessTokenType()
+		}
+		s := newServerWith(t, pool, verifier, 0)
+		for name, tok := range tokens {
+			r := s.do(t, http.MethodGet, "/v1/me", nil, "Authorization", "Bearer "+tok)
+			want := http.StatusOK
+			if require && name == "ID token" {
+				want = http.StatusUnauthorized
+			}
+			if r.status != want {
+				t.Errorf("require at+jwt %t, %s: %d, want %d", require, name, r.status, want)
+			}
+		}
+	}
+}

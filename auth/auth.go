@@ -7,8 +7,11 @@ package auth
 import (
 	"context"
 	"crypto"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -43,6 +46,19 @@ type Identity struct {
 // Verifier checks bearer tokens.
 type Verifier struct {
 	verifier *oidc.IDTokenVerifier
+	// requireATJWT refuses any token whose JOSE header does not say it is
+	// an access token (RFC 9068 §2.1: typ "at+jwt").
+	requireATJWT bool
+}
+
+// RequireAccessTokenType makes the verifier refuse every token whose
+// header typ is not "at+jwt" (RFC 9068): an ID token the vendor issued to
+// a client whose id equals the API's audience is then refused too.
+// AUTH_REQUIRE_AT_JWT turns it on; vendors that issue RFC 9068 access
+// tokens (Ory Hydra, Auth0, Okta, Keycloak with the option) support it.
+func (v *Verifier) RequireAccessTokenType() *Verifier {
+	v.requireATJWT = true
+	return v
 }
 
 // ErrInvalidToken wraps every reason a token is refused.
@@ -79,6 +95,11 @@ func config(audience string) *oidc.Config {
 // not-before, and returns the caller. Errors wrap ErrInvalidToken and never
 // quote the token.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	if v.requireATJWT && !isAccessTokenType(headerType(raw)) {
+		// Checked first: the header needs no key, so such a token costs
+		// no signature check and no key fetch.
+		return Identity{}, fmt.Errorf("%w: not an access token (typ is not at+jwt)", ErrInvalidToken)
+	}
 	tok, err := v.verifier.Verify(ctx, raw)
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
@@ -101,4 +122,31 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		id.Name = &claims.Name
 	}
 	return id, nil
+}
+
+// headerType is the typ of a compact JWS's protected header, read without
+// verifying anything; "" when there is none or the token is malformed.
+func headerType(raw string) string {
+	head, _, ok := strings.Cut(raw, ".")
+	if !ok {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Typ string `json:"typ"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return h.Typ
+}
+
+// isAccessTokenType says whether typ names a JWT access token: "at+jwt",
+// or its full media type, in any case (RFC 9068 §2.1, RFC 7515 §4.1.9).
+func isAccessTokenType(typ string) bool {
+	typ = strings.ToLower(typ)
+	return typ == "at+jwt" || typ == "application/at+jwt"
 }

@@ -69,9 +69,10 @@ func createDevKey(path string) (*ecdsa.PrivateKey, error) {
 	return key, f.Close()
 }
 
-// DevToken signs a dev-mode token (ES256) for subject, valid for ttl.
+// DevToken signs a dev-mode access token (ES256, typ at+jwt) for
+// subject, valid for ttl.
 func DevToken(key *ecdsa.PrivateKey, subject string, ttl time.Duration) (string, error) {
-	return SignToken(key, "dev", jose.ES256, jwt.Claims{
+	return SignTokenOfType("at+jwt", key, "dev", jose.ES256, jwt.Claims{
 		Issuer:   DevIssuer,
 		Subject:  subject,
 		Audience: jwt.Audience{DevAudience},
@@ -81,10 +82,17 @@ func DevToken(key *ecdsa.PrivateKey, subject string, ttl time.Duration) (string,
 }
 
 // SignToken signs claims (and any extra claims) with key as a JWT whose
-// header names kid. Tests use it to play an identity vendor.
+// header names kid (typ "JWT", as an ID token's). Tests use it to play an
+// identity vendor.
 func SignToken(key any, kid string, alg jose.SignatureAlgorithm, claims jwt.Claims, extra map[string]any) (string, error) {
+	return SignTokenOfType("JWT", key, kid, alg, claims, extra)
+}
+
+// SignTokenOfType is SignToken with the header's typ given: "at+jwt" for
+// an access token (RFC 9068).
+func SignTokenOfType(typ string, key any, kid string, alg jose.SignatureAlgorithm, claims jwt.Claims, extra map[string]any) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key},
-		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader("kid", kid))
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}

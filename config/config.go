@@ -60,6 +60,9 @@ type Config struct {
 	AuthIssuer string `env:"AUTH_ISSUER"`
 	// AuthAudience is the expected "aud" claim (oidc mode).
 	AuthAudience string `env:"AUTH_AUDIENCE"`
+	// AuthRequireATJWT refuses tokens whose header typ is not "at+jwt"
+	// (RFC 9068 access tokens), so no ID token passes (oidc mode).
+	AuthRequireATJWT bool `env:"AUTH_REQUIRE_AT_JWT" envDefault:"false"`
 	// DevKeyFile holds the dev-mode signing key (created when missing).
 	DevKeyFile string `env:"DEV_KEY_FILE" envDefault:".data/dev-signing-key.pem"`
 	// RateLimitRPS is each user's sustained request rate on /v1 (0: off).
@@ -308,7 +311,7 @@ func (c Config) Redacted() map[string]any {
 		"DATABASE_URL": RedactURL(c.DatabaseURL), "DATABASE_REPLICA_URL": RedactURL(c.DatabaseReplicaURL),
 		"DATABASE_MAX_CONNS": c.DatabaseMaxConns, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout.String(),
 		"DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout.String(), "HTTP_ADDR": c.HTTPAddr, "ADMIN_ADDR": c.AdminAddr,
-		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "DEV_KEY_FILE": c.DevKeyFile,
+		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "AUTH_REQUIRE_AT_JWT": c.AuthRequireATJWT, "DEV_KEY_FILE": c.DevKeyFile,
 		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret), "METRICS_TOKEN": set(c.MetricsToken),
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
 		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),

@@ -211,7 +211,11 @@ func newVerifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	return auth.NewOIDC(ctx, cfg.AuthIssuer, cfg.AuthAudience)
+	v, err := auth.NewOIDC(ctx, cfg.AuthIssuer, cfg.AuthAudience)
+	if err == nil && cfg.AuthRequireATJWT {
+		v.RequireAccessTokenType()
+	}
+	return v, err
 }
 
 // startAdmin serves /metrics, pprof and the redacted configuration on ADMIN_ADDR
