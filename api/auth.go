@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
@@ -35,17 +37,27 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		raw, ok := bearerToken(c.GetHeader("Authorization"))
 		if !ok {
-			c.Header("WWW-Authenticate", bearerChallenge)
-			abortStatus(c, http.StatusUnauthorized, "send an Authorization: Bearer <token> header")
+			if s.refuse(c, refusedMissing) {
+				c.Header("WWW-Authenticate", bearerChallenge)
+				abortStatus(c, http.StatusUnauthorized, "send an Authorization: Bearer <token> header")
+			}
 			return
 		}
 		uid, ok := s.tokens.get(raw)
 		if !ok {
+			// A client address that keeps sending bad tokens is refused
+			// before its next token costs a verification.
+			if wait, spent := s.strangers.spent(c.ClientIP()); spent {
+				s.count(c, refusedThrottled)
+				s.throttle(c, wait)
+				return
+			}
 			id, err := s.verifier.Verify(c.Request.Context(), raw)
 			if err != nil {
-				logger(c).InfoContext(c.Request.Context(), "token refused", "reason", err.Error())
-				c.Header("WWW-Authenticate", bearerChallenge+`, error="invalid_token"`)
-				abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
+				if s.refuse(c, refusalOf(err)) {
+					c.Header("WWW-Authenticate", bearerChallenge+`, error="invalid_token"`)
+					abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
+				}
 				return
 			}
 			ctx, cancel := s.bound(c.Request.Context()) // the export is not bounded as a whole
@@ -63,12 +75,54 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		}
 		c.Set(userIDKey, uid)
 		if wait, ok := s.limits.allow(uid); !ok {
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			abortStatus(c, http.StatusTooManyRequests, "too many requests: slow down and retry after the Retry-After seconds")
+			s.throttle(c, wait)
 			return
 		}
 		c.Next()
 	}
+}
+
+// Why a request's authentication failed, as the auth_refused_total metric
+// and the debug log name it: a fixed set, never the verifier's text (which
+// may quote a stranger's claims).
+const (
+	refusedMissing   = "missing"
+	refusedExpired   = "expired"
+	refusedInvalid   = "invalid"
+	refusedThrottled = "throttled"
+)
+
+func refusalOf(err error) string {
+	var expired *oidc.TokenExpiredError
+	if errors.As(err, &expired) {
+		return refusedExpired
+	}
+	return refusedInvalid
+}
+
+// refuse counts a failed authentication against the client's address and
+// in the metrics, and reports whether to answer 401; past the address's
+// budget (UNAUTH_RATE_LIMIT_RPS) it answers 429 itself.
+func (s *Server) refuse(c *gin.Context, reason string) bool {
+	wait, ok := s.strangers.allow(c.ClientIP())
+	if !ok {
+		reason = refusedThrottled
+		s.throttle(c, wait)
+	}
+	s.count(c, reason)
+	return ok
+}
+
+// count records a refused authentication in the metric and the debug log.
+func (s *Server) count(c *gin.Context, reason string) {
+	s.metrics.refused.WithLabelValues(reason).Inc()
+	logger(c).DebugContext(c.Request.Context(), "authentication refused", "reason", reason)
+}
+
+// throttle answers 429 with Retry-After.
+func (s *Server) throttle(c *gin.Context, wait time.Duration) {
+	c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	abortStatus(c, http.StatusTooManyRequests, "too many requests: slow down and retry after the Retry-After seconds")
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer" header.
@@ -176,33 +230,53 @@ func (t *tokenCache) put(raw string, uid int64, expiry time.Time) {
 	t.entries[sha256.Sum256([]byte(raw))] = cachedToken{uid: uid, expires: expires}
 }
 
-// rateLimits holds a token bucket per user.
-type rateLimits struct {
-	rps   rate.Limit
-	burst int
-	mu    sync.Mutex
-	users map[int64]*rate.Limiter
+// rateLimits holds a token bucket per key: a user id, or a client
+// address for requests without a valid token.
+type rateLimits[K comparable] struct {
+	rps     rate.Limit
+	burst   int
+	mu      sync.Mutex
+	buckets map[K]*rate.Limiter
 }
 
-// allow takes a token for the user, or says how long until one is free.
-func (r *rateLimits) allow(uid int64) (time.Duration, bool) {
+// limiter returns key's bucket, starting the map over past userCacheMax
+// keys so that no client can grow it without end.
+func (r *rateLimits[K]) limiter(key K) *rate.Limiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.buckets[key]
+	if !ok {
+		if r.buckets == nil || len(r.buckets) >= userCacheMax {
+			r.buckets = map[K]*rate.Limiter{}
+		}
+		l = rate.NewLimiter(r.rps, r.burst)
+		r.buckets[key] = l
+	}
+	return l
+}
+
+// allow takes a token for key, or says how long until one is free.
+func (r *rateLimits[K]) allow(key K) (time.Duration, bool) {
 	if r.rps <= 0 {
 		return 0, true
 	}
-	r.mu.Lock()
-	l, ok := r.users[uid]
-	if !ok {
-		if r.users == nil || len(r.users) >= userCacheMax {
-			r.users = map[int64]*rate.Limiter{}
-		}
-		l = rate.NewLimiter(r.rps, r.burst)
-		r.users[uid] = l
-	}
-	r.mu.Unlock()
-	res := l.Reserve()
+	res := r.limiter(key).Reserve()
 	if d := res.Delay(); d > 0 {
 		res.Cancel()
 		return d, false
 	}
 	return 0, true
+}
+
+// spent says whether key has no token left, and how long until one is
+// free, without taking one.
+func (r *rateLimits[K]) spent(key K) (time.Duration, bool) {
+	if r.rps <= 0 {
+		return 0, false
+	}
+	l := r.limiter(key)
+	if missing := 1 - l.Tokens(); missing > 0 {
+		return time.Duration(missing / float64(r.rps) * float64(time.Second)), true
+	}
+	return 0, false
 }

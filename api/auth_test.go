@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -103,7 +104,8 @@ func TestOIDCTokens(t *testing.T) {
 	}
 	iss.addKey(t, "rsa-1", rsaKey)
 	iss.addKey(t, "ec-1", ecKey)
-	verifier, err := auth.NewOIDC(ctx, iss.URL, audience)
+	// Keys may be fetched again at once: the rotation below needs it.
+	verifier, err := auth.NewOIDC(ctx, iss.URL, audience, auth.WithKeyRefetch(0, time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,5 +261,110 @@ func TestAccessTokenTypeRequired(t *testing.T) {
 				t.Errorf("require at+jwt %t, %s: %d, want %d", require, name, r.status, want)
 			}
 		}
+	}
+}
+
+// TestForgedTokensCostTheVendorNothing plays an attacker with the code
+// open: tokens with the right issuer and audience, naming the vendor's
+// key but signed by another, then naming key ids the vendor never had,
+// from one address that also forges X-Forwarded-For. The vendor's JWKS is
+// fetched once at the first token and at most once more (the minute's
+// refetch), the address is throttled with 429 past its burst without any
+// further verification, the refusals are counted by reason, and nothing
+// is logged above debug.
+func TestForgedTokensCostTheVendorNothing(t *testing.T) {
+	t.Parallel()
+	iss := newTestIssuer(t)
+	real, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.addKey(t, "ec-1", real)
+	verifier, err := auth.NewOIDC(ctx, iss.URL, audience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServerOpts(t, dbtest.NewPool(t, dbtest.NewURL(t)), func(o *api.Options) {
+		o.Verifier, o.UnauthRateLimit, o.UnauthRateBurst = verifier, 0.001, 20
+	})
+	claims := jwt.Claims{Issuer: iss.URL, Subject: "mallory", Audience: jwt.Audience{audience},
+		Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}
+	statuses := map[int]int{}
+	for i := range 100 {
+		kid := "ec-1"
+		if i%2 == 1 {
+			kid = "made-up-" + strconv.Itoa(i)
+		}
+		claims.ID = strconv.Itoa(i)
+		forged, err := auth.SignToken(forger, kid, jose.ES256, claims, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.do(t, http.MethodGet, "/v1/me", nil, "Authorization", "Bearer "+forged,
+			"X-Forwarded-For", "203.0.113."+strconv.Itoa(i))
+		statuses[r.status]++
+	}
+	if statuses[http.StatusUnauthorized] != 20 || statuses[http.StatusTooManyRequests] != 80 {
+		t.Errorf("answers %v, want 20 × 401 (the burst) then 80 × 429", statuses)
+	}
+	if n := verifier.KeyFetches(); n > 2 {
+		t.Errorf("100 forged tokens caused %d JWKS fetches, want at most 2", n)
+	}
+	metrics := string(s.metrics(t).body)
+	for _, want := range []string{`auth_refused_total{reason="invalid"} 20`, `auth_refused_total{reason="throttled"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "auth_refused"))
+		}
+	}
+	for line := range strings.Lines(s.logs.String()) {
+		if strings.Contains(line, "refused") && !strings.Contains(line, `"level":"DEBUG"`) {
+			t.Errorf("a refusal was logged above debug: %s", line)
+		}
+		if strings.Contains(line, "made-up") || strings.Contains(line, "203.0.113") {
+			t.Errorf("client input reached the log: %s", line)
+		}
+	}
+}
+
+// TestRetiredKeyStopsBeingTrusted retires the vendor's signing key (it
+// leaves the JWKS, as after a leak): a token signed with it, one the
+// server has never seen, is refused once the fetched JWKS is older than
+// its age bound (15 minutes by default, 100 ms here).
+func TestRetiredKeyStopsBeingTrusted(t *testing.T) {
+	t.Parallel()
+	iss := newTestIssuer(t)
+	old, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.addKey(t, "ec-old", old)
+	verifier, err := auth.NewOIDC(ctx, iss.URL, audience, auth.WithKeyRefetch(0, 100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServerWith(t, dbtest.NewPool(t, dbtest.NewURL(t)), verifier, 0)
+	tokenID := 0
+	call := func() int {
+		tokenID++ // a new token each time: none comes from the token cache
+		tok, err := auth.SignToken(old, "ec-old", jose.ES256, jwt.Claims{Issuer: iss.URL, Subject: "alice",
+			Audience: jwt.Audience{audience}, ID: strconv.Itoa(tokenID), Expiry: jwt.NewNumericDate(time.Now().Add(time.Hour))}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.do(t, http.MethodGet, "/v1/me", nil, "Authorization", "Bearer "+tok).status
+	}
+	if got := call(); got != http.StatusOK {
+		t.Fatalf("before retirement: %d", got)
+	}
+	iss.mu.Lock()
+	delete(iss.keys, "ec-old")
+	iss.mu.Unlock()
+	time.Sleep(150 * time.Millisecond)
+	if got := call(); got != http.StatusUnauthorized {
+		t.Fatalf("a token of the retired key = %d, want 401", got)
 	}
 }

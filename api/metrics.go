@@ -21,6 +21,7 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	refused  *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool, reads *db.Reads) *metrics {
@@ -38,8 +39,12 @@ func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool, reads *db.Reads) *
 			Help:    "Time to answer HTTP requests, by route template, method and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method", "status"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "auth_refused_total",
+			Help: "Requests whose authentication failed, by reason: missing, expired, invalid, throttled (over UNAUTH_RATE_LIMIT_RPS).",
+		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration,
+	m.registry.MustRegister(m.requests, m.duration, m.refused,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),

@@ -45,6 +45,15 @@ type Options struct {
 	// /v1 (0: unlimited), with bursts up to RateBurst.
 	RateLimit float64
 	RateBurst int
+	// UnauthRateLimit is the sustained rate of failed authentications
+	// (no token, a bad one) each client address may cause (0: unlimited),
+	// with bursts up to UnauthRateBurst; past it, 429 without verifying.
+	UnauthRateLimit float64
+	UnauthRateBurst int
+	// TrustedProxies are the addresses or CIDRs whose X-Forwarded-For is
+	// believed for a client's address; none by default, so a client
+	// cannot choose its own.
+	TrustedProxies []string
 	// Sync queues address synchronisations; without it POST
 	// /v1/addresses/{id}/sync answers 503 and new addresses wait for the
 	// periodic sweep of a worker process.
@@ -86,7 +95,9 @@ type Server struct {
 	verifier     TokenVerifier
 	users        userCache
 	tokens       tokenCache
-	limits       rateLimits
+	limits       rateLimits[int64]
+	strangers    rateLimits[string]
+	proxies      []string
 	metrics      *metrics
 	sync         SyncQueue
 	quotas       Quotas
@@ -107,7 +118,9 @@ func New(opts Options) *Server {
 	return &Server{
 		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
 		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
-		limits:       rateLimits{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
+		limits:       rateLimits[int64]{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
+		strangers:    rateLimits[string]{rps: rate.Limit(opts.UnauthRateLimit), burst: max(opts.UnauthRateBurst, 1)},
+		proxies:      opts.TrustedProxies,
 		metrics:      newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads),
 		sync:         opts.Sync,
 		quotas:       opts.Quotas,
@@ -126,6 +139,8 @@ func init() {
 // Handler builds the router: operations endpoints, docs and /v1.
 func (s *Server) Handler() http.Handler {
 	r := gin.New()
+	// Validated by the configuration; nil trusts no proxy.
+	_ = r.SetTrustedProxies(s.proxies)
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false

@@ -11,7 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -46,6 +48,8 @@ type Identity struct {
 // Verifier checks bearer tokens.
 type Verifier struct {
 	verifier *oidc.IDTokenVerifier
+	// keyFetches counts requests for the vendor's JWKS.
+	keyFetches atomic.Int64
 	// requireATJWT refuses any token whose JOSE header does not say it is
 	// an access token (RFC 9068 §2.1: typ "at+jwt").
 	requireATJWT bool
@@ -64,15 +68,36 @@ func (v *Verifier) RequireAccessTokenType() *Verifier {
 // ErrInvalidToken wraps every reason a token is refused.
 var ErrInvalidToken = errors.New("invalid token")
 
-// NewOIDC discovers the issuer's configuration and JWKS (keys are cached
-// and fetched again when a token names an unknown key id, so rotation
-// needs no restart) and verifies tokens for audience.
-func NewOIDC(ctx context.Context, issuer, audience string) (*Verifier, error) {
-	provider, err := oidc.NewProvider(ctx, issuer)
+// NewOIDC discovers the issuer's configuration and verifies tokens for
+// audience with its JWKS (see keySet: fetched again for a key id it does
+// not hold, or after maxKeyAge, at most once a minute, so rotation needs
+// no restart and forged tokens cost the vendor nothing). Discovery and key
+// fetches run on a client with a timeout.
+func NewOIDC(ctx context.Context, issuer, audience string, opts ...KeyOption) (*Verifier, error) {
+	client := &http.Client{Timeout: keyFetchTimeout}
+	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), issuer)
 	if err != nil {
 		return nil, fmt.Errorf("OIDC discovery at %s: %w", issuer, err)
 	}
-	return &Verifier{verifier: provider.Verifier(config(audience))}, nil
+	var meta struct {
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := provider.Claims(&meta); err != nil || meta.JWKSURI == "" {
+		return nil, fmt.Errorf("OIDC discovery at %s: no jwks_uri", issuer)
+	}
+	v := &Verifier{}
+	keys := &keySet{url: meta.JWKSURI, client: client, fetches: func() { v.keyFetches.Add(1) },
+		minRefetch: minKeyRefetch, maxAge: maxKeyAge}
+	for _, o := range opts {
+		o(keys)
+	}
+	v.verifier = oidc.NewVerifier(issuer, keys, config(audience))
+	return v, nil
+}
+
+// KeyFetches is how many times the vendor's JWKS was requested.
+func (v *Verifier) KeyFetches() int64 {
+	return v.keyFetches.Load()
 }
 
 // NewStatic verifies tokens signed by one of keys for issuer and audience;

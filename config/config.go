@@ -69,6 +69,15 @@ type Config struct {
 	RateLimitRPS float64 `env:"RATE_LIMIT_RPS" envDefault:"20"`
 	// RateLimitBurst is how many requests a user may make at once.
 	RateLimitBurst int `env:"RATE_LIMIT_BURST" envDefault:"40"`
+	// UnauthRateLimitRPS is the sustained rate of failed authentications
+	// one client address may cause (0: off); past it and its burst, 429.
+	UnauthRateLimitRPS float64 `env:"UNAUTH_RATE_LIMIT_RPS" envDefault:"1"`
+	// UnauthRateLimitBurst is how many failed authentications a client
+	// address may cause at once.
+	UnauthRateLimitBurst int `env:"UNAUTH_RATE_LIMIT_BURST" envDefault:"30"`
+	// TrustedProxies are the addresses or CIDRs whose X-Forwarded-For
+	// names the client (comma-separated; none by default).
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 	// CursorSecret signs page cursors; every instance serving one API must
 	// share it. When empty, each process makes its own.
 	CursorSecret string `env:"CURSOR_SECRET"`
@@ -264,6 +273,14 @@ func (c Config) ValidateServe() error {
 	if c.RateLimitRPS < 0 || c.RateLimitBurst < 1 {
 		errs = append(errs, errors.New("RATE_LIMIT_RPS must not be negative and RATE_LIMIT_BURST must be at least 1"))
 	}
+	if c.UnauthRateLimitRPS < 0 || c.UnauthRateLimitBurst < 1 {
+		errs = append(errs, errors.New("UNAUTH_RATE_LIMIT_RPS must not be negative and UNAUTH_RATE_LIMIT_BURST must be at least 1"))
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			errs = append(errs, fmt.Errorf("TRUSTED_PROXIES: %q is neither an IP address nor a CIDR", p))
+		}
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
 	}
@@ -312,7 +329,8 @@ func (c Config) Redacted() map[string]any {
 		"DATABASE_MAX_CONNS": c.DatabaseMaxConns, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout.String(),
 		"DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout.String(), "HTTP_ADDR": c.HTTPAddr, "ADMIN_ADDR": c.AdminAddr,
 		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "AUTH_REQUIRE_AT_JWT": c.AuthRequireATJWT, "DEV_KEY_FILE": c.DevKeyFile,
-		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst, "CURSOR_SECRET": set(c.CursorSecret), "METRICS_TOKEN": set(c.MetricsToken),
+		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst,
+		"UNAUTH_RATE_LIMIT_RPS": c.UnauthRateLimitRPS, "UNAUTH_RATE_LIMIT_BURST": c.UnauthRateLimitBurst, "TRUSTED_PROXIES": c.TrustedProxies, "CURSOR_SECRET": set(c.CursorSecret), "METRICS_TOKEN": set(c.MetricsToken),
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
 		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,

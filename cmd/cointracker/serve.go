@@ -83,23 +83,28 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 	}
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "auth_jwks_fetches_total",
+		Help: "Requests for the identity vendor's JWKS (at most one a minute, more only at start-up)."},
+		func() float64 { return float64(verifier.KeyFetches()) }))
 	runner, err := newRunner(cfg, pool, log, reg)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	srv := api.NewHTTPServer(cfg.HTTPAddr, api.New(api.Options{
-		Store:          store,
-		Reads:          reads,
-		Sync:           runner,
-		Registry:       reg,
-		TracerProvider: tp,
-		Logger:         log,
-		SchemaCheck:    m.Check,
-		CursorKey:      []byte(cfg.CursorSecret),
-		Verifier:       verifier,
-		RateLimit:      cfg.RateLimitRPS,
-		RateBurst:      cfg.RateLimitBurst,
+		Store:           store,
+		Reads:           reads,
+		Sync:            runner,
+		Registry:        reg,
+		TracerProvider:  tp,
+		Logger:          log,
+		SchemaCheck:     m.Check,
+		CursorKey:       []byte(cfg.CursorSecret),
+		Verifier:        verifier,
+		RateLimit:       cfg.RateLimitRPS,
+		RateBurst:       cfg.RateLimitBurst,
+		UnauthRateLimit: cfg.UnauthRateLimitRPS, UnauthRateBurst: cfg.UnauthRateLimitBurst,
+		TrustedProxies: cfg.TrustedProxies,
 		QueryTimeout:   cfg.DatabaseStatementTimeout,
 		MetricsToken:   cfg.MetricsToken,
 		Quotas: api.Quotas{AddressesPerUser: cfg.MaxAddressesPerUser, XpubsPerUser: cfg.MaxXpubsPerUser,
