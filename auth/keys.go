@@ -78,7 +78,7 @@ var errBadSignature = errors.New("the signature does not verify with the issuer'
 // VerifySignature returns the token's payload when one of the issuer's
 // keys verifies its signature.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, joseAlgs)
+	jws, err := jose.ParseSignedCompact(raw, joseAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("malformed token: %w", err)
 	}
