@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -26,6 +27,40 @@ type Quotas struct {
 	// SyncCooldown is how long after an address's last sync finished a
 	// POST /v1/addresses/{id}/sync only answers the current status.
 	SyncCooldown time.Duration
+	// ExportsPerUser bounds the CSV exports one user runs at once (429
+	// beyond); ExportMaxRows and ExportMaxDuration bound one export, which
+	// past either breaks off (the client sees a broken download, never a
+	// file that looks whole).
+	ExportsPerUser    int
+	ExportMaxRows     int
+	ExportMaxDuration time.Duration
+}
+
+// exportGate counts each user's running exports.
+type exportGate struct {
+	mu      sync.Mutex
+	running map[int64]int
+}
+
+// enter takes one of the user's export slots, or reports that all max
+// are taken (max 0: no bound). Call the returned leave when done.
+func (g *exportGate) enter(uid int64, max int) (leave func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if max > 0 && g.running[uid] >= max {
+		return nil, false
+	}
+	if g.running == nil {
+		g.running = map[int64]int{}
+	}
+	g.running[uid]++
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.running[uid]--; g.running[uid] <= 0 {
+			delete(g.running, uid) // the map holds only users exporting now
+		}
+	}, true
 }
 
 // quotaError is a request a quota refuses: 403, naming the limit.

@@ -101,6 +101,7 @@ type Server struct {
 	metrics      *metrics
 	sync         SyncQueue
 	quotas       Quotas
+	exports      exportGate
 	metricsToken string
 	ready        readyCache
 	tracer       trace.TracerProvider

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -159,7 +160,7 @@ const exportPageSize = 1000
 // exportTransactions streams the filtered history as CSV.
 //
 //	@Summary		Export transaction history as CSV
-//	@Description	Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row.
+//	@Description	Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row. An export ends after at most EXPORT_MAX_ROWS rows (default 1,000,000) or EXPORT_MAX_DURATION (default 10 minutes): past either the download breaks off rather than end as a file that looks whole; narrow it with from and to. A user runs at most EXPORTS_PER_USER exports at once (default 2).
 //	@ID				exportTransactions
 //	@Tags			transactions
 //	@Produce		text/csv
@@ -175,7 +176,7 @@ const exportPageSize = 1000
 //	@Success		200			{string}	string	"CSV"
 //	@Failure		400			{object}	Problem
 //	@Failure		401			{object}	Problem	"missing or invalid bearer token"
-//	@Failure		429			{object}	Problem	"rate limited; see Retry-After"
+//	@Failure		429			{object}	Problem	"rate limited, or EXPORTS_PER_USER exports already running; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/transactions/export.csv [get]
 func (s *Server) exportTransactions(c *gin.Context) {
@@ -185,12 +186,26 @@ func (s *Server) exportTransactions(c *gin.Context) {
 		abortValidation(c, errs)
 		return
 	}
-	reader, ctx := s.reader(c), c.Request.Context()
-	// Each page has the query timeout; the whole export has none.
+	leave, ok := s.exports.enter(f.UserID, s.quotas.ExportsPerUser)
+	if !ok {
+		c.Header("Retry-After", "10")
+		abortStatus(c, http.StatusTooManyRequests, fmt.Sprintf(
+			"you are running %d exports, the most at once; retry when one has finished", s.quotas.ExportsPerUser))
+		return
+	}
+	defer leave()
+	reader, ctx, start := s.reader(c), c.Request.Context(), time.Now()
+	// Each page has the query timeout (the whole export has only
+	// ExportMaxDuration) and ends at ExportMaxRows.
+	written := 0
 	read := func(after db.HistoryPosition) ([]db.HistoryRow, bool, error) {
 		ctx, cancel := s.bound(ctx)
 		defer cancel()
-		return reader.History(ctx, f, after, exportPageSize)
+		size := exportPageSize
+		if s.quotas.ExportMaxRows > 0 {
+			size = min(size, s.quotas.ExportMaxRows-written)
+		}
+		return reader.History(ctx, f, after, int32(size))
 	}
 	// Read the first page before answering, so a failure is still a
 	// proper error response.
@@ -208,11 +223,18 @@ func (s *Server) exportTransactions(c *gin.Context) {
 		for i := range rows {
 			_ = w.Write(csvRecord(&rows[i]))
 		}
+		written += len(rows)
 		w.Flush()
 		if err := w.Error(); err != nil || !more {
 			return // the client went away, or all rows are out
 		}
 		c.Writer.Flush()
+		if s.exportOverLimit(written, start) {
+			// Break the download rather than end a file that looks whole.
+			logger(c).WarnContext(ctx, "export broken off at its limit", "rows", written,
+				"max_rows", s.quotas.ExportMaxRows, "max_duration", s.quotas.ExportMaxDuration.String())
+			panic(http.ErrAbortHandler)
+		}
 		rows, more, err = read(rows[len(rows)-1].Position())
 		if err != nil {
 			// Headers are sent: abort the connection so the client sees a
@@ -221,4 +243,11 @@ func (s *Server) exportTransactions(c *gin.Context) {
 			panic(http.ErrAbortHandler)
 		}
 	}
+}
+
+// exportOverLimit says whether an export with more rows to write has
+// written ExportMaxRows rows or run ExportMaxDuration (0: no bound).
+func (s *Server) exportOverLimit(written int, start time.Time) bool {
+	return (s.quotas.ExportMaxRows > 0 && written >= s.quotas.ExportMaxRows) ||
+		(s.quotas.ExportMaxDuration > 0 && time.Since(start) >= s.quotas.ExportMaxDuration)
 }

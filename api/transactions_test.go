@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -458,4 +459,40 @@ func TestExportCSV(t *testing.T) {
 		}
 	}
 	problem(t, s.get(t, "/v1/transactions/export.csv?limit=5"), http.StatusBadRequest)
+}
+
+// TestExportLimits exports more than EXPORT_MAX_ROWS allows, as a tenant
+// draining the database would: the download breaks off after exactly the
+// cap (the client sees a broken download, never a file that looks whole),
+// while an export within the cap is whole.
+func TestExportLimits(t *testing.T) {
+	t.Parallel()
+	s := seeded(t)
+	all, err := csv.NewReader(bytes.NewReader(s.get(t, "/v1/transactions/export.csv").body)).ReadAll()
+	if err != nil || len(all) < 400 {
+		t.Fatalf("the whole export: %d records, %v", len(all), err)
+	}
+	capped := newServerOpts(t, s.store.Pool(), func(o *api.Options) { o.Quotas.ExportMaxRows = 300 })
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, capped.URL+"/v1/transactions/export.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+capped.token)
+	res, err := capped.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || err == nil {
+		t.Fatalf("an export over the cap = %d, read error %v; want 200 and a broken download", res.StatusCode, err)
+	}
+	records, _ := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if len(records) != 1+300 {
+		t.Fatalf("the broken export held %d records, want the header and 300 rows", len(records))
+	}
+	within := newServerOpts(t, s.store.Pool(), func(o *api.Options) { o.Quotas.ExportMaxRows = len(all) - 1 })
+	if r := within.get(t, "/v1/transactions/export.csv"); r.status != http.StatusOK || bytes.Count(r.body, []byte("\n")) != len(all) {
+		t.Fatalf("an export exactly at the cap = %d with %d lines, want all %d", r.status, bytes.Count(r.body, []byte("\n")), len(all))
+	}
 }

@@ -109,6 +109,12 @@ type Config struct {
 	// MaxDerivedPerXpub bounds the addresses one xpub derives (both
 	// chains); at least 40, the two chains' first gap.
 	MaxDerivedPerXpub int32 `env:"MAX_DERIVED_PER_XPUB" envDefault:"2000"`
+	// ExportsPerUser bounds the CSV exports one user runs at once.
+	ExportsPerUser int `env:"EXPORTS_PER_USER" envDefault:"2"`
+	// ExportMaxRows and ExportMaxDuration bound one CSV export; past
+	// either it breaks off.
+	ExportMaxRows     int           `env:"EXPORT_MAX_ROWS" envDefault:"1000000"`
+	ExportMaxDuration time.Duration `env:"EXPORT_MAX_DURATION" envDefault:"10m"`
 	// SyncCooldown is how long after an address's sync finished a manual
 	// sync request only answers the current status.
 	SyncCooldown time.Duration `env:"SYNC_COOLDOWN" envDefault:"1m"`
@@ -284,8 +290,9 @@ func (c Config) ValidateServe() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
 	}
-	if c.MaxAddressesPerUser < 0 || c.MaxXpubsPerUser < 0 || c.SyncCooldown < 0 {
-		errs = append(errs, errors.New("MAX_ADDRESSES_PER_USER, MAX_XPUBS_PER_USER and SYNC_COOLDOWN must not be negative (0: no bound)"))
+	if c.MaxAddressesPerUser < 0 || c.MaxXpubsPerUser < 0 || c.SyncCooldown < 0 ||
+		c.ExportsPerUser < 0 || c.ExportMaxRows < 0 || c.ExportMaxDuration < 0 {
+		errs = append(errs, errors.New("MAX_ADDRESSES_PER_USER, MAX_XPUBS_PER_USER, SYNC_COOLDOWN and the EXPORT_* limits must not be negative (0: no bound)"))
 	}
 	return errors.Join(errs...)
 }
@@ -336,5 +343,6 @@ func (c Config) Redacted() map[string]any {
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "MAX_ADDRESSES_PER_USER": c.MaxAddressesPerUser,
 		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),
+		"EXPORTS_PER_USER": c.ExportsPerUser, "EXPORT_MAX_ROWS": c.ExportMaxRows, "EXPORT_MAX_DURATION": c.ExportMaxDuration.String(),
 	}
 }

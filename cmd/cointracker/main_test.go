@@ -380,6 +380,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Setenv("AUTH_MODE", "dev")
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("RATE_LIMIT_RPS", "0")
+	t.Setenv("EXPORTS_PER_USER", "0") // twenty exports of one user at once: the load this test needs
 	fake := chaintest.New() // the sync jobs run too, against a provider that answers
 	defer fake.Close()
 	t.Setenv("CHAIN_PROVIDER_URL", fake.URL)
