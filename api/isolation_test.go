@@ -3,6 +3,7 @@ package api_test
 import (
 	"cmp"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,11 +81,35 @@ func TestUsersAreSealedOff(t *testing.T) {
 			}
 		}),
 		// Tracking what A tracks is a fresh 201 for B, not a 409 that
-		// would reveal A.
+		// would reveal A, and it reads exactly as an address nobody
+		// tracked: no sync figures, no balance, no history, until a sync
+		// finishes after B added it.
 		"POST /v1/addresses": func(t *testing.T) {
 			r := b.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "`+aTxs.Items[0].Address+`"}`)
-			if got := decode[api.Address](t, r); r.status != http.StatusCreated || got.Label != nil || got.Sync.Status != "done" {
-				t.Fatalf("B tracking A's fixture address: %d %s", r.status, r.body)
+			fresh := b.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"}`)
+			got, never := decode[api.Address](t, r), decode[api.Address](t, fresh)
+			if r.status != http.StatusCreated || fresh.status != http.StatusCreated || got.Label != nil ||
+				!reflect.DeepEqual(got.Sync, never.Sync) || !reflect.DeepEqual(got.Balance, never.Balance) {
+				t.Fatalf("B tracking A's fixture address: %d %+v\nan address nobody tracked: %+v", r.status, got, never)
+			}
+			id := strconv.FormatInt(got.ID, 10)
+			for _, path := range []string{"/v1/addresses/" + id, "/v1/addresses?limit=500", "/v1/balances",
+				"/v1/transactions?address_id=" + id, "/v1/addresses/" + id + "/transactions"} {
+				if body := string(b.get(t, path).body); strings.Contains(body, aTxs.Items[0].Txid) ||
+					strings.Contains(body, `"synced_at":"`) || strings.Contains(body, `"tx_count":1`) {
+					t.Fatalf("%s shows A's data before B's own sync: %s", path, body)
+				}
+			}
+			if list := decode[api.TransactionList](t, b.get(t, "/v1/transactions?address_id="+id)); len(list.Items) != 0 {
+				t.Fatalf("B sees %d of A's transactions before a sync", len(list.Items))
+			}
+			// A sync that finishes after B's entry exists reveals it.
+			if _, err := b.store.Pool().Exec(ctx, `UPDATE sync_states SET finished_at = now(), status = 'done'
+				WHERE address_id = (SELECT address_id FROM user_addresses WHERE id = $1)`, got.ID); err != nil {
+				t.Fatal(err)
+			}
+			if list := decode[api.TransactionList](t, b.get(t, "/v1/transactions?address_id="+id)); len(list.Items) == 0 {
+				t.Fatal("B's entry shows no history after its sync finished")
 			}
 		},
 		"GET /v1/addresses/:id":              notFound(http.MethodGet, "/v1/addresses/"+aAddr, ""),

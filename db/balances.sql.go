@@ -23,6 +23,7 @@ WITH moves AS (
     ) le
     WHERE ua.user_id = $4
       AND ua.id BETWEEN $5::bigint AND $6::bigint
+      AND ua.revealed
     GROUP BY 1
 ), points AS (
     SELECT b.bucket,
@@ -103,6 +104,7 @@ CROSS JOIN LATERAL (
       AND l.status IN ('confirmed', 'pending')
 ) le
 WHERE ua.user_id = $1
+  AND ua.revealed
 `
 
 // BalanceTransactionCount counts the user's confirmed and pending

@@ -121,6 +121,8 @@ type UserAddress struct {
 	XpubID    *int64
 	Label     *string
 	CreatedAt time.Time
+	// A sync of the address finished after the entry was created: its sync state, balance and history may be shown.
+	Revealed bool
 }
 
 type UserAddressSummary struct {

@@ -124,6 +124,21 @@ $$;
 
 
 --
+-- Name: reveal_synced_entries(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reveal_synced_entries() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE user_addresses SET revealed = true
+    WHERE address_id = NEW.address_id AND NOT revealed;
+    RETURN NULL;
+END;
+$$;
+
+
+--
 -- Name: river_job_state_in_bitmask(bit, public.river_job_state); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -141,6 +156,19 @@ CREATE FUNCTION public.river_job_state_in_bitmask(bitmask bit, state public.rive
         WHEN 'scheduled' THEN get_bit(bitmask, 0)
         ELSE 0
     END = 1;
+$$;
+
+
+--
+-- Name: shown_sync_status(boolean, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.shown_sync_status(revealed boolean, status text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN revealed THEN coalesce(status, 'new')
+                WHEN status IN ('queued', 'running') THEN 'queued'
+                ELSE 'new' END
 $$;
 
 
@@ -573,6 +601,7 @@ CREATE TABLE public.user_addresses (
     xpub_id bigint,
     label text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revealed boolean DEFAULT false NOT NULL,
     CONSTRAINT user_addresses_label_check CHECK ((length(label) <= 200))
 );
 
@@ -582,6 +611,13 @@ CREATE TABLE public.user_addresses (
 --
 
 COMMENT ON TABLE public.user_addresses IS 'The per-user watch-list linking a user to a shared address.';
+
+
+--
+-- Name: COLUMN user_addresses.revealed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.user_addresses.revealed IS 'A sync of the address finished after the entry was created: its sync state, balance and history may be shown.';
 
 
 --
@@ -598,7 +634,7 @@ CREATE VIEW public.user_address_summaries AS
     a.network,
     a.address,
     a.script_type,
-    COALESCE(s.status, 'new'::text) AS sync_status,
+    public.shown_sync_status(ua.revealed, st.status) AS sync_status,
     s.last_synced_height,
     s.finished_at AS synced_at,
     s.last_error AS sync_error,
@@ -609,18 +645,20 @@ CREATE VIEW public.user_address_summaries AS
     b.tx_count,
     COALESCE(s.pages_fetched, 0) AS sync_pages_fetched,
     COALESCE(s.txs_fetched, 0) AS sync_txs_fetched,
-    s.queued_at AS sync_queued_at,
+    q.queued_at AS sync_queued_at,
     s.started_at AS sync_started_at
-   FROM (((public.user_addresses ua
+   FROM (((((public.user_addresses ua
      JOIN public.addresses a ON ((a.id = ua.address_id)))
-     LEFT JOIN public.sync_states s ON ((s.address_id = ua.address_id)))
+     LEFT JOIN public.sync_states st ON ((st.address_id = ua.address_id)))
+     LEFT JOIN public.sync_states s ON (((s.address_id = ua.address_id) AND ua.revealed)))
+     LEFT JOIN public.sync_states q ON (((q.address_id = ua.address_id) AND (ua.revealed OR (q.queued_at >= ua.created_at)))))
      CROSS JOIN LATERAL ( SELECT (COALESCE(sum(le.net_sats) FILTER (WHERE (le.status = 'confirmed'::text)), (0)::numeric))::bigint AS confirmed_sats,
             (COALESCE(sum(le.net_sats) FILTER (WHERE (le.status = 'pending'::text)), (0)::numeric))::bigint AS unconfirmed_sats,
             (COALESCE(sum(le.received_sats), (0)::numeric))::bigint AS received_sats,
             (COALESCE(sum(le.sent_sats), (0)::numeric))::bigint AS sent_sats,
             count(*) AS tx_count
            FROM public.ledger_entries le
-          WHERE ((le.address_id = ua.address_id) AND (le.status = ANY (ARRAY['confirmed'::text, 'pending'::text])))) b);
+          WHERE ((le.address_id = ua.address_id) AND (le.status = ANY (ARRAY['confirmed'::text, 'pending'::text])) AND ua.revealed)) b);
 
 
 --
@@ -1082,6 +1120,13 @@ CREATE INDEX xpubs_user_id_id_idx ON public.xpubs USING btree (user_id, id);
 --
 
 CREATE TRIGGER ledger_entries_siblings AFTER INSERT ON public.ledger_entries REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_entries_mark_siblings();
+
+
+--
+-- Name: sync_states sync_states_reveal; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sync_states_reveal AFTER INSERT OR UPDATE OF finished_at ON public.sync_states FOR EACH ROW WHEN (((new.finished_at IS NOT NULL) AND (new.status = ANY (ARRAY['done'::text, 'partial'::text])))) EXECUTE FUNCTION public.reveal_synced_entries();
 
 
 --

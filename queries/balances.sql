@@ -12,7 +12,8 @@ CROSS JOIN LATERAL (
     WHERE l.address_id = ua.address_id
       AND l.status IN ('confirmed', 'pending')
 ) le
-WHERE ua.user_id = @user_id;
+WHERE ua.user_id = @user_id
+  AND ua.revealed;
 
 -- name: BalanceHistory :many
 -- BalanceHistory serves GET /v1/balances/history: the balance (confirmed
@@ -33,6 +34,7 @@ WITH moves AS (
     ) le
     WHERE ua.user_id = @user_id
       AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
+      AND ua.revealed
     GROUP BY 1
 ), points AS (
     SELECT b.bucket,

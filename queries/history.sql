@@ -27,6 +27,9 @@
 -- ORDER BY clauses stay literal: the planner reads the index forwards or
 -- backwards from them.
 --
+-- Only revealed entries are read (migration 00016): an address another
+-- user tracks shows no history before its own sync finished.
+--
 -- Rows carry no nullable block columns: a row is unconfirmed exactly when
 -- its transaction has no block, and then sort_height and sort_time are its
 -- block height and time, which spares scanning two nullable columns into
@@ -112,6 +115,7 @@ FROM (
     ) h
     WHERE ua.user_id = @user_id
       AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
+      AND ua.revealed
     ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, ua.id DESC
     LIMIT @max_rows::integer
 ) h
@@ -198,6 +202,7 @@ FROM (
     ) h
     WHERE ua.user_id = @user_id
       AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
+      AND ua.revealed
     ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, ua.id ASC
     LIMIT @max_rows::integer
 ) h
@@ -237,7 +242,7 @@ SELECT
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM transactions t
 JOIN ledger_entries h ON h.transaction_id = t.id
-JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = @user_id
+JOIN user_addresses ua ON ua.address_id = h.address_id AND ua.user_id = @user_id AND ua.revealed
 JOIN addresses a ON a.id = ua.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date

@@ -32,9 +32,10 @@ ON CONFLICT (xpub_id, chain, index) DO NOTHING;
 -- name: XpubAddressList :many
 -- XpubAddressList lists the derived addresses of some of a user's xpubs in
 -- derivation order (primary key: receive chain first), with the watch-list
--- entry each is tracked as and its sync status. Scoped to the owning user.
+-- entry each is tracked as and its sync status (as the entry shows it,
+-- migration 00016). Scoped to the owning user.
 SELECT xa.xpub_id, xa.chain, xa.index, a.address, ua.id AS address_id,
-       coalesce(s.status, 'new')::text AS sync_status
+       shown_sync_status(coalesce(ua.revealed, false), s.status) AS sync_status
 FROM xpub_addresses xa
 JOIN xpubs x ON x.id = xa.xpub_id
 JOIN addresses a ON a.id = xa.address_id
