@@ -307,7 +307,7 @@ func (s *Server) createAddress(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	s.queueSyncs(c.Request.Context(), []int64{addressID})
+	s.queueSyncs(c.Request.Context(), uid, []int64{addressID})
 	row, err := s.store.UserAddressGet(c.Request.Context(), db.UserAddressGetParams{UserID: uid, ID: id})
 	if err != nil {
 		abortError(c, err)

@@ -13,17 +13,18 @@ import (
 // blockchain provider (*chainsync.Runner is one). Queueing an address
 // whose sync already waits or runs changes nothing.
 type SyncQueue interface {
-	SyncAddresses(ctx context.Context, addressIDs []int64) error
+	// SyncForUser queues syncs the user asked for, fairly among users.
+	SyncForUser(ctx context.Context, userID int64, addressIDs []int64) error
 }
 
 // queueSyncs queues syncs of newly tracked addresses. A failure leaves them
 // "new", and the periodic sweep queues them later, so it is logged, not
 // returned.
-func (s *Server) queueSyncs(ctx context.Context, addressIDs []int64) {
+func (s *Server) queueSyncs(ctx context.Context, userID int64, addressIDs []int64) {
 	if s.sync == nil {
 		return
 	}
-	if err := s.sync.SyncAddresses(ctx, addressIDs); err != nil {
+	if err := s.sync.SyncForUser(ctx, userID, addressIDs); err != nil {
 		s.log.WarnContext(ctx, "queue sync of new addresses; the periodic sweep will", "error", err.Error())
 	}
 }
@@ -63,7 +64,7 @@ func (s *Server) syncAddress(c *gin.Context) {
 		c.JSON(http.StatusAccepted, syncStatusFromRow(row))
 		return
 	}
-	if err := s.sync.SyncAddresses(ctx, []int64{row.AddressID}); err != nil {
+	if err := s.sync.SyncForUser(ctx, key.UserID, []int64{row.AddressID}); err != nil {
 		abortError(c, err)
 		return
 	}

@@ -162,7 +162,7 @@ func (s *Server) createXpub(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	s.queueSyncs(ctx, derived)
+	s.queueSyncs(ctx, uid, derived)
 	derivedRows, err := s.store.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{x.ID}, UserID: uid})
 	if err != nil {
 		abortError(c, err)

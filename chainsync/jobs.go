@@ -121,7 +121,7 @@ func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error
 		if opts.Metrics != nil {
 			cfg.Middleware = []rivertype.Middleware{opts.Metrics}
 		}
-		syncer.queue = r.SyncAddresses
+		syncer.queue = r.queue
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), cfg)
 	if err != nil {
@@ -163,20 +163,62 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// SyncAddresses queues a sync of each address and marks its state queued,
-// in one transaction. An address whose sync already waits or runs keeps
-// its job and its state.
+// Sync job priorities: river runs lower numbers first, in order of
+// insertion within one. A user's syncs go first while the user has fewer
+// than FairShare syncs queued or running; past that they wait behind
+// everyone else's, so one tenant's backlog (hundreds of new addresses, a
+// busy xpub) delays another's first sync by at most FairShare jobs per
+// tenant queueing at that moment, plus the jobs already running. The
+// service's own re-syncs (the sweep, a reorg) come between.
+const (
+	priorityFair    = 1
+	prioritySystem  = 2
+	priorityBacklog = 4
+	// FairShare is how many of one user's syncs may wait or run at the
+	// fair priority.
+	FairShare = 10
+)
+
+// SyncAddresses queues syncs the service itself asks for (the periodic
+// sweep, a reorg): a job per address unless one already waits or runs,
+// and the state marked queued, in one transaction.
 func (r *Runner) SyncAddresses(ctx context.Context, addressIDs []int64) error {
+	return r.queue(ctx, 0, addressIDs)
+}
+
+// SyncForUser queues syncs a user asked for (new addresses, a manual
+// sync, an xpub's derivation) at the user's fair priority (see FairShare).
+func (r *Runner) SyncForUser(ctx context.Context, userID int64, addressIDs []int64) error {
+	return r.queue(ctx, userID, addressIDs)
+}
+
+// queue inserts the jobs; userID 0 is the service itself.
+func (r *Runner) queue(ctx context.Context, userID int64, addressIDs []int64) error {
 	if len(addressIDs) == 0 {
 		return nil
 	}
 	return r.store.InTx(ctx, func(tx pgx.Tx) error {
-		if err := r.store.WithTx(tx).SyncStatesQueue(ctx, addressIDs); err != nil {
+		q := r.store.WithTx(tx)
+		var backlog int32
+		if userID != 0 {
+			var err error
+			if backlog, err = q.UserSyncBacklog(ctx, userID); err != nil {
+				return fmt.Errorf("read the user's sync backlog: %w", err)
+			}
+		}
+		if err := q.SyncStatesQueue(ctx, addressIDs); err != nil {
 			return fmt.Errorf("mark syncs queued: %w", err)
 		}
 		params := make([]river.InsertManyParams, len(addressIDs))
 		for i, id := range addressIDs {
-			params[i] = river.InsertManyParams{Args: SyncAddressArgs{AddressID: id}}
+			priority := prioritySystem
+			switch {
+			case userID != 0 && int(backlog)+i < FairShare:
+				priority = priorityFair
+			case userID != 0:
+				priority = priorityBacklog
+			}
+			params[i] = river.InsertManyParams{Args: SyncAddressArgs{AddressID: id}, InsertOpts: &river.InsertOpts{Priority: priority}}
 		}
 		if _, err := r.client.InsertManyTx(ctx, tx, params); err != nil {
 			return fmt.Errorf("queue syncs: %w", err)
@@ -369,7 +411,7 @@ func (s *Syncer) demoteBlock(ctx context.Context, height int32, hash []byte) err
 	}
 	s.log.Warn("block left the best chain: its transactions are pending again", "height", b.Height,
 		"hash", hex.EncodeToString(b.Hash), "transactions", len(txIDs), "addresses", len(addressIDs))
-	return s.queue(ctx, addressIDs)
+	return s.queue(ctx, 0, addressIDs)
 }
 
 type resyncWorker struct {

@@ -55,8 +55,9 @@ type Syncer struct {
 	network  string
 	log      *slog.Logger
 	// queue gets the addresses a sync discovers: newly derived xpub
-	// addresses and those touched by a reorged block.
-	queue func(ctx context.Context, addressIDs []int64) error
+	// addresses (for the xpub's owner) and those touched by a reorged block
+	// (user 0: the service's own).
+	queue func(ctx context.Context, userID int64, addressIDs []int64) error
 	// maxDerived bounds the addresses one xpub derives, both chains
 	// (MAX_DERIVED_PER_XPUB): a wallet whose history keeps the gap moving
 	// cannot make one tenant's xpub grow without end.
@@ -74,9 +75,9 @@ func (s *Syncer) LimitDerived(n int32) {
 // NewSyncer returns a Syncer for the network's addresses. queue receives
 // addresses that need a sync of their own; it may be nil.
 func NewSyncer(store *db.Store, provider Provider, network string, log *slog.Logger,
-	queue func(context.Context, []int64) error) *Syncer {
+	queue func(ctx context.Context, userID int64, addressIDs []int64) error) *Syncer {
 	if queue == nil {
-		queue = func(context.Context, []int64) error { return nil }
+		queue = func(context.Context, int64, []int64) error { return nil }
 	}
 	return &Syncer{store: store, provider: provider, network: network, log: log, queue: queue, maxDerived: DefaultMaxDerived}
 }

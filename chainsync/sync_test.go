@@ -69,7 +69,7 @@ func newShapedEnv(t *testing.T, shape chaintest.Shape, tune func(*chain.Options)
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.syncer = chainsync.NewSyncer(e.store, e.client, "mainnet", log, func(_ context.Context, ids []int64) error {
+	e.syncer = chainsync.NewSyncer(e.store, e.client, "mainnet", log, func(_ context.Context, _ int64, ids []int64) error {
 		e.queued <- ids
 		return nil
 	})
@@ -650,6 +650,66 @@ func TestXpubDerivationStopsAtItsLimit(t *testing.T) {
 		t.Fatalf("derivation went past the limit by %d", len(ids))
 	default:
 	}
+}
+
+// TestFairSync plays a tenant that adds 60 addresses at once, then
+// another who adds one: with one worker, the second tenant's first sync
+// runs after at most FairShare of the first's (plus the one running), not
+// after all 60 of them.
+func TestFairSync(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	account, err := btc.AccountFromSeed([]byte("chainsync fairness test seed 0001"), btc.Purpose(84), btc.Networks["mainnet"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := account.Derive(btc.Receive, 0, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hoarder, err := e.store.UpsertUser(ctx, db.UserUpsertParams{Issuer: "https://issuer.test", Subject: "hoarder"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many []int64
+	for _, a := range addrs[:60] {
+		id, _ := dbtest.Track(t, e.store, db.Watch{UserID: hoarder.ID, Network: "mainnet", Address: a.Address, ScriptType: "p2wpkh"})
+		many = append(many, id)
+	}
+	mine, _ := dbtest.Track(t, e.store, db.Watch{UserID: e.userID, Network: "mainnet", Address: addrs[60].Address, ScriptType: "p2wpkh"})
+	// Queued before any worker runs: the queue's order alone decides.
+	runner, err := chainsync.NewRunner(e.store.Pool(), e.syncer, chainsync.Options{Workers: 1, ResyncInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.SyncForUser(ctx, hoarder.ID, many); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.SyncForUser(ctx, e.userID, []int64{mine}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = runner.Stop(context.Background()) })
+	deadline := time.Now().Add(60 * time.Second)
+	for e.state(t, mine).Status != "done" {
+		if time.Now().After(deadline) {
+			t.Fatal("the second tenant's sync never finished")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var before int
+	if err := e.store.Pool().QueryRow(ctx, `SELECT count(*) FROM sync_states WHERE address_id = ANY($1)
+		AND finished_at <= (SELECT finished_at FROM sync_states WHERE address_id = $2)`, many, mine).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if before > chainsync.FairShare+1 {
+		t.Fatalf("the first tenant's %d syncs finished before the second tenant's first, want at most %d", before, chainsync.FairShare+1)
+	}
+	t.Logf("the second tenant's first sync finished after %d of the first tenant's 60", before)
 }
 
 // TestSweepSyncsStaleAndLostAddresses runs the job runner: its first sweep

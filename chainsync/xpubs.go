@@ -59,7 +59,7 @@ func (s *Syncer) extendXpubs(ctx context.Context, addressID int64) error {
 		}
 		s.log.Info("extended xpub derivation", "xpub_id", c.XpubID, "chain", c.Chain,
 			"from", c.LastIndex+1, "to", want)
-		if err := s.queue(ctx, ids); err != nil {
+		if err := s.queue(ctx, c.UserID, ids); err != nil {
 			return fmt.Errorf("queue syncs of derived addresses: %w", err)
 		}
 	}

@@ -478,6 +478,25 @@ func (q *Queries) TransactionsUnconfirm(ctx context.Context, arg TransactionsUnc
 	return items, nil
 }
 
+const userSyncBacklog = `-- name: UserSyncBacklog :one
+SELECT count(*)::integer
+FROM user_addresses ua
+JOIN sync_states s ON s.address_id = ua.address_id
+WHERE ua.user_id = $1
+  AND s.status IN ('queued', 'running')
+`
+
+// UserSyncBacklog counts the user's watch-list entries whose address has
+// a sync queued or running (user_addresses_user_id_id_idx, then the sync
+// states' primary key): the user's share of the queue, which decides the
+// priority of the user's next syncs.
+func (q *Queries) UserSyncBacklog(ctx context.Context, userID int64) (int32, error) {
+	row := q.db.QueryRow(ctx, userSyncBacklog, userID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const xpubChainsOfAddress = `-- name: XpubChainsOfAddress :many
 WITH chains AS (
     SELECT DISTINCT d.xpub_id, d.chain FROM xpub_addresses d WHERE d.address_id = $1

@@ -183,3 +183,14 @@ CROSS JOIN LATERAL (
     SELECT EXISTS (SELECT 1 FROM ledger_entries le WHERE le.address_id = xa.address_id) AS used
 ) u
 GROUP BY x.id, c.chain;
+
+-- name: UserSyncBacklog :one
+-- UserSyncBacklog counts the user's watch-list entries whose address has
+-- a sync queued or running (user_addresses_user_id_id_idx, then the sync
+-- states' primary key): the user's share of the queue, which decides the
+-- priority of the user's next syncs.
+SELECT count(*)::integer
+FROM user_addresses ua
+JOIN sync_states s ON s.address_id = ua.address_id
+WHERE ua.user_id = @user_id
+  AND s.status IN ('queued', 'running');
