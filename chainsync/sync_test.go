@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cointracker/cointracker/api"
 	"github.com/cointracker/cointracker/auth"
@@ -842,6 +843,41 @@ func TestWorkerCancelsASyncOfAGoneAddress(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the job is %q after %d attempts (%v), want cancelled", state, attempt, err)
+		}
+	}
+}
+
+// TestSyncStatusMetricIsCached scrapes sync_addresses again and again, as
+// a flood of /metrics requests would: the GROUP BY over every sync state
+// runs once in its 15 s, so a change shows at the next count, not at once.
+func TestSyncStatusMetricIsCached(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.track(t, alice)
+	reg := prometheus.NewRegistry()
+	chainsync.NewJobMetrics(reg, e.store)
+	count := func() float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0.0
+		for _, f := range families {
+			if f.GetName() == "sync_addresses" {
+				for _, m := range f.GetMetric() {
+					total += m.GetGauge().GetValue()
+				}
+			}
+		}
+		return total
+	}
+	if got := count(); got != 1 {
+		t.Fatalf("sync_addresses counts %v addresses, want 1", got)
+	}
+	e.track(t, bob)
+	for range 50 {
+		if got := count(); got != 1 {
+			t.Fatalf("a scrape within 15 s counted again: %v addresses", got)
 		}
 	}
 }
