@@ -240,6 +240,12 @@ func (w *syncWorker) Timeout(*river.Job[SyncAddressArgs]) time.Duration { return
 // the job, others are retried with river's backoff.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncAddressArgs]) error {
 	res, err := w.syncer.SyncAddress(ctx, job.Args.AddressID)
+	if errors.Is(err, ErrPageBudget) {
+		// Back of the queue at the job's priority, no attempt spent: the
+		// worker goes to whoever waits, and this sync continues after.
+		w.syncer.log.Info("address sync yields its worker", "address_id", job.Args.AddressID, "pages", res.Pages)
+		return river.JobSnooze(0)
+	}
 	if err == nil {
 		w.syncer.log.Info("address synchronised", "address_id", job.Args.AddressID, "status", res.Status,
 			"pages", res.Pages, "txs", res.Txs, "tip", res.Tip)

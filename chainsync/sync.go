@@ -58,6 +58,9 @@ type Syncer struct {
 	// addresses (for the xpub's owner) and those touched by a reorged block
 	// (user 0: the service's own).
 	queue func(ctx context.Context, userID int64, addressIDs []int64) error
+	// pagesPerRun bounds the history pages one SyncAddress walks (0: no
+	// bound); past it the sync yields (ErrPageBudget).
+	pagesPerRun int
 	// maxDerived bounds the addresses one xpub derives, both chains
 	// (MAX_DERIVED_PER_XPUB): a wallet whose history keeps the gap moving
 	// cannot make one tenant's xpub grow without end.
@@ -66,6 +69,12 @@ type Syncer struct {
 
 // DefaultMaxDerived is the default bound on one xpub's derived addresses.
 const DefaultMaxDerived = 2000
+
+// LimitPages sets how many history pages one sync walks before it
+// yields its worker (SYNC_PAGES_PER_RUN); 0 walks them all.
+func (s *Syncer) LimitPages(n int) {
+	s.pagesPerRun = n
+}
 
 // LimitDerived sets the bound on one xpub's derived addresses.
 func (s *Syncer) LimitDerived(n int32) {
@@ -84,6 +93,11 @@ func NewSyncer(store *db.Store, provider Provider, network string, log *slog.Log
 
 // ErrPermanent marks failures a retry cannot mend.
 var ErrPermanent = errors.New("permanent sync failure")
+
+// ErrPageBudget ends a sync that walked its pages per run: its state is
+// queued again with its resume point, and the job continues later, so
+// one huge address never holds a worker for long.
+var ErrPageBudget = errors.New("the sync used its page budget; it continues in a later job")
 
 // Result is what one sync did.
 type Result struct {
@@ -131,7 +145,15 @@ func (s *Syncer) SyncAddress(ctx context.Context, addressID int64) (Result, erro
 		}
 		res.Tip = tip
 		w := &walk{s: s, target: target, stopBelow: stopBelow}
-		if err := w.run(ctx, resume); err != nil {
+		err = w.run(ctx, resume)
+		if errors.Is(err, ErrPageBudget) {
+			res.Pages += w.pages
+			if yerr := s.store.SyncStateYield(ctx, addressID); yerr != nil {
+				return res, fmt.Errorf("sync %s: yield: %w", target.Address, yerr)
+			}
+			return res, err
+		}
+		if err != nil {
 			return res, fmt.Errorf("sync %s: %w", target.Address, err)
 		}
 		res.Pages += w.pages

@@ -713,6 +713,53 @@ func TestFairSync(t *testing.T) {
 	t.Logf("the second tenant's first sync finished after %d of the first tenant's 60", before)
 }
 
+// TestSyncYieldsAtItsPageBudget syncs an address of five pages with a
+// budget of two pages a run: the job yields its worker twice (no attempt
+// spent) and the third run finishes the history, whole.
+func TestSyncYieldsAtItsPageBudget(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.fake.History(alice, 110, 0) // four full pages and a short one
+	id := e.track(t, alice)
+	e.syncer.LimitPages(2)
+	if _, err := e.syncer.SyncAddress(ctx, id); !errors.Is(err, chainsync.ErrPageBudget) {
+		t.Fatalf("a five-page sync with a budget of two: %v, want ErrPageBudget", err)
+	}
+	if st := e.state(t, id); st.Status != "queued" || st.PagesFetched != 2 || st.LastSeenTxid == nil {
+		t.Fatalf("after the first run: %s, %d pages, resume %x; want queued after 2 pages with a resume point",
+			st.Status, st.PagesFetched, st.LastSeenTxid)
+	}
+	runner, err := chainsync.NewRunner(e.store.Pool(), e.syncer, chainsync.Options{Workers: 1, ResyncInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.SyncForUser(ctx, e.userID, []int64{id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = runner.Stop(context.Background()) })
+	deadline := time.Now().Add(30 * time.Second)
+	for e.state(t, id).Status != "done" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sync never finished: %+v", e.state(t, id))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.matches(t, id, alice)
+	var attempts, snoozes int
+	if err := e.store.Pool().QueryRow(ctx, `SELECT attempt, coalesce((metadata->>'snoozes')::int, 0) FROM river_job
+		WHERE kind = 'sync_address' AND (args->>'address_id')::bigint = $1`, id).Scan(&attempts, &snoozes); err != nil {
+		t.Fatal(err)
+	}
+	if attempts > 1 || snoozes < 1 {
+		t.Fatalf("the job ran %d attempts with %d yields, want one attempt that yielded", attempts, snoozes)
+	}
+}
+
 // TestSweepSyncsStaleAndLostAddresses runs the job runner: its first sweep
 // queues an address never synced and one marked queued a day ago whose
 // job was lost, and the workers sync both.

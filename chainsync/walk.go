@@ -82,6 +82,9 @@ func (w *walk) run(ctx context.Context, resume string) error {
 		if !more {
 			return nil
 		}
+		if w.s.pagesPerRun > 0 && w.pages >= w.s.pagesPerRun {
+			return ErrPageBudget // the page and its resume point are committed
+		}
 		after = next
 	}
 }

@@ -98,6 +98,9 @@ type Config struct {
 	// SyncWorkers is how many sync jobs this process runs at once; 0 runs
 	// none (syncs are queued for another process, e.g. cointracker worker).
 	SyncWorkers int `env:"SYNC_WORKERS" envDefault:"4"`
+	// SyncPagesPerRun is how many history pages one sync job walks before
+	// it yields its worker and continues in a later job (0: no bound).
+	SyncPagesPerRun int `env:"SYNC_PAGES_PER_RUN" envDefault:"200"`
 	// SyncInterval is how often every tracked address is re-synchronised.
 	SyncInterval time.Duration `env:"SYNC_INTERVAL" envDefault:"10m"`
 	// TipInterval is how often the tip is read and recent blocks checked.
@@ -230,6 +233,9 @@ func (c Config) ValidateSync() error {
 	if c.ChainRateLimit <= 0 || c.ChainTimeout <= 0 || c.ChainPageTimeout <= 0 || c.SyncWorkers < 0 || c.SyncInterval <= 0 || c.TipInterval <= 0 {
 		errs = append(errs, errors.New("CHAIN_RATE_LIMIT, CHAIN_TIMEOUT, CHAIN_PAGE_TIMEOUT, SYNC_INTERVAL and TIP_INTERVAL must be positive and SYNC_WORKERS not negative"))
 	}
+	if c.SyncPagesPerRun < 0 {
+		errs = append(errs, errors.New("SYNC_PAGES_PER_RUN must not be negative (0: no bound)"))
+	}
 	if c.MaxDerivedPerXpub < minDerivedPerXpub {
 		errs = append(errs, fmt.Errorf("MAX_DERIVED_PER_XPUB must be at least %d: a new xpub derives the first %d addresses of each chain",
 			minDerivedPerXpub, minDerivedPerXpub/2))
@@ -339,7 +345,7 @@ func (c Config) Redacted() map[string]any {
 		"RATE_LIMIT_RPS": c.RateLimitRPS, "RATE_LIMIT_BURST": c.RateLimitBurst,
 		"UNAUTH_RATE_LIMIT_RPS": c.UnauthRateLimitRPS, "UNAUTH_RATE_LIMIT_BURST": c.UnauthRateLimitBurst, "TRUSTED_PROXIES": c.TrustedProxies, "CURSOR_SECRET": set(c.CursorSecret), "METRICS_TOKEN": set(c.MetricsToken),
 		"CHAIN_PROVIDER_URL": c.ChainProviderURL, "CHAIN_NETWORK": c.ChainNetwork, "CHAIN_RATE_LIMIT": c.ChainRateLimit,
-		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_INTERVAL": c.SyncInterval.String(),
+		"CHAIN_TIMEOUT": c.ChainTimeout.String(), "CHAIN_PAGE_TIMEOUT": c.ChainPageTimeout.String(), "SYNC_WORKERS": c.SyncWorkers, "SYNC_PAGES_PER_RUN": c.SyncPagesPerRun, "SYNC_INTERVAL": c.SyncInterval.String(),
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "MAX_ADDRESSES_PER_USER": c.MaxAddressesPerUser,
 		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),

@@ -177,6 +177,19 @@ func (q *Queries) SyncStateStart(ctx context.Context, addressID int64) error {
 	return err
 }
 
+const syncStateYield = `-- name: SyncStateYield :exec
+UPDATE sync_states SET status = 'queued', updated_at = now()
+WHERE address_id = $1 AND status = 'running'
+`
+
+// SyncStateYield puts a sync that used its page budget back in the queue
+// (primary key): its resume point and progress stay, and the next job
+// continues from there.
+func (q *Queries) SyncStateYield(ctx context.Context, addressID int64) error {
+	_, err := q.db.Exec(ctx, syncStateYield, addressID)
+	return err
+}
+
 const syncStatesQueue = `-- name: SyncStatesQueue :exec
 INSERT INTO sync_states AS s (address_id, status, queued_at, updated_at)
 SELECT unnest($1::bigint[]), 'queued', now(), now()

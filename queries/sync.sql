@@ -194,3 +194,10 @@ FROM user_addresses ua
 JOIN sync_states s ON s.address_id = ua.address_id
 WHERE ua.user_id = @user_id
   AND s.status IN ('queued', 'running');
+
+-- name: SyncStateYield :exec
+-- SyncStateYield puts a sync that used its page budget back in the queue
+-- (primary key): its resume point and progress stay, and the next job
+-- continues from there.
+UPDATE sync_states SET status = 'queued', updated_at = now()
+WHERE address_id = @address_id AND status = 'running';

@@ -197,6 +197,7 @@ func newRunner(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, reg *pro
 		}
 		syncer = chainsync.NewSyncer(store, client, cfg.ChainNetwork, log, nil)
 		syncer.LimitDerived(cfg.MaxDerivedPerXpub)
+		syncer.LimitPages(cfg.SyncPagesPerRun)
 	} else {
 		log.Info("SYNC_WORKERS=0: syncs are queued for a worker process, none run here")
 	}
