@@ -33,6 +33,13 @@ const (
 type Config struct {
 	// DatabaseURL is the primary PostgreSQL (a URL or key=value DSN).
 	DatabaseURL string `env:"DATABASE_URL"`
+	// DatabaseMigrateURL is the connection `migrate` uses, as the schema's
+	// owner; empty: DATABASE_URL.
+	DatabaseMigrateURL string `env:"DATABASE_MIGRATE_URL"`
+	// DatabaseAppRole, when set, is the role serve and worker connect as
+	// (in DATABASE_URL): `migrate up` grants it the rows of every table
+	// and nothing else.
+	DatabaseAppRole string `env:"DATABASE_APP_ROLE"`
 	// DatabaseReplicaURL is an optional streaming replica for reads.
 	DatabaseReplicaURL string `env:"DATABASE_REPLICA_URL"`
 	// DatabaseReplicaMaxLag is how far behind the primary the replica may
@@ -132,7 +139,7 @@ type Config struct {
 
 // secretNames lists the variables that may hold secrets. Each may instead
 // be given as NAME_FILE, the path of a file holding the value.
-var secretNames = []string{"DATABASE_URL", "DATABASE_REPLICA_URL", "CURSOR_SECRET", "METRICS_TOKEN"}
+var secretNames = []string{"DATABASE_URL", "DATABASE_MIGRATE_URL", "DATABASE_REPLICA_URL", "CURSOR_SECRET", "METRICS_TOKEN"}
 
 // Load reads .env (when present; real environment variables win), resolves
 // NAME_FILE variables and parses the environment. It returns every problem
@@ -210,6 +217,11 @@ func (c Config) ValidateDatabase() error {
 	if c.DatabaseReplicaURL != "" {
 		if _, err := pgxpool.ParseConfig(c.DatabaseReplicaURL); err != nil {
 			errs = append(errs, fmt.Errorf("DATABASE_REPLICA_URL is malformed: %s", RedactError(err, c.DatabaseReplicaURL)))
+		}
+	}
+	if c.DatabaseMigrateURL != "" {
+		if _, err := pgxpool.ParseConfig(c.DatabaseMigrateURL); err != nil {
+			errs = append(errs, fmt.Errorf("DATABASE_MIGRATE_URL is malformed: %s", RedactError(err, c.DatabaseMigrateURL)))
 		}
 	}
 	if c.DatabaseMaxConns < 0 {
@@ -339,6 +351,7 @@ func (c Config) Redacted() map[string]any {
 	}
 	return map[string]any{
 		"DATABASE_URL": RedactURL(c.DatabaseURL), "DATABASE_REPLICA_URL": RedactURL(c.DatabaseReplicaURL),
+		"DATABASE_MIGRATE_URL": RedactURL(c.DatabaseMigrateURL), "DATABASE_APP_ROLE": c.DatabaseAppRole,
 		"DATABASE_MAX_CONNS": c.DatabaseMaxConns, "DATABASE_STATEMENT_TIMEOUT": c.DatabaseStatementTimeout.String(),
 		"DATABASE_CONNECT_TIMEOUT": c.DatabaseConnectTimeout.String(), "HTTP_ADDR": c.HTTPAddr, "ADMIN_ADDR": c.AdminAddr,
 		"AUTH_MODE": c.AuthMode, "AUTH_ISSUER": c.AuthIssuer, "AUTH_AUDIENCE": c.AuthAudience, "AUTH_REQUIRE_AT_JWT": c.AuthRequireATJWT, "DEV_KEY_FILE": c.DevKeyFile,
@@ -351,4 +364,13 @@ func (c Config) Redacted() map[string]any {
 		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),
 		"EXPORTS_PER_USER": c.ExportsPerUser, "EXPORT_MAX_ROWS": c.ExportMaxRows, "EXPORT_MAX_DURATION": c.ExportMaxDuration.String(),
 	}
+}
+
+// MigrateURL is the connection `migrate` uses: DATABASE_MIGRATE_URL, or
+// DATABASE_URL when that is unset (the local cluster, one role for all).
+func (c Config) MigrateURL() string {
+	if c.DatabaseMigrateURL != "" {
+		return c.DatabaseMigrateURL
+	}
+	return c.DatabaseURL
 }

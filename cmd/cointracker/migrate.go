@@ -50,7 +50,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 	// allows; the connect timeout still applies.
 	opts := poolOptions(cfg, "cointracker-migrate", nil)
 	opts.MaxConns, opts.StatementTimeout = 2, 0
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, opts)
+	pool, err := db.Connect(ctx, cfg.MigrateURL(), opts)
 	if err != nil {
 		return err
 	}
@@ -72,6 +72,12 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 			return err
 		}
 		log.Info("migrations applied", "applied", len(applied), "version", current)
+		if cfg.DatabaseAppRole != "" {
+			if err := migrations.GrantServing(ctx, pool, cfg.DatabaseAppRole); err != nil {
+				return err
+			}
+			log.Info("serving role granted the rows of every table", "role", cfg.DatabaseAppRole)
+		}
 	case "down":
 		var target *int64
 		if *to >= 0 {
