@@ -470,3 +470,34 @@ func TestTrackLabels(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepOrder checks the periodic sweep's order: a partial history
+// first, then one never synced (its first sync lost), then a complete
+// one, however stale, so a tenant's backlog of new addresses does not go
+// ahead of everyone's partial and stale re-syncs.
+func TestSweepOrder(t *testing.T) {
+	t.Parallel()
+	s := dbtest.NewStore(t)
+	u := mustUser(t, s, "sweeper")
+	var ids []int64
+	for _, addr := range []string{"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"} {
+		id, _ := dbtest.Track(t, s, db.Watch{UserID: u.ID, Network: "mainnet", Address: addr, ScriptType: "p2wpkh"})
+		ids = append(ids, id)
+	}
+	never, partial, complete := ids[0], ids[1], ids[2]
+	if _, err := s.Pool().Exec(ctx, `UPDATE sync_states SET status = 'partial', history_complete = false,
+		finished_at = now() - interval '1 hour' WHERE address_id = $1`, partial); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE sync_states SET status = 'done', history_complete = true,
+		finished_at = now() - interval '1 year' WHERE address_id = $1`, complete); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SyncSweepCandidates(ctx, db.SyncSweepCandidatesParams{Before: time.Now(), MaxRows: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{partial, never, complete}; !slices.Equal(got, want) {
+		t.Fatalf("sweep order %v, want partial %d, never synced %d, complete %d", got, partial, never, complete)
+	}
+}

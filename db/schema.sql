@@ -1056,7 +1056,7 @@ CREATE INDEX river_notification_topic_id_idx ON public.river_notification USING 
 -- Name: sync_states_sweep_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX sync_states_sweep_idx ON public.sync_states USING btree (history_complete, finished_at NULLS FIRST);
+CREATE INDEX sync_states_sweep_idx ON public.sync_states USING btree (history_complete, finished_at);
 
 
 --

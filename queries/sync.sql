@@ -67,10 +67,10 @@ WHERE address_id = @address_id;
 
 -- name: SyncSweepCandidates :many
 -- SyncSweepCandidates lists tracked addresses whose last sync finished
--- before a time (or never) for the periodic re-sync: those without a
--- complete history first (never synced, then partial), then the rest,
--- stalest first (sync_states_sweep_idx; tracked:
--- user_addresses_address_id_idx).
+-- before a time (or never) for the periodic re-sync: partial histories
+-- first, stalest first, then never-synced ones (their first sync was lost),
+-- then complete ones, stalest first (sync_states_sweep_idx, migration
+-- 00017; tracked: user_addresses_address_id_idx).
 -- Addresses queued or running since before that time are listed too: if
 -- their job was lost, queueing again replaces it, and if it still exists
 -- river's uniqueness keeps it the only one.
@@ -79,7 +79,7 @@ FROM sync_states s
 WHERE (s.finished_at IS NULL OR s.finished_at < @before::timestamptz)
   AND (s.status NOT IN ('queued', 'running') OR s.updated_at < @before::timestamptz)
   AND EXISTS (SELECT 1 FROM user_addresses ua WHERE ua.address_id = s.address_id)
-ORDER BY s.history_complete, s.finished_at NULLS FIRST
+ORDER BY s.history_complete, s.finished_at NULLS LAST
 LIMIT @max_rows;
 
 -- name: SyncStatusCounts :many
