@@ -558,24 +558,9 @@ func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	account, err := btc.AccountFromSeed([]byte("chainsync xpub gap test seed 0001"), btc.Purpose(84), btc.Networks["mainnet"])
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The test user owns the xpub, so matches sees its addresses.
 	u := db.User{ID: e.userID}
-	x, err := e.store.XpubCreate(ctx, db.XpubCreateParams{UserID: u.ID, Network: "mainnet", Xpub: account.String(), Purpose: 84})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs, err := account.Derive(btc.Receive, 0, 19)
-	if err != nil {
-		t.Fatal(err)
-	}
-	receive, _, err := e.store.Track(ctx, db.XpubWatches(u.ID, x.ID, "mainnet", account, addrs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	account, x, receive := e.trackXpub(t, "chainsync xpub gap test seed 0001")
 	// The wallet used receive address 15: 20 unused must follow it.
 	used, _ := account.Address(btc.Receive, 15)
 	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 50_000}}, []chaintest.Out{{Address: used, Value: 40_000}})
@@ -605,15 +590,13 @@ func TestSyncExtendsXpubDerivationPastTheGap(t *testing.T) {
 	}
 }
 
-// TestXpubDerivationStopsAtItsLimit plays a tenant whose wallet keeps
-// using the last derived address: derivation grows only up to the
-// per-xpub limit, then stops, whatever the history says.
-func TestXpubDerivationStopsAtItsLimit(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
+// trackXpub puts the first 20 receive addresses of an xpub made from seed
+// on the test user's watch-list, as the API does for a new xpub, and
+// returns the account, the xpub's row and the addresses' shared ids.
+func (e *env) trackXpub(t *testing.T, seed string) (*btc.Account, db.Xpub, []int64) {
+	t.Helper()
 	ctx := context.Background()
-	e.syncer.LimitDerived(25)
-	account, err := btc.AccountFromSeed([]byte("chainsync xpub limit test seed 01"), btc.Purpose(84), btc.Networks["mainnet"])
+	account, err := btc.AccountFromSeed([]byte(seed), btc.Purpose(84), btc.Networks["mainnet"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -629,6 +612,18 @@ func TestXpubDerivationStopsAtItsLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return account, x, receive
+}
+
+// TestXpubDerivationStopsAtItsLimit plays a tenant whose wallet keeps
+// using the last derived address: derivation grows only up to the
+// per-xpub limit, then stops, whatever the history says.
+func TestXpubDerivationStopsAtItsLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.syncer.LimitDerived(25)
+	account, x, receive := e.trackXpub(t, "chainsync xpub limit test seed 01")
 	used, _ := account.Address(btc.Receive, 19)
 	e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 50_000}}, []chaintest.Out{{Address: used, Value: 40_000}})
 	e.fake.Mine()
