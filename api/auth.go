@@ -37,10 +37,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		raw, ok := bearerToken(c.GetHeader("Authorization"))
 		if !ok {
-			if s.refuse(c, refusedMissing) {
-				c.Header("WWW-Authenticate", bearerChallenge)
-				abortStatus(c, http.StatusUnauthorized, "send an Authorization: Bearer <token> header")
-			}
+			s.refuse(c, refusedMissing, bearerChallenge, "send an Authorization: Bearer <token> header")
 			return
 		}
 		uid, ok := s.tokens.get(raw)
@@ -48,16 +45,13 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			// A client address that keeps sending bad tokens is refused
 			// before its next token costs a verification.
 			if wait, spent := s.strangers.spent(c.ClientIP()); spent {
-				s.count(c, refusedThrottled)
-				s.throttle(c, wait)
+				s.throttleStranger(c, wait)
 				return
 			}
 			id, err := s.verifier.Verify(c.Request.Context(), raw)
 			if err != nil {
-				if s.refuse(c, refusalOf(err)) {
-					c.Header("WWW-Authenticate", bearerChallenge+`, error="invalid_token"`)
-					abortStatus(c, http.StatusUnauthorized, "the bearer token is invalid, expired or not for this service")
-				}
+				s.refuse(c, refusalOf(err), bearerChallenge+`, error="invalid_token"`,
+					"the bearer token is invalid, expired or not for this service")
 				return
 			}
 			ctx, cancel := s.bound(c.Request.Context()) // the export is not bounded as a whole
@@ -100,17 +94,24 @@ func refusalOf(err error) string {
 	return refusedInvalid
 }
 
-// refuse counts a failed authentication against the client's address and
-// in the metrics, and reports whether to answer 401; past the address's
-// budget (UNAUTH_RATE_LIMIT_RPS) it answers 429 itself.
-func (s *Server) refuse(c *gin.Context, reason string) bool {
-	wait, ok := s.strangers.allow(c.ClientIP())
-	if !ok {
-		reason = refusedThrottled
-		s.throttle(c, wait)
+// refuse answers a failed authentication: 401 with the challenge, or 429
+// once the client's address is past its budget (UNAUTH_RATE_LIMIT_RPS).
+// Either way it is counted against the address and in the metrics.
+func (s *Server) refuse(c *gin.Context, reason, challenge, detail string) {
+	if wait, ok := s.strangers.allow(c.ClientIP()); !ok {
+		s.throttleStranger(c, wait)
+		return
 	}
 	s.count(c, reason)
-	return ok
+	c.Header("WWW-Authenticate", challenge)
+	abortStatus(c, http.StatusUnauthorized, detail)
+}
+
+// throttleStranger answers 429 to a client address past its budget of
+// failed authentications, and counts it.
+func (s *Server) throttleStranger(c *gin.Context, wait time.Duration) {
+	s.count(c, refusedThrottled)
+	s.throttle(c, wait)
 }
 
 // count records a refused authentication in the metric and the debug log.
