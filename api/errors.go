@@ -30,10 +30,14 @@ func abortError(c *gin.Context, err error) {
 		abortStatus(c, http.StatusConflict, "the resource already exists")
 	case errors.Is(err, db.ErrInvalid):
 		abortStatus(c, http.StatusUnprocessableEntity, "the request breaks a data rule")
-	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
+	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil,
+		db.Unavailable(err) && errors.Is(c.Request.Context().Err(), context.Canceled):
 		// The client went away (closed the connection, gave up): nobody
 		// reads an answer, and it is no fault of the server's. 499, as
-		// nginx logs it, keeps it out of the 5xx error budget.
+		// nginx logs it, keeps it out of the 5xx error budget. A statement
+		// running when the client left ends as PostgreSQL's "canceled"
+		// (the pool asks the server to cancel it, db.Connect), which is
+		// the client's doing then, not an unavailable database.
 		logger(c).InfoContext(c.Request.Context(), "client closed the request", "error", err)
 		c.AbortWithStatus(statusClientClosed)
 	case db.Unavailable(err):
