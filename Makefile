@@ -65,7 +65,7 @@ seed: ## fill the database with demo data: make seed [scale=demo|bench|large] [a
 	scripts/add_fixtures.sh --scale $(or $(scale),demo) $(args)
 
 .PHONY: bench
-bench: build ## benchmarks: Go benchmarks, then a load run of the API against pgbench on bench-scale data
+bench: build ## benchmarks: Go benchmarks, then a load run of the API against pgbench on bench-scale data [duration=10s] [args="-pools 4,8,16,32"]
 	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./...
 	@# The load run: bench-scale fixtures in their own database (a re-run of
 	@# the seed writes nothing), the real binary, and pgbench beside it.
@@ -73,7 +73,7 @@ bench: build ## benchmarks: Go benchmarks, then a load run of the API against pg
 	url=$$(scripts/start_db.sh cointracker_bench); \
 	  DATABASE_URL=$$url LOG_LEVEL=warn $(BIN) migrate up; \
 	  DATABASE_URL=$$url $(BIN) seed --scale bench; \
-	  $(GO) run ./bench -database-url "$$url" -binary $(BIN) -duration $(or $(duration),10s)
+	  $(GO) run ./bench -database-url "$$url" -binary $(BIN) -duration $(or $(duration),10s) $(args)
 
 .PHONY: migration
 migration: ## write a new migration: make migration name=add_something

@@ -1,25 +1,22 @@
 // Command bench load-tests GET /v1/transactions on the real server binary
 // with wrk (random users' tokens from a Lua script) and runs pgbench with
-// the handler's exact SQL on the same database, then
-// prints throughput, latency, server CPU per request, peak RSS and the
-// API/pgbench ratio. `make bench` seeds the bench-scale fixtures into
-// their own database and runs it.
+// the handler's exact SQL on the same database, both warmed up before
+// anything is counted, then prints throughput, latency, server CPU per
+// request, peak RSS and the API/pgbench ratio, leaving out rounds that
+// cannot be right. `make bench` seeds the bench-scale fixtures into their
+// own database and runs it.
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -32,33 +29,92 @@ import (
 )
 
 func main() {
-	dbURL := flag.String("database-url", os.Getenv("DATABASE_URL"), "the seeded bench database")
-	binary := flag.String("binary", "bin/cointracker", "the server binary")
-	duration := flag.Duration("duration", 10*time.Second, "length of each load run")
-	concurrency := flag.String("concurrency", "1,8,16,64", "client counts to run (8: pgbench's, for comparing p99 at equal concurrency)")
-	poolSize := flag.Int("pool", 8, "the server's connection pool size, and pgbench's client count")
-	rounds := flag.Int("rounds", 3, "rounds per scenario, each pgbench then the API at every concurrency; figures are medians over rounds")
-	procs := flag.Int("server-procs", 1, "the server's GOMAXPROCS: the cores it may use (a container's CPU limit sets the same); the rest of the machine is PostgreSQL's and wrk's")
-	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile during -profile-scenario at the highest concurrency, last round, here")
-	profiled := flag.String("profile-scenario", "page 1", "the scenario -cpuprofile profiles")
+	var o options
+	flag.StringVar(&o.dbURL, "database-url", os.Getenv("DATABASE_URL"), "the seeded bench database")
+	flag.StringVar(&o.binary, "binary", "bin/cointracker", "the server binary")
+	flag.DurationVar(&o.run.length, "duration", 10*time.Second, "the measured window of each run")
+	flag.DurationVar(&o.run.interval, "interval", 2*time.Second, "the window is counted in intervals this long (whole seconds); the range of their throughputs is the run's spread")
+	flag.DurationVar(&o.pgWarmup, "warmup", 10*time.Second, "pgbench's warm-up within each run, on its own fresh connections, and each server's warm-up when it starts")
+	flag.DurationVar(&o.apiWarmup, "api-warmup", 4*time.Second, "the warm-up before each API run (the server's connections are warm already)")
+	flag.Float64Var(&o.steady, "steady", 0.20, "the largest spread a run may have and count: a run whose throughput still moved more was not measuring the steady state")
+	flag.Float64Var(&o.tolerance, "tolerance", 0.05, "noise tolerance: a round whose API/pgbench ratio is above 1 by more is impossible (a server cannot outrun its own SQL) and is left out")
+	concurrency := flag.String("concurrency", "1,8,16,64", "client counts to run")
+	pools := flag.String("pools", "0", "the servers' pool sizes (DATABASE_MAX_CONNS); 0 is the server's own default")
+	procs := flag.String("server-procs", "0", "the servers' GOMAXPROCS; 0 is Go's default (every core), 1 what a one-CPU container limit gives")
+	flag.IntVar(&o.pgClients, "pgbench-clients", 0, "pgbench's connections; 0: the first server's pool size")
+	only := flag.String("scenarios", "", "run only these scenarios (comma-separated names); empty: all")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds per scenario, each pgbench then the API at every concurrency; figures are medians over the valid rounds")
+	flag.BoolVar(&o.verbose, "v", false, "print every run's interval throughputs as it ends (to choose a warm-up: -warmup 0 -duration 90s)")
+	flag.StringVar(&o.prof.path, "cpuprofile", "", "write the first server's CPU profile during -profile-scenario at the highest concurrency, last round, here")
+	flag.StringVar(&o.prof.scenario, "profile-scenario", "page 1", "the scenario -cpuprofile profiles")
 	flag.Parse()
-	if *dbURL == "" {
-		log.Fatal("bench: -database-url (or DATABASE_URL) is required")
-	}
-	var levels []int
-	for _, s := range strings.Split(*concurrency, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			log.Fatalf("bench: bad -concurrency %q", *concurrency)
-		}
-		levels = append(levels, n)
-	}
-	if *rounds < 1 {
-		log.Fatalf("bench: bad -rounds %d", *rounds)
-	}
-	if err := run(*dbURL, *binary, *duration, levels, *rounds, *poolSize, *procs, profile{*cpuProfile, *profiled}); err != nil {
+	if err := o.parse(*concurrency, *pools, *procs, *only); err != nil {
 		log.Fatalf("bench: %v", err)
 	}
+	if err := run(o); err != nil {
+		log.Fatalf("bench: %v", err)
+	}
+}
+
+// options are the benchmark's settings.
+type options struct {
+	dbURL, binary       string
+	run                 window // the measured window; warm-ups come from below
+	pgWarmup, apiWarmup time.Duration
+	steady, tolerance   float64
+	levels              []int
+	configs             []serverConfig
+	pgClients, rounds   int
+	only                []string
+	prof                profile
+	verbose             bool
+}
+
+// parse checks the options and reads the list flags.
+func (o *options) parse(concurrency, pools, procs, only string) error {
+	if o.dbURL == "" {
+		return errors.New("-database-url (or DATABASE_URL) is required")
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("bad -rounds %d", o.rounds)
+	}
+	if o.run.interval < time.Second || o.run.interval%time.Second != 0 || o.run.length < o.run.interval {
+		return errors.New("-interval must be whole seconds, and -duration at least one interval")
+	}
+	var err error
+	if o.levels, err = positiveInts("concurrency", concurrency, 1); err != nil {
+		return err
+	}
+	poolSizes, err := positiveInts("pools", pools, 0)
+	if err != nil {
+		return err
+	}
+	cores, err := positiveInts("server-procs", procs, 0)
+	if err != nil {
+		return err
+	}
+	for _, p := range poolSizes {
+		for _, c := range cores {
+			o.configs = append(o.configs, serverConfig{pool: p, procs: c})
+		}
+	}
+	if only != "" {
+		o.only = strings.Split(only, ",")
+	}
+	return nil
+}
+
+// positiveInts reads a comma-separated list of integers of at least least.
+func positiveInts(name, list string, least int) ([]int, error) {
+	var v []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < least {
+			return nil, fmt.Errorf("bad -%s %q", name, list)
+		}
+		v = append(v, n)
+	}
+	return v, nil
 }
 
 // scenario is one kind of request.
@@ -74,264 +130,309 @@ type scenario struct {
 // which scenario.
 type profile struct{ path, scenario string }
 
-func run(dbURL, binary string, duration time.Duration, levels []int, rounds, poolSize, procs int, prof profile) error {
+// bench is one benchmark's running state.
+type bench struct {
+	options
+	servers []*server
+	tokens  []string
+	pg      *pgbench
+	tmp     string
+}
+
+func run(o options) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "cointracker-bench")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
-	keyFile := filepath.Join(tmp, "dev-key.pem")
+	b := &bench{options: o, tmp: tmp}
+	defer b.stop()
+	scenarios, err := b.start(ctx)
+	if err != nil {
+		return err
+	}
+	return b.measure(ctx, scenarios)
+}
 
-	users, err := countUsers(ctx, dbURL)
+// start starts and warms the servers, signs the users' tokens, and
+// prepares the scenarios and their pgbench scripts.
+func (b *bench) start(ctx context.Context) ([]scenario, error) {
+	users, err := countUsers(ctx, b.dbURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv, err := startServer(ctx, binary, dbURL, keyFile, poolSize, procs, prof.path != "")
-	if err != nil {
-		return err
+	keyFile := filepath.Join(b.tmp, "dev-key.pem")
+	for _, sc := range b.configs {
+		srv, err := startServer(ctx, b.binary, b.dbURL, keyFile, sc)
+		if err != nil {
+			return nil, err
+		}
+		b.servers = append(b.servers, srv)
 	}
-	defer srv.stop()
-	tokens, err := devTokens(keyFile, users)
-	if err != nil {
-		return err
+	if b.tokens, err = devTokens(keyFile, users); err != nil {
+		return nil, err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}
-
-	deep, deepPos, err := deepCursor(ctx, client, srv.base, tokens[1], 200)
+	deep, deepPos, err := deepCursor(ctx, client, b.servers[0].base, b.tokens[1], 200)
 	if err != nil {
-		return fmt.Errorf("reach the deep page: %w", err)
+		return nil, fmt.Errorf("reach the deep page: %w", err)
 	}
 	everyone := make([]int, users)
 	for i := range everyone {
 		everyone[i] = i + 1
 	}
-	scenarios := []scenario{
+	var scenarios []scenario
+	for _, sc := range []scenario{
 		{"page 1", "/v1/transactions?limit=50", everyone},
 		{"filtered", "/v1/transactions?limit=50&direction=outgoing&from=2019-01-01T00:00:00Z", everyone},
 		{"user-1 page 1", "/v1/transactions?limit=50", []int{1}},
 		{"page 2,000", "/v1/transactions?limit=50&cursor=" + url.QueryEscape(deep), []int{1}},
+	} {
+		if b.only == nil || slices.Contains(b.only, sc.name) {
+			scenarios = append(scenarios, sc)
+		}
 	}
-	pg, err := newPgbench(ctx, dbURL, tmp, deepPos, users)
-	if err != nil {
-		return err
+	if len(scenarios) == 0 {
+		return nil, errors.New("-scenarios names none of the scenarios")
 	}
+	if b.pg, err = newPgbench(ctx, b.dbURL, b.tmp, deepPos, users); err != nil {
+		return nil, err
+	}
+	if b.pgClients == 0 {
+		b.pgClients = b.servers[0].pool
+	}
+	// Each server's pool opens its connections under load; a run at the
+	// highest concurrency opens every one and warms it as pgbench's
+	// warm-up warms its own.
+	for _, srv := range b.servers {
+		if b.pgWarmup == 0 {
+			break
+		}
+		warm := window{length: b.pgWarmup, interval: b.pgWarmup}
+		if _, err := load(ctx, srv, b.tokens, scenarios[0], slices.Max(b.levels), warm, b.tmp); err != nil {
+			return nil, fmt.Errorf("warm the server: %w", err)
+		}
+	}
+	return scenarios, nil
+}
 
+func (b *bench) stop() {
+	for _, srv := range b.servers {
+		srv.stop()
+	}
+}
+
+// measure runs every scenario's rounds and prints the table; it fails
+// when some row has no valid round.
+func (b *bench) measure(ctx context.Context, scenarios []scenario) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\t(rounds)\tp99 ×pgbench\t(rounds)\t")
-	var pgbenchRates []string
+	fmt.Fprintln(w, "server\tscenario\tclients\tAPI req/s\tp50 ms\tp99 ms\tCPU µs/req\tpgbench tps\tp50 ms\tp99 ms\tAPI/pgbench\t(valid rounds)\tp99 ×pgbench\tvalid\t")
+	var notes []string
+	empty := 0
 	for _, sc := range scenarios {
-		// Each round runs pgbench, then the API at every concurrency, and
-		// each ratio is the median over rounds of the ratio within one
-		// round: the shared machine's speed drifts by several percent from
-		// one 10 s run to the next, and a ratio of runs close in time
-		// cancels most of it.
-		dbRuns := make([]result, rounds)
-		apiRuns := make([][]result, len(levels))
-		for i := range apiRuns {
-			apiRuns[i] = make([]result, rounds)
+		pgRuns, apiRuns, err := b.scenarioRounds(ctx, sc)
+		if err != nil {
+			return err
 		}
-		for round := range rounds {
-			if dbRuns[round], err = pg.run(ctx, sc.name, poolSize, duration); err != nil {
-				return err
-			}
-			for i, c := range levels {
-				// The profile, if asked for, covers the last round's
-				// highest concurrency.
-				profiled := prof.path != "" && sc.name == prof.scenario && c == slices.Max(levels) && round == rounds-1
-				if apiRuns[i][round], err = loadProfiled(ctx, srv, tokens, sc, c, duration, tmp, profiled, prof.path); err != nil {
-					return err
+		notes = append(notes, pgbenchNote(sc.name, pgRuns))
+		for s, srv := range b.servers {
+			for i, c := range b.levels {
+				r := rowOf(b.limits(), pgRuns, apiRuns[s][i])
+				notes = append(notes, r.invalid(fmt.Sprintf("%s, %s, %d clients", srv.label(), sc.name, c))...)
+				if len(r.valid) == 0 {
+					empty++
+					fmt.Fprintf(w, "%s\t%s\t%d\tINVALID\t\t\t\t\t\t\t\t\t\t0/%d\t\n", srv.label(), sc.name, c, b.rounds)
+					continue
 				}
+				api, pg := median(r.pick(apiRuns[s][i])), median(r.pick(pgRuns))
+				fmt.Fprintf(w, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%d/%d\t\n", srv.label(), sc.name, c,
+					api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
+					pg.rate, ms(pg.p50), ms(pg.p99), middle(r.ratios), span(r.ratios), middle(r.p99s), len(r.valid), b.rounds)
 			}
-		}
-		db := median(dbRuns)
-		rates := make([]string, rounds)
-		for i, r := range dbRuns {
-			rates[i] = fmt.Sprintf("%.0f", r.rate)
-		}
-		pgbenchRates = append(pgbenchRates, fmt.Sprintf("%s %s", sc.name, strings.Join(rates, "/")))
-		for i, runs := range apiRuns {
-			api := median(runs)
-			ratio := make([]float64, rounds)
-			p99 := make([]float64, rounds)
-			for round, r := range runs {
-				ratio[round] = r.rate / dbRuns[round].rate
-				p99[round] = float64(r.p99) / float64(dbRuns[round].p99)
-			}
-			fmt.Fprintf(w, "%s\t%d\t%.0f\t%.2f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%s\t%.2f\t%s\t\n", sc.name, levels[i],
-				api.rate, ms(api.p50), ms(api.p99), api.cpuPerReq.Seconds()*1e6,
-				db.rate, ms(db.p50), ms(db.p99), middle(ratio), spread(ratio), middle(p99), spread(p99))
 		}
 	}
 	_ = w.Flush()
-	rss, err := srv.peakRSS()
-	if err != nil {
+	if err := b.footer(notes); err != nil {
 		return err
 	}
-	fmt.Printf("\nserver peak RSS: %.1f MiB; server GOMAXPROCS=%d of %d cores; pgbench ran %d clients (the server's pool size) with -M prepared\n",
-		float64(rss)/(1<<20), procs, runtime.NumCPU(), poolSize)
-	fmt.Printf("figures are medians over %d rounds (of an even count, the upper middle), each pgbench then the API at every concurrency; the ratios are medians of each round's own, their range over the rounds beside them; pgbench tps of each round: %s\n",
-		rounds, strings.Join(pgbenchRates, "; "))
-	fmt.Println("latencies are the requests' own on both sides: wrk's coordinated-omission correction is taken back out (bench/wrk.go), as pgbench's log has none")
+	if empty > 0 {
+		return fmt.Errorf("%d rows had no valid round: their figures are not a measurement", empty)
+	}
 	return nil
 }
 
-func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
-
-// result is one load run's outcome.
-type result struct {
-	requests  int
-	rate      float64
-	p50, p99  time.Duration
-	cpuPerReq time.Duration
-}
-
-// median is the median of each figure over runs, taken separately.
-func median(runs []result) result {
-	pick := func(f func(result) float64) float64 {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = f(r)
+// scenarioRounds runs one scenario's rounds: pgbench, then every server at every
+// concurrency. apiRuns[server][level][round] are the API's runs. Figures
+// compared are of one round: the shared machine's speed drifts by several
+// percent over minutes, and runs close in time drift together.
+func (b *bench) scenarioRounds(ctx context.Context, sc scenario) (pgRuns []result, apiRuns [][][]result, err error) {
+	pgRuns = make([]result, b.rounds)
+	apiRuns = make([][][]result, len(b.servers))
+	for s := range apiRuns {
+		apiRuns[s] = make([][]result, len(b.levels))
+		for i := range apiRuns[s] {
+			apiRuns[s][i] = make([]result, b.rounds)
 		}
-		return middle(v)
 	}
-	return result{
-		rate:      pick(func(r result) float64 { return r.rate }),
-		p50:       time.Duration(pick(func(r result) float64 { return float64(r.p50) })),
-		p99:       time.Duration(pick(func(r result) float64 { return float64(r.p99) })),
-		cpuPerReq: time.Duration(pick(func(r result) float64 { return float64(r.cpuPerReq) })),
+	pgWindow := b.run
+	pgWindow.warmup = b.pgWarmup
+	apiWindow := b.run
+	apiWindow.warmup = b.apiWarmup
+	for round := range b.rounds {
+		if pgRuns[round], err = b.pg.run(ctx, sc.name, b.pgClients, pgWindow); err != nil {
+			return nil, nil, err
+		}
+		b.trace("pgbench", sc.name, b.pgClients, pgRuns[round])
+		for s, srv := range b.servers {
+			for i, c := range b.levels {
+				// The profile, if asked for, covers the first server's
+				// last round at the highest concurrency.
+				profiled := b.prof.path != "" && s == 0 && sc.name == b.prof.scenario && c == slices.Max(b.levels) && round == b.rounds-1
+				if apiRuns[s][i][round], err = loadProfiled(ctx, srv, b.tokens, sc, c, apiWindow, b.tmp, profiled, b.prof.path); err != nil {
+					return nil, nil, err
+				}
+				b.trace(srv.label(), sc.name, c, apiRuns[s][i][round])
+			}
+		}
 	}
+	return pgRuns, apiRuns, nil
 }
 
-// middle is the median of v (of an even count, the upper middle).
-func middle(v []float64) float64 {
-	s := slices.Sorted(slices.Values(v))
-	return s[len(s)/2]
+// trace prints a run's interval throughputs, with -v.
+func (b *bench) trace(who, scenario string, clients int, r result) {
+	if !b.verbose {
+		return
+	}
+	rates := make([]string, len(r.rates))
+	for i, v := range r.rates {
+		rates[i] = fmt.Sprintf("%.0f", v)
+	}
+	fmt.Fprintf(os.Stderr, "%s, %s, %d clients: %s per second (spread %.0f%%)\n", who, scenario, clients, strings.Join(rates, " "), r.spread*100)
 }
 
-// spread shows v's range, as "min–max".
-func spread(v []float64) string {
-	return fmt.Sprintf("%.2f–%.2f", slices.Min(v), slices.Max(v))
+// footer prints how the figures were taken, and the invalid rounds.
+func (b *bench) footer(notes []string) error {
+	fmt.Println()
+	for _, srv := range b.servers {
+		rss, err := srv.peakRSS()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("server %q: DATABASE_MAX_CONNS %s, GOMAXPROCS %s; peak RSS %.1f MiB\n", srv.label(),
+			settingOf(srv.asked.pool, srv.pool), settingOf(srv.asked.procs, srv.procs), float64(rss)/(1<<20))
+	}
+	fmt.Printf("pgbench: %d clients, -M prepared, the handler's statement; the machine has %d cores\n", b.pgClients, runtime.NumCPU())
+	fmt.Printf("warm-up: pgbench %v within each run, on its connections; each server %v at %d clients when it starts, then %v before each run\n",
+		b.pgWarmup, b.pgWarmup, slices.Max(b.levels), b.apiWarmup)
+	fmt.Printf("measured: %v per run, in %v intervals; spread is the intervals' throughput range over their median\n", b.run.length, b.run.interval)
+	fmt.Printf("a round is valid when both runs' spread is at most %.0f%% and API/pgbench at most %.2f (1 plus the noise tolerance); figures are medians over valid rounds (of an even count, the upper middle)\n",
+		b.steady*100, 1+b.tolerance)
+	fmt.Println("latencies are the requests' own on both sides: wrk's coordinated-omission correction is taken back out (bench/wrk.go), as pgbench's log has none")
+	for _, n := range notes {
+		fmt.Println(n)
+	}
+	return nil
 }
 
-func percentiles(lat []time.Duration, elapsed time.Duration) result {
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		return result{}
+// settingOf shows a setting: the value the server runs with, and whether
+// it was its default.
+func settingOf(asked, got int) string {
+	if asked == 0 {
+		return fmt.Sprintf("%d (default)", got)
 	}
-	return result{
-		rate: float64(len(lat)) / elapsed.Seconds(),
-		p50:  lat[len(lat)*50/100],
-		p99:  lat[min(len(lat)-1, len(lat)*99/100)],
+	return strconv.Itoa(got)
+}
+
+// pgbenchNote lists a scenario's pgbench rounds: throughput and spread.
+func pgbenchNote(name string, runs []result) string {
+	parts := make([]string, len(runs))
+	for i, r := range runs {
+		parts[i] = fmt.Sprintf("%.0f tps (spread %.0f%%)", r.rate, r.spread*100)
 	}
+	return fmt.Sprintf("pgbench %s: %s", name, strings.Join(parts, ", "))
+}
+
+// limits decide which rounds count.
+type limits struct{ steady, tolerance float64 }
+
+func (b *bench) limits() limits { return limits{b.steady, b.tolerance} }
+
+// verdict says why a round does not count, or "" when it does: both runs
+// were steady, and the API was no faster than its own SQL beyond the
+// noise tolerance (no server can outrun the statement it sends, so such
+// a round measured something else).
+func (l limits) verdict(api, pg result) string {
+	ratio := api.rate / pg.rate
+	switch {
+	case ratio > 1+l.tolerance:
+		return fmt.Sprintf("API/pgbench %.2f: faster than its own SQL", ratio)
+	case pg.spread > l.steady:
+		return fmt.Sprintf("pgbench unsteady (spread %.0f%%)", pg.spread*100)
+	case api.spread > l.steady:
+		return fmt.Sprintf("API unsteady (spread %.0f%%)", api.spread*100)
+	}
+	return ""
+}
+
+// row is one server's rounds at one scenario and concurrency, judged.
+type row struct {
+	valid        []int    // the valid rounds
+	verdicts     []string // each round's verdict
+	ratios, p99s []float64
+}
+
+func rowOf(l limits, pg, api []result) row {
+	var r row
+	for round := range api {
+		v := l.verdict(api[round], pg[round])
+		r.verdicts = append(r.verdicts, v)
+		if v != "" {
+			continue
+		}
+		r.valid = append(r.valid, round)
+		r.ratios = append(r.ratios, api[round].rate/pg[round].rate)
+		r.p99s = append(r.p99s, float64(api[round].p99)/float64(pg[round].p99))
+	}
+	return r
+}
+
+// pick is the valid rounds' runs.
+func (r row) pick(runs []result) []result {
+	var v []result
+	for _, i := range r.valid {
+		v = append(v, runs[i])
+	}
+	return v
+}
+
+// invalid describes the invalid rounds.
+func (r row) invalid(what string) []string {
+	var s []string
+	for round, v := range r.verdicts {
+		if v != "" {
+			s = append(s, fmt.Sprintf("invalid: %s, round %d: %s", what, round+1, v))
+		}
+	}
+	return s
 }
 
 // loadProfiled is load, saving the server's CPU profile to path over the
-// run when profiled.
-func loadProfiled(ctx context.Context, srv *server, tokens []string, sc scenario, clients int, d time.Duration, dir string, profiled bool, path string) (result, error) {
+// measured window when profiled.
+func loadProfiled(ctx context.Context, srv *server, tokens []string, sc scenario, clients int, w window, dir string, profiled bool, path string) (result, error) {
 	if !profiled {
-		return load(ctx, srv, tokens, sc, clients, d, dir)
+		return load(ctx, srv, tokens, sc, clients, w, dir)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.profile(ctx, path, d-time.Second) }()
-	r, err := load(ctx, srv, tokens, sc, clients, d, dir)
+	go func() {
+		time.Sleep(w.warmup)
+		done <- srv.profile(ctx, path, w.length-time.Second)
+	}()
+	r, err := load(ctx, srv, tokens, sc, clients, w, dir)
 	if perr := <-done; err == nil {
 		err = perr
 	}
 	return r, err
-}
-
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr() (string, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
-}
-
-// server is the cointracker process under test.
-type server struct {
-	cmd   *exec.Cmd
-	base  string
-	admin string // pprof listener, "" when off
-}
-
-func startServer(ctx context.Context, binary, dbURL, keyFile string, poolSize, procs int, admin bool) (*server, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	adminAddr := ""
-	if admin {
-		if adminAddr, err = freeAddr(); err != nil {
-			return nil, err
-		}
-	}
-	cmd := exec.CommandContext(ctx, binary, "serve")
-	// No sync workers: the fixtures are made up, and syncing them against
-	// a real provider would only add load the measurement should not see.
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AUTH_MODE=dev", "HTTP_ADDR="+addr,
-		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR="+adminAddr, "LOG_LEVEL=warn", "SYNC_WORKERS=0",
-		"DATABASE_MAX_CONNS="+strconv.Itoa(poolSize), "GOMAXPROCS="+strconv.Itoa(procs))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", binary, err)
-	}
-	s := &server{cmd: cmd, base: "http://" + addr, admin: adminAddr}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/readyz", nil)
-		if res, err := http.DefaultClient.Do(req); err == nil {
-			_ = res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s, nil
-			}
-		}
-	}
-	s.stop()
-	return nil, errors.New("the server did not become ready in 30 s")
-}
-
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(os.Interrupt)
-	_ = s.cmd.Wait()
-}
-
-// cpu is the server's user + system CPU time so far (/proc/PID/stat).
-func (s *server) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the parenthesised command name; utime and stime are
-	// the 14th and 15th fields overall, in clock ticks (100 per second).
-	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
-	f := strings.Fields(rest)
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
-
-// peakRSS is the server's high-water resident set (VmHWM).
-func (s *server) peakRSS() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = f.Close() }()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
 }
 
 // deepCursor follows pages of 500 as a user and returns the cursor after
@@ -370,28 +471,4 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 	}
 	pos, err := last.position()
 	return cursor, pos, err
-}
-
-// profile writes the server's CPU profile over the next d (pprof on the
-// admin listener).
-func (s *server) profile(ctx context.Context, path string, d time.Duration) error {
-	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.admin, max(int(d.Seconds()), 1))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, res.Body); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("cpu profile: %w", err)
-	}
-	return f.Close()
 }

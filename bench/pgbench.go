@@ -213,46 +213,76 @@ func textValue(a any) (string, error) {
 	return "", fmt.Errorf("no pgbench value for %T", a)
 }
 
-// run runs a scenario's script with clients connections for d.
-func (p *pgbench) run(ctx context.Context, name string, clients int, d time.Duration) (result, error) {
+// run runs a scenario's script with clients connections: a warm-up,
+// then the measured window w, on the same connections in one pgbench run.
+// A fresh PostgreSQL connection takes a while to reach full speed (its
+// caches fill, its prepared statement settles on a plan), so the figures
+// come only from the transactions that completed in the window. They are
+// read from pgbench's per-transaction log (-l: each line says when the
+// transaction completed and how long it took), which gives the window's
+// latencies as well as its throughput; --progress would give throughput
+// alone.
+func (p *pgbench) run(ctx context.Context, name string, clients int, w window) (result, error) {
 	prefix := filepath.Join(p.dir, "log-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	// One second past the window, so pgbench's own start (connecting every
+	// client) never leaves the window's end short.
+	seconds := int((w.warmup + w.length).Seconds()) + 1
 	args := append([]string{"-n", "-M", "prepared", "-c", strconv.Itoa(clients), "-j", "2",
-		"-T", strconv.Itoa(int(d.Seconds())), "-f", p.scripts[name], "-l", "--log-prefix", prefix}, p.defines[name]...)
+		"-T", strconv.Itoa(seconds), "-f", p.scripts[name], "-l", "--log-prefix", prefix}, p.defines[name]...)
 	cmd := exec.CommandContext(ctx, p.binary, append(args, p.dbURL)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return result{}, fmt.Errorf("pgbench %s: %w\n%s", name, err, out.String())
 	}
-	elapsed := time.Since(start)
 	logs, err := filepath.Glob(prefix + "*")
 	if err != nil {
 		return result{}, err
 	}
-	var lat []time.Duration
+	var done []completion
 	for _, l := range logs {
-		f, err := os.Open(l)
+		c, err := readLog(l)
 		if err != nil {
 			return result{}, err
 		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 3 {
-				continue
-			}
-			us, err := strconv.ParseInt(fields[2], 10, 64)
-			if err == nil {
-				lat = append(lat, time.Duration(us)*time.Microsecond)
-			}
+		done = append(done, c...)
+	}
+	if len(done) == 0 {
+		return result{}, fmt.Errorf("pgbench %s logged no transactions:\n%s", name, out.String())
+	}
+	return w.measure(done), nil
+}
+
+// completion is one logged transaction: when it completed, and its
+// latency.
+type completion struct {
+	at      time.Time
+	latency time.Duration
+}
+
+// readLog reads a pgbench transaction log. Each line is "client_id
+// transaction_no time script_no time_epoch time_us", time being the
+// latency in µs and time_epoch/time_us the moment it completed.
+func readLog(path string) ([]completion, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	var done []completion
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 6 {
+			return nil, fmt.Errorf("pgbench log line %q", sc.Text())
 		}
-		_ = f.Close()
+		lat, err1 := strconv.ParseInt(fields[2], 10, 64)
+		sec, err2 := strconv.ParseInt(fields[4], 10, 64)
+		us, err3 := strconv.ParseInt(fields[5], 10, 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("pgbench log line %q: %w", sc.Text(), err)
+		}
+		done = append(done, completion{time.Unix(sec, us*1000), time.Duration(lat) * time.Microsecond})
 	}
-	if m := regexp.MustCompile(`tps = ([0-9.]+)`).FindStringSubmatch(out.String()); m != nil {
-		r := percentiles(lat, elapsed)
-		r.rate, _ = strconv.ParseFloat(m[1], 64)
-		return r, nil
-	}
-	return percentiles(lat, elapsed), nil
+	return done, sc.Err()
 }

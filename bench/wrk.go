@@ -62,9 +62,13 @@ done = function(summary, latency, requests)
 end
 `
 
-// load runs the scenario with wrk at clients connections for d, and
-// measures the server's CPU over it.
-func load(ctx context.Context, srv *server, tokens []string, sc scenario, clients int, d time.Duration, dir string) (result, error) {
+// load runs the scenario with wrk at clients connections: a warm-up run,
+// then the window as one wrk run per interval, whose samples and counts
+// together are the window's. The server's connections to PostgreSQL are
+// its pool's, open and warm from run to run; the warm-up settles wrk's
+// own new connections and the scenario's pages in the caches. It
+// measures the server's CPU over the window.
+func load(ctx context.Context, srv *server, tokens []string, sc scenario, clients int, w window, dir string) (result, error) {
 	quoted := make([]string, 0, len(sc.users))
 	for _, u := range sc.users {
 		quoted = append(quoted, strconv.Quote(tokens[u]))
@@ -73,33 +77,61 @@ func load(ctx context.Context, srv *server, tokens []string, sc scenario, client
 	if err := os.WriteFile(script, fmt.Appendf(nil, wrkScript, strings.Join(quoted, ","), sc.path), 0o600); err != nil {
 		return result{}, err
 	}
+	if w.warmup > 0 {
+		if _, err := runWrk(ctx, srv.base, script, clients, w.warmup); err != nil {
+			return result{}, err
+		}
+	}
 	cpu0, err := srv.cpu()
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.CommandContext(ctx, "wrk", "-t", "1", "-c", strconv.Itoa(clients),
-		"-d", strconv.Itoa(max(int(d.Seconds()), 1))+"s", "--timeout", "10s", "-s", script, srv.base)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return result{}, fmt.Errorf("wrk: %w\n%s", err, out.String())
+	var lat []time.Duration
+	var counts []int
+	var lengths []time.Duration
+	for range w.intervals() {
+		run, err := runWrk(ctx, srv.base, script, clients, w.interval)
+		if err != nil {
+			return result{}, err
+		}
+		lat = append(lat, run.hist.samples()...)
+		counts = append(counts, int(run.requests))
+		lengths = append(lengths, run.duration)
 	}
 	cpu1, err := srv.cpu()
 	if err != nil {
 		return result{}, err
 	}
-	r, err := parseWrk(out.String(), clients)
-	if err != nil {
-		return result{}, err
-	}
+	r := measured(lat, counts, lengths)
 	r.cpuPerReq = (cpu1 - cpu0) / time.Duration(max(r.requests, 1))
 	return r, nil
+}
+
+// wrkRun is one wrk run's outcome: its requests, how long it ran, and the
+// requests' own latencies.
+type wrkRun struct {
+	requests int64
+	duration time.Duration
+	hist     histogram
+}
+
+// runWrk runs wrk with the script at clients connections for d (whole
+// seconds, as wrk takes them).
+func runWrk(ctx context.Context, base, script string, clients int, d time.Duration) (wrkRun, error) {
+	cmd := exec.CommandContext(ctx, "wrk", "-t", "1", "-c", strconv.Itoa(clients),
+		"-d", strconv.Itoa(max(int(d.Seconds()), 1))+"s", "--timeout", "10s", "-s", script, base)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return wrkRun{}, fmt.Errorf("wrk: %w\n%s", err, out.String())
+	}
+	return parseWrk(out.String(), clients)
 }
 
 // parseWrk reads the done() hook's lines: requests, duration µs, socket
 // errors, non-2xx answers and timeouts, then wrk's latency histogram, whose
 // correction it undoes (clients is the connection count wrk ran with).
-func parseWrk(out string, clients int) (result, error) {
+func parseWrk(out string, clients int) (wrkRun, error) {
 	var summary []int64
 	var hist histogram
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -109,19 +141,19 @@ func parseWrk(out string, clients int) (result, error) {
 		if fields, ok := strings.CutPrefix(line, "WRK "); ok {
 			var err error
 			if summary, err = parseInts(fields); err != nil {
-				return result{}, fmt.Errorf("wrk summary %q: %w", line, err)
+				return wrkRun{}, fmt.Errorf("wrk summary %q: %w", line, err)
 			}
 			if len(summary) != 5 {
-				return result{}, fmt.Errorf("wrk summary %q: want 5 numbers", line)
+				return wrkRun{}, fmt.Errorf("wrk summary %q: want 5 numbers", line)
 			}
 		}
 		if fields, ok := strings.CutPrefix(line, "WRKHIST "); ok {
 			pairs, err := parseInts(fields)
 			if err != nil {
-				return result{}, fmt.Errorf("wrk histogram: %w", err)
+				return wrkRun{}, fmt.Errorf("wrk histogram: %w", err)
 			}
 			if len(pairs)%2 != 0 {
-				return result{}, fmt.Errorf("wrk histogram: %d numbers, not value-count pairs", len(pairs))
+				return wrkRun{}, fmt.Errorf("wrk histogram: %d numbers, not value-count pairs", len(pairs))
 			}
 			for i := 0; i < len(pairs); i += 2 {
 				hist.values = append(hist.values, pairs[i])
@@ -130,32 +162,30 @@ func parseWrk(out string, clients int) (result, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return result{}, fmt.Errorf("wrk output: %w", err)
+		return wrkRun{}, fmt.Errorf("wrk output: %w", err)
 	}
 	if summary == nil {
-		return result{}, errors.New("wrk printed no summary:\n" + out)
+		return wrkRun{}, errors.New("wrk printed no summary:\n" + out)
 	}
 	requests, duration := summary[0], summary[1]
 	if summary[2]+summary[3]+summary[4] > 0 {
-		return result{}, fmt.Errorf("wrk saw %d socket errors, %d non-2xx answers and %d timeouts:\n%s", summary[2], summary[3], summary[4], out)
+		return wrkRun{}, fmt.Errorf("wrk saw %d socket errors, %d non-2xx answers and %d timeouts:\n%s", summary[2], summary[3], summary[4], out)
 	}
 	if requests == 0 || duration == 0 {
-		return result{}, fmt.Errorf("wrk made no requests:\n%s", out)
+		return wrkRun{}, fmt.Errorf("wrk made no requests:\n%s", out)
 	}
 	raw := hist
 	if perConn := requests / int64(clients); perConn > 0 {
 		// wrk's own expected interval: runtime over requests per connection.
 		var err error
 		if raw, err = uncorrect(hist, duration/perConn); err != nil {
-			return result{}, err
+			return wrkRun{}, err
 		}
 	}
 	if n := raw.total(); n != requests {
-		return result{}, fmt.Errorf("wrk's histogram holds %d requests once its correction is undone, not the %d it made", n, requests)
+		return wrkRun{}, fmt.Errorf("wrk's histogram holds %d requests once its correction is undone, not the %d it made", n, requests)
 	}
-	r := percentiles(raw.samples(), time.Duration(duration)*time.Microsecond)
-	r.requests = int(requests)
-	return r, nil
+	return wrkRun{requests: requests, duration: time.Duration(duration) * time.Microsecond, hist: raw}, nil
 }
 
 // parseInts reads space-separated integers.

@@ -97,10 +97,14 @@ func TestParseWrk(t *testing.T) {
 		pairs[i] = fmt.Sprintf("%d %d", h.values[i], h.counts[i])
 	}
 	out := "Running 1s test\nWRK 200 1000000 0 0 0\nWRKHIST " + strings.Join(pairs, " ") + "\n"
-	r, err := parseWrk(out, 4)
+	run, err := parseWrk(out, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if run.duration != time.Second {
+		t.Fatalf("parseWrk's duration = %v, want 1s", run.duration)
+	}
+	r := measured(run.hist.samples(), []int{int(run.requests)}, []time.Duration{run.duration})
 	// p99 is the 199th of 200 samples, the slowest of the fast ones.
 	if r.requests != 200 || r.rate != 200 || r.p50 != 7500*time.Microsecond || r.p99 != 9950*time.Microsecond {
 		t.Fatalf("parseWrk = %+v, want 200 requests at 200/s, p50 7.5ms, p99 9.95ms", r)

@@ -45,7 +45,9 @@ type Config struct {
 	// DatabaseReplicaMaxLag is how far behind the primary the replica may
 	// be and still serve reads.
 	DatabaseReplicaMaxLag time.Duration `env:"DATABASE_REPLICA_MAX_LAG" envDefault:"5s"`
-	// DatabaseMaxConns caps the pool; 0 lets pgx choose (4 × CPUs).
+	// DatabaseMaxConns caps the pool; 0 lets pgx choose: max(4, the
+	// host's CPUs). On the 2-core development machine that 4 served the
+	// history page best, with the lowest p99 (docs/scaling.md).
 	DatabaseMaxConns int32 `env:"DATABASE_MAX_CONNS" envDefault:"0"`
 	// DatabaseStatementTimeout cancels any query running longer (on the
 	// server), and bounds each API request's database work (in the
