@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -93,20 +94,46 @@ func Connect(ctx context.Context, url string, opts PoolOptions) (*pgxpool.Pool, 
 }
 
 // keepOnCancel is how a connection answers a context that ends while a
-// statement runs (a client that went away, a request's deadline): it asks
-// PostgreSQL to cancel the statement, after cancelDelay, and keeps the
-// connection, where pgx's default closes it at once. Closing costs the
-// database a new backend for the next request, and a fresh backend runs
-// slowly until its caches fill: with wrk's connections cut every 2 s,
-// the history page's throughput fell to a fifth in some intervals (issue
-// 25). Most statements end within cancelDelay, so most never need the
-// cancel request (which costs the postmaster a process of its own);
-// a server that does not answer at all is cut off at closeDelay.
+// statement runs (see cancelWatcher).
 func keepOnCancel(c *pgconn.PgConn) ctxwatch.Handler {
-	return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: cancelDelay, DeadlineDelay: closeDelay}
+	return &cancelWatcher{
+		keep: &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: cancelDelay, DeadlineDelay: closeDelay},
+		cut:  &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()},
+	}
 }
 
 const (
 	cancelDelay = 50 * time.Millisecond
 	closeDelay  = time.Second
 )
+
+// cancelWatcher answers a context that ended by how it ended. A deadline
+// (a request's query timeout) says the database is slow or hung: the
+// connection is cut at once, as pgx does by default, so the request gets
+// its 503 on time. Anything else (a client that went away) asks
+// PostgreSQL to cancel the statement, after cancelDelay, and keeps the
+// connection: cutting it costs the database a new backend for the next
+// request, and a fresh backend runs slowly until its caches fill. With
+// wrk's connections cut every 2 s, the filtered history page fell to a
+// fifth of its throughput in some intervals (issue 25). Most statements
+// end within cancelDelay and never need the cancel request (which costs
+// the postmaster a process of its own); a server that does not answer it
+// is cut off at closeDelay.
+type cancelWatcher struct {
+	keep, cut ctxwatch.Handler
+	// active is the handler HandleCancel chose; HandleUnwatchAfterCancel
+	// runs after it returns (ctxwatch orders the two).
+	active ctxwatch.Handler
+}
+
+// HandleCancel implements ctxwatch.Handler.
+func (w *cancelWatcher) HandleCancel(ctx context.Context) {
+	w.active = w.keep
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		w.active = w.cut
+	}
+	w.active.HandleCancel(ctx)
+}
+
+// HandleUnwatchAfterCancel implements ctxwatch.Handler.
+func (w *cancelWatcher) HandleUnwatchAfterCancel() { w.active.HandleUnwatchAfterCancel() }

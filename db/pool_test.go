@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,11 +10,12 @@ import (
 	"github.com/cointracker/cointracker/db/dbtest"
 )
 
-// A statement whose context ends (a client that went away) leaves its
-// connection in the pool: a short one finishes, a long one is cancelled
-// on the server, and the next query runs on the same backend. pgx's
-// default closes the connection, and the next query would need a new
-// backend.
+// A statement whose context is cancelled (a client that went away)
+// leaves its connection in the pool: a short one finishes, a long one is
+// cancelled on the server, and the next query runs on the same backend.
+// pgx's default closes the connection, and the next query would need a
+// new backend. A deadline (the request's query timeout: the database is
+// slow or hung) still cuts the connection at once.
 func TestCancelledStatementKeepsItsConnection(t *testing.T) {
 	t.Parallel()
 	pool, err := db.Connect(ctx, dbtest.NewEmptyURL(t), db.PoolOptions{MaxConns: 1})
@@ -45,5 +47,13 @@ func TestCancelledStatementKeepsItsConnection(t *testing.T) {
 		if pid := backend(); pid != first {
 			t.Fatalf("%s: the next query ran on backend %d, not %d: the connection was closed", c.name, pid, first)
 		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+	defer cancel()
+	if _, err := pool.Exec(dctx, "SELECT pg_sleep(30)"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("past its deadline: %v, want context.DeadlineExceeded", err)
+	}
+	if pid := backend(); pid == first {
+		t.Fatalf("past its deadline the statement's connection (backend %d) was kept, not cut", first)
 	}
 }
