@@ -160,7 +160,7 @@ func addressFromRow(r db.UserAddressSummary, centsPerBTC *int64) Address {
 		Label:     r.Label,
 		XpubID:    r.XpubID,
 		CreatedAt: r.CreatedAt,
-		Balance:   newBalance(r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, centsPerBTC),
+		Balance:   newBalance(totalsOf(r), centsPerBTC),
 		Sync:      syncStatusFromRow(r),
 	}
 }

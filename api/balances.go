@@ -32,6 +32,10 @@ type Balance struct {
 	// ValueUSD is confirmed + unconfirmed at the latest BTC/USD close; null
 	// without a price.
 	ValueUSD *string `json:"value_usd" example:"142.37"`
+	// FirstActivity and LastActivity span the counted transactions (block
+	// time, first seen while pending); null without any.
+	FirstActivity *time.Time `json:"first_activity" example:"2021-04-02T10:15:00Z"`
+	LastActivity  *time.Time `json:"last_activity" example:"2026-11-20T08:01:00Z"`
 }
 
 // AddressBalanceItem is one address's balance.
@@ -51,16 +55,44 @@ type Balances struct {
 	PriceDay *time.Time `json:"price_day" example:"2026-11-01T00:00:00Z"`
 }
 
-func newBalance(confirmed, unconfirmed, received, sent, txCount int64, centsPerBTC *int64) Balance {
+// totals are the stored sums a balance shows (address_totals, migration
+// 00018): of one watch-list entry, or added up over several.
+type totals struct {
+	confirmed, unconfirmed, received, sent, txCount int64
+	first, last                                     *time.Time
+}
+
+// totalsOf is an entry's totals.
+func totalsOf(r db.UserAddressSummary) totals {
+	return totals{r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, r.FirstActivity, r.LastActivity}
+}
+
+// add adds o's sums and widens the activity span to cover o's; the
+// transaction count is the caller's (a transaction may be in several).
+func (t *totals) add(o totals) {
+	t.confirmed += o.confirmed
+	t.unconfirmed += o.unconfirmed
+	t.received += o.received
+	t.sent += o.sent
+	if o.first != nil && (t.first == nil || o.first.Before(*t.first)) {
+		t.first = o.first
+	}
+	if o.last != nil && (t.last == nil || o.last.After(*t.last)) {
+		t.last = o.last
+	}
+}
+
+func newBalance(t totals, centsPerBTC *int64) Balance {
 	b := Balance{
-		ConfirmedSats: confirmed, ConfirmedBTC: sats.FormatBTC(confirmed),
-		UnconfirmedSats: unconfirmed, UnconfirmedBTC: sats.FormatBTC(unconfirmed),
-		ReceivedSats: received, ReceivedBTC: sats.FormatBTC(received),
-		SentSats: sent, SentBTC: sats.FormatBTC(sent),
-		TxCount: txCount,
+		ConfirmedSats: t.confirmed, ConfirmedBTC: sats.FormatBTC(t.confirmed),
+		UnconfirmedSats: t.unconfirmed, UnconfirmedBTC: sats.FormatBTC(t.unconfirmed),
+		ReceivedSats: t.received, ReceivedBTC: sats.FormatBTC(t.received),
+		SentSats: t.sent, SentBTC: sats.FormatBTC(t.sent),
+		TxCount:       t.txCount,
+		FirstActivity: t.first, LastActivity: t.last,
 	}
 	if centsPerBTC != nil {
-		v := sats.FormatUSD(confirmed+unconfirmed, *centsPerBTC)
+		v := sats.FormatUSD(t.confirmed+t.unconfirmed, *centsPerBTC)
 		b.ValueUSD = &v
 	}
 	return b
@@ -114,18 +146,15 @@ func (s *Server) getBalances(c *gin.Context) {
 		return
 	}
 	out := Balances{Addresses: make([]AddressBalanceItem, 0, len(rows)), PriceDay: day}
-	var confirmed, unconfirmed, received, sent int64
+	total := totals{txCount: txCount}
 	for _, r := range rows {
 		out.Addresses = append(out.Addresses, AddressBalanceItem{
 			AddressID: r.ID, Address: r.Address, SyncStatus: r.SyncStatus,
-			Balance: newBalance(r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, price),
+			Balance: newBalance(totalsOf(r), price),
 		})
-		confirmed += r.ConfirmedSats
-		unconfirmed += r.UnconfirmedSats
-		received += r.ReceivedSats
-		sent += r.SentSats
+		total.add(totalsOf(r))
 	}
-	out.Total = newBalance(confirmed, unconfirmed, received, sent, txCount, price)
+	out.Total = newBalance(total, price)
 	c.JSON(http.StatusOK, out)
 }
 

@@ -15,7 +15,10 @@ func TestBalancesMatchSQL(t *testing.T) {
 	s := seeded(t)
 	got := decode[api.Balances](t, s.get(t, "/v1/balances"))
 
-	type sums struct{ confirmed, unconfirmed, received, sent, count int64 }
+	type sums struct {
+		confirmed, unconfirmed, received, sent, count int64
+		first, last                                   *time.Time
+	}
 	want := map[int64]sums{}
 	rows, err := s.store.Pool().Query(ctx, `
 		SELECT ua.id,
@@ -23,7 +26,9 @@ func TestBalancesMatchSQL(t *testing.T) {
 		       coalesce(sum(le.received_sats - le.sent_sats) FILTER (WHERE le.status = 'pending'), 0),
 		       coalesce(sum(le.received_sats) FILTER (WHERE le.status IN ('confirmed', 'pending')), 0),
 		       coalesce(sum(le.sent_sats) FILTER (WHERE le.status IN ('confirmed', 'pending')), 0),
-		       count(le.transaction_id) FILTER (WHERE le.status IN ('confirmed', 'pending'))
+		       count(le.transaction_id) FILTER (WHERE le.status IN ('confirmed', 'pending')),
+		       min(le.sort_time) FILTER (WHERE le.status IN ('confirmed', 'pending')),
+		       max(le.sort_time) FILTER (WHERE le.status IN ('confirmed', 'pending'))
 		FROM users u JOIN user_addresses ua ON ua.user_id = u.id
 		LEFT JOIN ledger_entries le ON le.address_id = ua.address_id
 		WHERE u.subject = 'user-1' GROUP BY ua.id`)
@@ -33,7 +38,7 @@ func TestBalancesMatchSQL(t *testing.T) {
 	for rows.Next() {
 		var id int64
 		var v sums
-		if err := rows.Scan(&id, &v.confirmed, &v.unconfirmed, &v.received, &v.sent, &v.count); err != nil {
+		if err := rows.Scan(&id, &v.confirmed, &v.unconfirmed, &v.received, &v.sent, &v.count, &v.first, &v.last); err != nil {
 			t.Fatal(err)
 		}
 		want[id] = v
@@ -49,14 +54,23 @@ func TestBalancesMatchSQL(t *testing.T) {
 			a.SentSats != w.sent || a.TxCount != w.count || a.ConfirmedBTC != sats.FormatBTC(w.confirmed) {
 			t.Fatalf("address %d: %+v, want %+v", a.AddressID, a.Balance, w)
 		}
+		if !sameTime(a.FirstActivity, w.first) || !sameTime(a.LastActivity, w.last) {
+			t.Fatalf("address %d: activity %v–%v, want %v–%v", a.AddressID, a.FirstActivity, a.LastActivity, w.first, w.last)
+		}
 		total.confirmed += w.confirmed
 		total.unconfirmed += w.unconfirmed
+		total.count += w.count
 	}
 	var distinct int64
 	if err := s.store.Pool().QueryRow(ctx, `SELECT count(DISTINCT le.transaction_id) FROM users u
 		JOIN user_addresses ua ON ua.user_id = u.id JOIN ledger_entries le ON le.address_id = ua.address_id
 		WHERE u.subject = 'user-1' AND le.status IN ('confirmed', 'pending')`).Scan(&distinct); err != nil {
 		t.Fatal(err)
+	}
+	// The entries' stored counts hold each transaction at two of the
+	// user's addresses twice; the total counts it once.
+	if distinct >= total.count {
+		t.Fatalf("user-1's %d transactions are each at one address only: the total's count is not tested", distinct)
 	}
 	if got.Total.ConfirmedSats != total.confirmed || got.Total.UnconfirmedSats != total.unconfirmed || got.Total.TxCount != distinct {
 		t.Fatalf("total %+v, want confirmed %d unconfirmed %d count %d", got.Total, total.confirmed, total.unconfirmed, distinct)
@@ -132,4 +146,9 @@ func TestBalancesEmptyAndBadInput(t *testing.T) {
 		}
 	}
 	problem(t, s.get(t, "/v1/balances?x=1"), http.StatusBadRequest)
+}
+
+// sameTime reports whether two optional times are both absent or equal.
+func sameTime(a, b *time.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
 }

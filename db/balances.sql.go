@@ -12,15 +12,10 @@ import (
 
 const balanceHistory = `-- name: BalanceHistory :many
 WITH moves AS (
-    SELECT date_trunc($1::text, le.sort_time, 'UTC') AS bucket,
-           sum(le.net_sats)::bigint AS net
+    SELECT date_trunc($1::text, d.day::timestamp) AT TIME ZONE 'UTC' AS bucket,
+           sum(d.net_sats)::bigint AS net
     FROM user_addresses ua
-    CROSS JOIN LATERAL (
-        SELECT l.sort_time, l.net_sats
-        FROM ledger_entries l
-        WHERE l.address_id = ua.address_id
-          AND l.status IN ('confirmed', 'pending')
-    ) le
+    JOIN address_days d ON d.address_id = ua.address_id
     WHERE ua.user_id = $4
       AND ua.id BETWEEN $5::bigint AND $6::bigint
       AND ua.revealed
@@ -65,8 +60,10 @@ type BalanceHistoryRow struct {
 // and pending rows) at the end of every interval (day, week or month, in
 // UTC) from the user's first transaction to the last, for one entry or all
 // (entry id range), with the BTC/USD close of the interval's last priced
-// day. Each entry's rows come from its own index range (LATERAL), and the
-// running sum covers all history even when only [from, to) is returned.
+// day. The movements come from the entries' stored days (address_days,
+// one row per address and day with activity), not their ledger rows, and
+// the running sum covers all history even when only [from, to) is
+// returned.
 func (q *Queries) BalanceHistory(ctx context.Context, arg BalanceHistoryParams) ([]BalanceHistoryRow, error) {
 	rows, err := q.db.Query(ctx, balanceHistory,
 		arg.Interval,
@@ -95,23 +92,28 @@ func (q *Queries) BalanceHistory(ctx context.Context, arg BalanceHistoryParams) 
 }
 
 const balanceTransactionCount = `-- name: BalanceTransactionCount :one
-SELECT count(DISTINCT le.transaction_id)::bigint AS tx_count
-FROM user_addresses ua
-CROSS JOIN LATERAL (
-    SELECT l.transaction_id
-    FROM ledger_entries l
-    WHERE l.address_id = ua.address_id
-      AND l.status IN ('confirmed', 'pending')
-) le
-WHERE ua.user_id = $1
-  AND ua.revealed
+WITH entries AS (
+    SELECT ua.address_id FROM user_addresses ua
+    WHERE ua.user_id = $1 AND ua.revealed
+)
+SELECT (coalesce((SELECT sum(t.tx_count) FROM entries e JOIN address_totals t ON t.address_id = e.address_id), 0)
+      - (SELECT count(*) - count(DISTINCT s.transaction_id)
+         FROM entries e
+         CROSS JOIN LATERAL (
+             SELECT l.transaction_id FROM ledger_entries l
+             WHERE l.address_id = e.address_id AND l.has_siblings AND l.status IN ('confirmed', 'pending')
+         ) s))::bigint AS tx_count
 `
 
 // BalanceTransactionCount counts the user's confirmed and pending
 // transactions once each, however many of the user's addresses a
-// transaction touches. Each entry's rows come from its own range of
-// ledger_entries_history_idx (a LATERAL index-only scan), never a scan of
-// the whole ledger.
+// transaction touches: the entries' stored counts (address_totals) less
+// the repeats. A transaction at k of the user's addresses is in k of
+// those counts, and all k of its entries are flagged has_siblings (never
+// stale false, migration 00012), so over the user's flagged rows, rows
+// less distinct transactions is the repeats. ledger_entries_siblings_idx
+// lists an address's flagged rows: the cost is the user's multi-address
+// rows, not their history.
 func (q *Queries) BalanceTransactionCount(ctx context.Context, userID int64) (int64, error) {
 	row := q.db.QueryRow(ctx, balanceTransactionCount, userID)
 	var tx_count int64

@@ -30,6 +30,7 @@ var bigTables = map[string]bool{
 	"ledger_entries": true, "transactions": true, "user_addresses": true,
 	"addresses": true, "xpub_addresses": true, "sync_states": true,
 	"transaction_spends": true, "chain_blocks": true,
+	"address_totals": true, "address_days": true,
 }
 
 // TestListQueriesUseIndexes EXPLAINs every list query with the arguments
@@ -48,11 +49,11 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		{"UserAddressList", func(q *db.Queries) error {
 			_, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: 1, AfterID: 0, MaxRows: 51})
 			return err
-		}, []string{"user_addresses_user_id_id_idx", "ledger_entries_history_idx"}},
+		}, []string{"user_addresses_user_id_id_idx", "address_totals_pkey"}},
 		{"UserAddressGet", func(q *db.Queries) error {
 			_, err := q.UserAddressGet(ctx, db.UserAddressGetParams{UserID: 1, ID: 1})
 			return err
-		}, []string{"user_addresses_user_id_id_idx", "ledger_entries_history_idx"}},
+		}, []string{"user_addresses_user_id_id_idx", "address_totals_pkey"}},
 		{"XpubAddressList", func(q *db.Queries) error {
 			_, err := q.XpubAddressList(ctx, db.XpubAddressListParams{XpubIds: []int64{1}, UserID: 1})
 			return err

@@ -9,6 +9,42 @@ import (
 	"context"
 )
 
+const ledgerAggregateDifferences = `-- name: LedgerAggregateDifferences :many
+SELECT d.address_id, d.day, d.stored, d.computed
+FROM ledger_aggregate_differences d
+ORDER BY d.address_id, d.day NULLS FIRST
+LIMIT $1
+`
+
+// LedgerAggregateDifferences recomputes the stored aggregates
+// (address_totals, address_days; migration 00018) from the ledger and
+// lists up to max_rows differences: none when they are exact. It reads the
+// whole ledger: `cointracker verify` and the tests run it, never a request.
+func (q *Queries) LedgerAggregateDifferences(ctx context.Context, maxRows int32) ([]LedgerAggregateDifference, error) {
+	rows, err := q.db.Query(ctx, ledgerAggregateDifferences, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LedgerAggregateDifference{}
+	for rows.Next() {
+		var i LedgerAggregateDifference
+		if err := rows.Scan(
+			&i.AddressID,
+			&i.Day,
+			&i.Stored,
+			&i.Computed,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ledgerEntriesUpsert = `-- name: LedgerEntriesUpsert :exec
 INSERT INTO ledger_entries AS le
     (address_id, transaction_id, received_sats, sent_sats, fee_share_sats,

@@ -17,6 +17,27 @@ type Address struct {
 	CreatedAt  time.Time
 }
 
+// Per-address, per-UTC-day net movement of the counted ledger entries (on block time, first seen while pending), kept by ledger_aggregates triggers.
+type AddressDay struct {
+	AddressID int64
+	Day       time.Time
+	NetSats   int64
+	TxCount   int64
+}
+
+// Per-address sums of the confirmed and pending ledger entries, kept by ledger_aggregates triggers.
+type AddressTotal struct {
+	AddressID       int64
+	ConfirmedSats   int64
+	UnconfirmedSats int64
+	ReceivedSats    int64
+	SentSats        int64
+	TxCount         int64
+	// Block time (first seen while pending) of the earliest counted entry.
+	FirstActivity *time.Time
+	LastActivity  *time.Time
+}
+
 // Height-to-hash checkpoints of the blocks holding synchronised transactions, for reorg checks.
 type ChainBlock struct {
 	Network    string
@@ -33,6 +54,13 @@ type ChainTip struct {
 	UpdatedAt time.Time
 	// When the last complete reorg check began.
 	CheckedAt *time.Time
+}
+
+type LedgerAggregateDifference struct {
+	AddressID int64
+	Day       *time.Time
+	Stored    string
+	Computed  string
 }
 
 // Per-address effect of each transaction, in satoshis.
@@ -148,6 +176,8 @@ type UserAddressSummary struct {
 	SyncTxsFetched   int32
 	SyncQueuedAt     *time.Time
 	SyncStartedAt    *time.Time
+	FirstActivity    *time.Time
+	LastActivity     *time.Time
 }
 
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.

@@ -17,6 +17,21 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: ledger_change; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.ledger_change AS (
+	address_id bigint,
+	sign integer,
+	status text,
+	received_sats bigint,
+	sent_sats bigint,
+	net_sats bigint,
+	sort_time timestamp with time zone
+);
+
+
+--
 -- Name: river_job_state; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -45,6 +60,108 @@ CREATE FUNCTION public.history_row_matches(sort_time timestamp with time zone, s
        AND (direction = ''
             OR ((direction = 'self' OR (direction = 'incoming') = (net_sats > 0))
                 AND (direction = 'self') = self_transfer))
+$$;
+
+
+--
+-- Name: ledger_aggregates_add(public.ledger_change[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_aggregates_add(changes public.ledger_change[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO address_totals AS t
+        (address_id, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, first_activity, last_activity)
+    SELECT c.address_id,
+           coalesce(sum(c.sign * c.net_sats) FILTER (WHERE c.status = 'confirmed'), 0),
+           coalesce(sum(c.sign * c.net_sats) FILTER (WHERE c.status = 'pending'), 0),
+           sum(c.sign * c.received_sats),
+           sum(c.sign * c.sent_sats),
+           sum(c.sign),
+           min(c.sort_time) FILTER (WHERE c.sign > 0),
+           max(c.sort_time) FILTER (WHERE c.sign > 0)
+    FROM unnest(changes) c
+    GROUP BY c.address_id
+    ORDER BY c.address_id
+    ON CONFLICT (address_id) DO UPDATE SET
+        confirmed_sats = t.confirmed_sats + EXCLUDED.confirmed_sats,
+        unconfirmed_sats = t.unconfirmed_sats + EXCLUDED.unconfirmed_sats,
+        received_sats = t.received_sats + EXCLUDED.received_sats,
+        sent_sats = t.sent_sats + EXCLUDED.sent_sats,
+        tx_count = t.tx_count + EXCLUDED.tx_count,
+        first_activity = least(t.first_activity, EXCLUDED.first_activity),
+        last_activity = greatest(t.last_activity, EXCLUDED.last_activity);
+
+    UPDATE address_totals t SET
+        first_activity = least(
+            (SELECT min(l.sort_time) FROM ledger_entries l
+             WHERE l.address_id = t.address_id AND NOT l.unconfirmed AND l.status = 'confirmed'),
+            (SELECT min(l.sort_time) FROM ledger_entries l
+             WHERE l.address_id = t.address_id AND l.unconfirmed AND l.status = 'pending')),
+        last_activity = greatest(
+            (SELECT max(l.sort_time) FROM ledger_entries l
+             WHERE l.address_id = t.address_id AND NOT l.unconfirmed AND l.status = 'confirmed'),
+            (SELECT max(l.sort_time) FROM ledger_entries l
+             WHERE l.address_id = t.address_id AND l.unconfirmed AND l.status = 'pending'))
+    WHERE t.address_id IN (
+        SELECT c.address_id FROM unnest(changes) c
+        JOIN address_totals o ON o.address_id = c.address_id
+        WHERE c.sign < 0 AND (c.sort_time <= o.first_activity OR c.sort_time >= o.last_activity
+                              OR o.first_activity IS NULL));
+
+    INSERT INTO address_days AS d (address_id, day, net_sats, tx_count)
+    SELECT c.address_id, (c.sort_time AT TIME ZONE 'UTC')::date, sum(c.sign * c.net_sats), sum(c.sign)
+    FROM unnest(changes) c
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (address_id, day) DO UPDATE SET
+        net_sats = d.net_sats + EXCLUDED.net_sats,
+        tx_count = d.tx_count + EXCLUDED.tx_count;
+
+    DELETE FROM address_days d
+    USING (SELECT DISTINCT c.address_id, (c.sort_time AT TIME ZONE 'UTC')::date AS day
+           FROM unnest(changes) c WHERE c.sign < 0) gone
+    WHERE d.address_id = gone.address_id AND d.day = gone.day AND d.tx_count = 0;
+$$;
+
+
+--
+-- Name: ledger_aggregates_follow(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_aggregates_follow() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    changes ledger_change[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        changes := ARRAY(
+            SELECT ROW(n.address_id, 1, n.status, n.received_sats, n.sent_sats, n.net_sats, n.sort_time)::ledger_change
+            FROM new_rows n WHERE n.status IN ('confirmed', 'pending'));
+    ELSIF TG_OP = 'DELETE' THEN
+        changes := ARRAY(
+            SELECT ROW(o.address_id, -1, o.status, o.received_sats, o.sent_sats, o.net_sats, o.sort_time)::ledger_change
+            FROM old_rows o WHERE o.status IN ('confirmed', 'pending'));
+    ELSE
+        changes := ARRAY(
+            SELECT ch
+            FROM old_rows o
+            JOIN new_rows n USING (transaction_id, address_id)
+            CROSS JOIN LATERAL (VALUES
+                (ROW(o.address_id, -1, o.status, o.received_sats, o.sent_sats, o.net_sats, o.sort_time)::ledger_change,
+                 o.status IN ('confirmed', 'pending')),
+                (ROW(n.address_id, 1, n.status, n.received_sats, n.sent_sats, n.net_sats, n.sort_time)::ledger_change,
+                 n.status IN ('confirmed', 'pending'))) AS v(ch, counted)
+            WHERE v.counted
+              AND (o.status, o.received_sats, o.sent_sats, o.sort_time)
+                  IS DISTINCT FROM (n.status, n.received_sats, n.sent_sats, n.sort_time));
+    END IF;
+    IF cardinality(changes) > 0 THEN
+        PERFORM ledger_aggregates_add(changes);
+    END IF;
+    RETURN NULL;
+END;
 $$;
 
 
@@ -175,6 +292,55 @@ $$;
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: address_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.address_days (
+    address_id bigint NOT NULL,
+    day date NOT NULL,
+    net_sats bigint NOT NULL,
+    tx_count bigint NOT NULL
+);
+
+
+--
+-- Name: TABLE address_days; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.address_days IS 'Per-address, per-UTC-day net movement of the counted ledger entries (on block time, first seen while pending), kept by ledger_aggregates triggers.';
+
+
+--
+-- Name: address_totals; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.address_totals (
+    address_id bigint NOT NULL,
+    confirmed_sats bigint DEFAULT 0 NOT NULL,
+    unconfirmed_sats bigint DEFAULT 0 NOT NULL,
+    received_sats bigint DEFAULT 0 NOT NULL,
+    sent_sats bigint DEFAULT 0 NOT NULL,
+    tx_count bigint DEFAULT 0 NOT NULL,
+    first_activity timestamp with time zone,
+    last_activity timestamp with time zone
+);
+
+
+--
+-- Name: TABLE address_totals; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.address_totals IS 'Per-address sums of the confirmed and pending ledger entries, kept by ledger_aggregates triggers.';
+
+
+--
+-- Name: COLUMN address_totals.first_activity; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.address_totals.first_activity IS 'Block time (first seen while pending) of the earliest counted entry.';
+
 
 --
 -- Name: addresses; Type: TABLE; Schema: public; Owner: -
@@ -339,6 +505,63 @@ COMMENT ON COLUMN public.ledger_entries.fee_share_sats IS 'Satoshis of the trans
 --
 
 COMMENT ON COLUMN public.ledger_entries.has_siblings IS 'The transaction has ledger entries at other addresses (may be stale true, never stale false).';
+
+
+--
+-- Name: ledger_aggregate_differences; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.ledger_aggregate_differences AS
+ WITH computed AS (
+         SELECT l.address_id,
+            COALESCE(sum(l.net_sats) FILTER (WHERE (l.status = 'confirmed'::text)), (0)::numeric) AS confirmed_sats,
+            COALESCE(sum(l.net_sats) FILTER (WHERE (l.status = 'pending'::text)), (0)::numeric) AS unconfirmed_sats,
+            sum(l.received_sats) AS received_sats,
+            sum(l.sent_sats) AS sent_sats,
+            count(*) AS tx_count,
+            min(l.sort_time) AS first_activity,
+            max(l.sort_time) AS last_activity
+           FROM public.ledger_entries l
+          WHERE (l.status = ANY (ARRAY['confirmed'::text, 'pending'::text]))
+          GROUP BY l.address_id
+        ), totals AS (
+         SELECT COALESCE(c.address_id, t.address_id) AS address_id,
+            (ROW(t.confirmed_sats, t.unconfirmed_sats, t.received_sats, t.sent_sats, t.tx_count, t.first_activity, t.last_activity))::text AS stored,
+            (ROW(c.confirmed_sats, c.unconfirmed_sats, c.received_sats, c.sent_sats, c.tx_count, c.first_activity, c.last_activity))::text AS computed
+           FROM (computed c
+             FULL JOIN ( SELECT address_totals.address_id,
+                    address_totals.confirmed_sats,
+                    address_totals.unconfirmed_sats,
+                    address_totals.received_sats,
+                    address_totals.sent_sats,
+                    address_totals.tx_count,
+                    address_totals.first_activity,
+                    address_totals.last_activity
+                   FROM public.address_totals
+                  WHERE ((address_totals.tx_count > 0) OR (address_totals.first_activity IS NOT NULL) OR ((address_totals.confirmed_sats <> 0) OR (address_totals.unconfirmed_sats <> 0) OR (address_totals.received_sats <> 0) OR (address_totals.sent_sats <> 0)))) t ON ((t.address_id = c.address_id)))
+        ), days AS (
+         SELECT l.address_id,
+            ((l.sort_time AT TIME ZONE 'UTC'::text))::date AS day,
+            sum(l.net_sats) AS net_sats,
+            count(*) AS tx_count
+           FROM public.ledger_entries l
+          WHERE (l.status = ANY (ARRAY['confirmed'::text, 'pending'::text]))
+          GROUP BY l.address_id, (((l.sort_time AT TIME ZONE 'UTC'::text))::date)
+        )
+ SELECT totals.address_id,
+    NULL::date AS day,
+    totals.stored,
+    totals.computed
+   FROM totals
+  WHERE (totals.stored IS DISTINCT FROM totals.computed)
+UNION ALL
+ SELECT COALESCE(c.address_id, d.address_id) AS address_id,
+    COALESCE(c.day, d.day) AS day,
+    (ROW(d.net_sats, d.tx_count))::text AS stored,
+    (ROW(c.net_sats, c.tx_count))::text AS computed
+   FROM (days c
+     FULL JOIN public.address_days d ON (((d.address_id = c.address_id) AND (d.day = c.day))))
+  WHERE (((d.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR (d.tx_count IS DISTINCT FROM c.tx_count));
 
 
 --
@@ -638,27 +861,23 @@ CREATE VIEW public.user_address_summaries AS
     s.last_synced_height,
     s.finished_at AS synced_at,
     s.last_error AS sync_error,
-    b.confirmed_sats,
-    b.unconfirmed_sats,
-    b.received_sats,
-    b.sent_sats,
-    b.tx_count,
+    COALESCE(b.confirmed_sats, (0)::bigint) AS confirmed_sats,
+    COALESCE(b.unconfirmed_sats, (0)::bigint) AS unconfirmed_sats,
+    COALESCE(b.received_sats, (0)::bigint) AS received_sats,
+    COALESCE(b.sent_sats, (0)::bigint) AS sent_sats,
+    COALESCE(b.tx_count, (0)::bigint) AS tx_count,
     COALESCE(s.pages_fetched, 0) AS sync_pages_fetched,
     COALESCE(s.txs_fetched, 0) AS sync_txs_fetched,
     q.queued_at AS sync_queued_at,
-    s.started_at AS sync_started_at
+    s.started_at AS sync_started_at,
+    b.first_activity,
+    b.last_activity
    FROM (((((public.user_addresses ua
      JOIN public.addresses a ON ((a.id = ua.address_id)))
      LEFT JOIN public.sync_states st ON ((st.address_id = ua.address_id)))
      LEFT JOIN public.sync_states s ON (((s.address_id = ua.address_id) AND ua.revealed)))
      LEFT JOIN public.sync_states q ON (((q.address_id = ua.address_id) AND (ua.revealed OR (q.queued_at >= ua.created_at)))))
-     CROSS JOIN LATERAL ( SELECT (COALESCE(sum(le.net_sats) FILTER (WHERE (le.status = 'confirmed'::text)), (0)::numeric))::bigint AS confirmed_sats,
-            (COALESCE(sum(le.net_sats) FILTER (WHERE (le.status = 'pending'::text)), (0)::numeric))::bigint AS unconfirmed_sats,
-            (COALESCE(sum(le.received_sats), (0)::numeric))::bigint AS received_sats,
-            (COALESCE(sum(le.sent_sats), (0)::numeric))::bigint AS sent_sats,
-            count(*) AS tx_count
-           FROM public.ledger_entries le
-          WHERE ((le.address_id = ua.address_id) AND (le.status = ANY (ARRAY['confirmed'::text, 'pending'::text])) AND ua.revealed)) b);
+     LEFT JOIN public.address_totals b ON (((b.address_id = ua.address_id) AND ua.revealed)));
 
 
 --
@@ -795,6 +1014,22 @@ ALTER TABLE ONLY public.river_job ALTER COLUMN id SET DEFAULT nextval('public.ri
 --
 
 ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('public.river_notification_id_seq'::regclass);
+
+
+--
+-- Name: address_days address_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_days
+    ADD CONSTRAINT address_days_pkey PRIMARY KEY (address_id, day);
+
+
+--
+-- Name: address_totals address_totals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_totals
+    ADD CONSTRAINT address_totals_pkey PRIMARY KEY (address_id);
 
 
 --
@@ -997,6 +1232,13 @@ CREATE INDEX ledger_entries_history_idx ON public.ledger_entries USING btree (ad
 
 
 --
+-- Name: ledger_entries_siblings_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX ledger_entries_siblings_idx ON public.ledger_entries USING btree (address_id, transaction_id) WHERE (has_siblings AND (status = ANY (ARRAY['confirmed'::text, 'pending'::text])));
+
+
+--
 -- Name: river_job_args_index; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1116,6 +1358,27 @@ CREATE INDEX xpubs_user_id_id_idx ON public.xpubs USING btree (user_id, id);
 
 
 --
+-- Name: ledger_entries ledger_aggregates_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_aggregates_delete AFTER DELETE ON public.ledger_entries REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_aggregates_follow();
+
+
+--
+-- Name: ledger_entries ledger_aggregates_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_aggregates_insert AFTER INSERT ON public.ledger_entries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_aggregates_follow();
+
+
+--
+-- Name: ledger_entries ledger_aggregates_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_aggregates_update AFTER UPDATE ON public.ledger_entries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_aggregates_follow();
+
+
+--
 -- Name: ledger_entries ledger_entries_siblings; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1134,6 +1397,22 @@ CREATE TRIGGER sync_states_reveal AFTER INSERT OR UPDATE OF finished_at ON publi
 --
 
 CREATE TRIGGER transactions_ledger_sync AFTER UPDATE OF status, block_height, block_time, first_seen ON public.transactions FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.block_height IS DISTINCT FROM new.block_height) OR (old.block_time IS DISTINCT FROM new.block_time) OR (old.first_seen IS DISTINCT FROM new.first_seen))) EXECUTE FUNCTION public.ledger_entries_follow_transaction();
+
+
+--
+-- Name: address_days address_days_address_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_days
+    ADD CONSTRAINT address_days_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
+
+
+--
+-- Name: address_totals address_totals_address_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_totals
+    ADD CONSTRAINT address_totals_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
 
 
 --

@@ -31,7 +31,7 @@ func (q *Queries) UserAddressDelete(ctx context.Context, arg UserAddressDeletePa
 }
 
 const userAddressGet = `-- name: UserAddressGet :one
-SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, sync_pages_fetched, sync_txs_fetched, sync_queued_at, sync_started_at FROM user_address_summaries
+SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, sync_pages_fetched, sync_txs_fetched, sync_queued_at, sync_started_at, first_activity, last_activity FROM user_address_summaries
 WHERE user_id = $1 AND id = $2
 `
 
@@ -68,12 +68,14 @@ func (q *Queries) UserAddressGet(ctx context.Context, arg UserAddressGetParams) 
 		&i.SyncTxsFetched,
 		&i.SyncQueuedAt,
 		&i.SyncStartedAt,
+		&i.FirstActivity,
+		&i.LastActivity,
 	)
 	return i, err
 }
 
 const userAddressList = `-- name: UserAddressList :many
-SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, sync_pages_fetched, sync_txs_fetched, sync_queued_at, sync_started_at FROM user_address_summaries
+SELECT id, user_id, address_id, label, xpub_id, created_at, network, address, script_type, sync_status, last_synced_height, synced_at, sync_error, confirmed_sats, unconfirmed_sats, received_sats, sent_sats, tx_count, sync_pages_fetched, sync_txs_fetched, sync_queued_at, sync_started_at, first_activity, last_activity FROM user_address_summaries
 WHERE user_id = $1
   AND id > $2
 ORDER BY id
@@ -121,6 +123,8 @@ func (q *Queries) UserAddressList(ctx context.Context, arg UserAddressListParams
 			&i.SyncTxsFetched,
 			&i.SyncQueuedAt,
 			&i.SyncStartedAt,
+			&i.FirstActivity,
+			&i.LastActivity,
 		); err != nil {
 			return nil, err
 		}

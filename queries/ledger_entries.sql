@@ -23,3 +23,13 @@ SET received_sats = EXCLUDED.received_sats,
     fee_share_sats = EXCLUDED.fee_share_sats
 WHERE (le.received_sats, le.sent_sats, le.fee_share_sats)
     IS DISTINCT FROM (EXCLUDED.received_sats, EXCLUDED.sent_sats, EXCLUDED.fee_share_sats);
+
+-- name: LedgerAggregateDifferences :many
+-- LedgerAggregateDifferences recomputes the stored aggregates
+-- (address_totals, address_days; migration 00018) from the ledger and
+-- lists up to max_rows differences: none when they are exact. It reads the
+-- whole ledger: `cointracker verify` and the tests run it, never a request.
+SELECT d.address_id, d.day, d.stored, d.computed
+FROM ledger_aggregate_differences d
+ORDER BY d.address_id, d.day NULLS FIRST
+LIMIT @max_rows;

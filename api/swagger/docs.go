@@ -1388,6 +1388,15 @@ const docTemplate = `{
                     "type": "integer",
                     "example": 150000
                 },
+                "first_activity": {
+                    "description": "FirstActivity and LastActivity span the counted transactions (block\ntime, first seen while pending); null without any.",
+                    "type": "string",
+                    "example": "2021-04-02T10:15:00Z"
+                },
+                "last_activity": {
+                    "type": "string",
+                    "example": "2026-11-20T08:01:00Z"
+                },
                 "received_btc": {
                     "type": "string",
                     "example": "0.00250000"
@@ -1457,6 +1466,15 @@ const docTemplate = `{
                     "description": "ConfirmedSats is the net of confirmed transactions.",
                     "type": "integer",
                     "example": 150000
+                },
+                "first_activity": {
+                    "description": "FirstActivity and LastActivity span the counted transactions (block\ntime, first seen while pending); null without any.",
+                    "type": "string",
+                    "example": "2021-04-02T10:15:00Z"
+                },
+                "last_activity": {
+                    "type": "string",
+                    "example": "2026-11-20T08:01:00Z"
                 },
                 "received_btc": {
                     "type": "string",

@@ -31,6 +31,7 @@ commands:
   migrate create NAME        write migrations/NNNNN_NAME.sql
   seed [flags]               fill the database with demo data (seed -h for flags)
   dev-token --subject NAME   print a token the AUTH_MODE=dev server accepts
+  verify                     recompute the stored balances from the ledger; fail on any difference
   version                    print the version
 
 Configuration comes from environment variables (see .env.example).
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = seed(ctx, cfg, log, rest, stderr)
 	case "dev-token":
 		err = devToken(cfg, rest, stdout)
+	case "verify":
+		err = verify(ctx, cfg, log, rest, stdout)
 	default:
 		fmt.Fprintf(stderr, "cointracker: unknown command %q\n\n%s", cmd, usage)
 		return 2

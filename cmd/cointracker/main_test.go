@@ -366,6 +366,29 @@ func TestSeedCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "seed skipped") || count() != 52 {
 		t.Fatalf("seed --if-empty on a seeded database: %d %s", code, errOut)
 	}
+
+	// The seeded ledger's stored aggregates are exact; verify says which
+	// one is not once it is changed behind the triggers' back.
+	if code, out, errOut := runCmd(ctx, "verify"); code != 0 || out != "" || !strings.Contains(errOut, "match the ledger") {
+		t.Fatalf("verify after seeding: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	var addressID int64
+	if err := conn.QueryRow(ctx, "UPDATE address_totals SET sent_sats = sent_sats + 1 WHERE address_id = (SELECT min(address_id) FROM address_totals) RETURNING address_id").Scan(&addressID); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(ctx, "verify")
+	if code != 1 || !strings.Contains(out, fmt.Sprintf("address %d totals: stored", addressID)) || !strings.Contains(errOut, "differ from the ledger") {
+		t.Fatalf("verify after a change behind the triggers: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	// Put back, so the test database's own check at cleanup passes.
+	if _, err := conn.Exec(ctx, "UPDATE address_totals SET sent_sats = sent_sats - 1 WHERE address_id = $1", addressID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestGracefulShutdown runs 20 clients against the server and stops it

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -86,7 +87,57 @@ func NewURL(t testing.TB) string {
 	if templateErr != nil {
 		t.Fatalf("migrated template database: %v", templateErr)
 	}
-	return createDatabase(t, templateName)
+	u := createDatabase(t, templateName)
+	// Registered after the drop, so it runs before it (and after the
+	// test's own cleanups, which close its pools).
+	t.Cleanup(func() { verifyAggregates(t, u) })
+	return u
+}
+
+// verifyAggregates fails the test when the database's stored ledger
+// aggregates (address totals and days, migration 00018) differ from its
+// ledger: every test that writes the ledger checks them so, whatever
+// sync, reorg or fixture scenario it played.
+func verifyAggregates(t testing.TB, url string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Errorf("verify the ledger aggregates: %v", err)
+		return
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	diffs, err := aggregateDifferences(ctx, conn)
+	if err != nil {
+		t.Errorf("verify the ledger aggregates: %v", err)
+	}
+	for _, d := range diffs {
+		t.Error(d)
+	}
+}
+
+// aggregateDifferences describes up to ten differences between the
+// stored ledger aggregates and the ledger: none when they are exact, or
+// when the database has none (migrated below them).
+func aggregateDifferences(ctx context.Context, conn db.DBTX) ([]string, error) {
+	var present bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass('ledger_aggregate_differences') IS NOT NULL").Scan(&present); err != nil || !present {
+		return nil, err
+	}
+	diffs, err := db.New(conn).LedgerAggregateDifferences(ctx, 10)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(diffs))
+	for i, d := range diffs {
+		day := "totals"
+		if d.Day != nil {
+			day = d.Day.Format(time.DateOnly)
+		}
+		out[i] = fmt.Sprintf("ledger aggregates of address %d, %s: stored %s, the ledger says %s", d.AddressID, day, d.Stored, d.Computed)
+	}
+	return out, nil
 }
 
 // NewStore creates a migrated database for the test and returns a store on
@@ -328,7 +379,15 @@ func SharedURL(t testing.TB, key string, build func(ctx context.Context, s *db.S
 			return err
 		}
 		defer pool.Close()
-		return build(ctx, db.NewStore(pool))
+		if err := build(ctx, db.NewStore(pool)); err != nil {
+			return err
+		}
+		// Its tests only read it: its aggregates are checked once, here.
+		diffs, err := aggregateDifferences(ctx, pool)
+		if err == nil && len(diffs) > 0 {
+			err = errors.New(strings.Join(diffs, "\n"))
+		}
+		return err
 	})
 	if err != nil {
 		t.Fatalf("shared database %s: %v", key, err)
