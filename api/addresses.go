@@ -86,8 +86,13 @@ type idCursor struct {
 // idPage reads the limit and cursor of a list paged by id, writing a 400
 // and returning false when either (or another parameter) is wrong.
 func (s *Server) idPage(c *gin.Context, filters string) (idCursor, int64, bool) {
+	return s.idPageOf(c, filters, defaultPageLimit, maxPageLimit)
+}
+
+// idPageOf is idPage with the list's own default and largest limit.
+func (s *Server) idPageOf(c *gin.Context, filters string, defaultLimit, maxLimit int64) (idCursor, int64, bool) {
 	q := parseQuery(c.Request.URL.RawQuery, pageParams...)
-	limit := q.Int("limit", defaultPageLimit, 1, maxPageLimit)
+	limit := q.Int("limit", defaultLimit, 1, maxLimit)
 	var after idCursor
 	if cur := q.String("cursor", ""); cur != "" {
 		if err := s.cursors.decode(cur, filters, &after); err != nil {

@@ -49,14 +49,17 @@ type AddressBalanceItem struct {
 
 // Balances is the body of GET /v1/balances.
 type Balances struct {
+	// Total covers every address, whatever page this is.
 	Total     Balance              `json:"total"`
 	Addresses []AddressBalanceItem `json:"addresses"`
+	// NextCursor fetches the next page of addresses; null on the last.
+	NextCursor *string `json:"next_cursor" example:"eyJpZCI6NDJ9"`
 	// PriceDay is the day of the BTC/USD close used for value_usd.
 	PriceDay *time.Time `json:"price_day" example:"2026-11-01T00:00:00Z"`
 }
 
 // totals are the stored sums a balance shows (address_totals, migration
-// 00018): of one watch-list entry, or added up over several.
+// 00018): of one watch-list entry, or of all the user's.
 type totals struct {
 	confirmed, unconfirmed, received, sent, txCount int64
 	first, last                                     *time.Time
@@ -65,21 +68,6 @@ type totals struct {
 // totalsOf is an entry's totals.
 func totalsOf(r db.UserAddressSummary) totals {
 	return totals{r.ConfirmedSats, r.UnconfirmedSats, r.ReceivedSats, r.SentSats, r.TxCount, r.FirstActivity, r.LastActivity}
-}
-
-// add adds o's sums and widens the activity span to cover o's; the
-// transaction count is the caller's (a transaction may be in several).
-func (t *totals) add(o totals) {
-	t.confirmed += o.confirmed
-	t.unconfirmed += o.unconfirmed
-	t.received += o.received
-	t.sent += o.sent
-	if o.first != nil && (t.first == nil || o.first.Before(*t.first)) {
-		t.first = o.first
-	}
-	if o.last != nil && (t.last == nil || o.last.After(*t.last)) {
-		t.last = o.last
-	}
 }
 
 func newBalance(t totals, centsPerBTC *int64) Balance {
@@ -111,31 +99,42 @@ func (s *Server) latestPrice(ctx context.Context, q *db.Queries) (*int64, *time.
 	return &p.CloseUsdCents, &p.Day, nil
 }
 
+// balancesFilters names the balances' entry pages for their cursors.
+const balancesFilters = "balances"
+
+// balancesPageLimit is how many entries one GET /v1/balances lists at
+// most, and by default: the default address quota's worth, so a user
+// within it gets every entry in one call, and one with xpubs' thousands
+// of derived addresses pages through them. The total always covers all.
+const balancesPageLimit = 1000
+
 // getBalances returns per-address and total balances.
 //
 //	@Summary		Balances
-//	@Description	Per-address and total balances: confirmed, unconfirmed, received, sent and transaction count, with the value in US dollars at the latest daily close. Replaced and dropped transactions never count.
+//	@Description	Per-address and total balances: confirmed, unconfirmed, received, sent and transaction count, with the value in US dollars at the latest daily close. Replaced and dropped transactions never count. The total covers every address; the addresses come a page at a time (up to 1000, in the order they were added), with next_cursor while more follow.
 //	@ID				getBalances
 //	@Tags			balances
 //	@Produce		json
-//	@Success		200	{object}	Balances
-//	@Failure		400	{object}	Problem
-//	@Failure		401	{object}	Problem	"missing or invalid bearer token"
-//	@Failure		429	{object}	Problem	"rate limited; see Retry-After"
+//	@Param			limit	query		int		false	"addresses per page"	minimum(1)	maximum(1000)	default(1000)
+//	@Param			cursor	query		string	false	"next_cursor of the previous page"
+//	@Success		200		{object}	Balances
+//	@Failure		400		{object}	Problem
+//	@Failure		401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429		{object}	Problem	"rate limited; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/balances [get]
 func (s *Server) getBalances(c *gin.Context) {
-	if !noQuery(c) {
+	after, limit, ok := s.idPageOf(c, balancesFilters, balancesPageLimit, balancesPageLimit)
+	if !ok {
 		return
 	}
 	ctx, uid, q := c.Request.Context(), currentUserID(c), s.reader(c)
-	// Every entry: one page as long as the watch-list can be.
-	rows, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: uid, AfterID: 0, MaxRows: math.MaxInt32})
+	rows, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: uid, AfterID: after.ID, MaxRows: int32(limit + 1)})
 	if err != nil {
 		abortError(c, err)
 		return
 	}
-	txCount, err := q.BalanceTransactionCount(ctx, uid)
+	t, err := q.BalanceTotals(ctx, uid)
 	if err != nil {
 		abortError(c, err)
 		return
@@ -145,16 +144,19 @@ func (s *Server) getBalances(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	out := Balances{Addresses: make([]AddressBalanceItem, 0, len(rows)), PriceDay: day}
-	total := totals{txCount: txCount}
-	for _, r := range rows {
+	out := Balances{Addresses: make([]AddressBalanceItem, 0, min(len(rows), int(limit))), PriceDay: day,
+		Total: newBalance(totals{t.ConfirmedSats, t.UnconfirmedSats, t.ReceivedSats, t.SentSats, t.TxCount, t.FirstActivity, t.LastActivity}, price)}
+	for i, r := range rows {
+		if i == int(limit) {
+			next := s.cursors.encode(balancesFilters, idCursor{ID: rows[i-1].ID})
+			out.NextCursor = &next
+			break
+		}
 		out.Addresses = append(out.Addresses, AddressBalanceItem{
 			AddressID: r.ID, Address: r.Address, SyncStatus: r.SyncStatus,
 			Balance: newBalance(totalsOf(r), price),
 		})
-		total.add(totalsOf(r))
 	}
-	out.Total = newBalance(total, price)
 	c.JSON(http.StatusOK, out)
 }
 

@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"net/http"
+	"net/url"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -151,4 +153,45 @@ func TestBalancesEmptyAndBadInput(t *testing.T) {
 // sameTime reports whether two optional times are both absent or equal.
 func sameTime(a, b *time.Time) bool {
 	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
+}
+
+// GET /v1/balances lists the addresses a page at a time (a user may hold
+// thousands of derived addresses); the total covers them all on every
+// page, and the pages together are the one-call list.
+func TestBalancesPages(t *testing.T) {
+	t.Parallel()
+	s := seeded(t)
+	all := decode[api.Balances](t, s.get(t, "/v1/balances"))
+	if all.NextCursor != nil || len(all.Addresses) < 3 {
+		t.Fatalf("one call: %d addresses, next_cursor %v; want every address and none", len(all.Addresses), all.NextCursor)
+	}
+	var paged []api.AddressBalanceItem
+	path := "/v1/balances?limit=2"
+	for pages := 0; ; pages++ {
+		if pages > len(all.Addresses) {
+			t.Fatal("the pages never end")
+		}
+		p := decode[api.Balances](t, s.get(t, path))
+		if len(p.Addresses) > 2 || !reflect.DeepEqual(p.Total, all.Total) {
+			t.Fatalf("page %d: %d addresses, total %+v; want at most 2 and the whole total %+v", pages, len(p.Addresses), p.Total, all.Total)
+		}
+		paged = append(paged, p.Addresses...)
+		if p.NextCursor == nil {
+			break
+		}
+		path = "/v1/balances?limit=2&cursor=" + url.QueryEscape(*p.NextCursor)
+	}
+	if len(paged) != len(all.Addresses) {
+		t.Fatalf("the pages hold %d addresses, the one call %d", len(paged), len(all.Addresses))
+	}
+	for i := range paged {
+		if !reflect.DeepEqual(paged[i], all.Addresses[i]) {
+			t.Fatalf("address %d: paged %+v, one call %+v", i, paged[i], all.Addresses[i])
+		}
+	}
+
+	list := decode[api.AddressList](t, s.get(t, "/v1/addresses?limit=1"))
+	for _, bad := range []string{"limit=0", "limit=1001", "cursor=" + url.QueryEscape(*list.NextCursor), "sort=newest"} {
+		problem(t, s.get(t, "/v1/balances?"+bad), http.StatusBadRequest)
+	}
 }

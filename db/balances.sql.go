@@ -15,7 +15,13 @@ WITH moves AS (
     SELECT date_trunc($1::text, d.day::timestamp) AT TIME ZONE 'UTC' AS bucket,
            sum(d.net_sats)::bigint AS net
     FROM user_addresses ua
-    JOIN address_days d ON d.address_id = ua.address_id
+    -- Each entry's days from its own range of address_days_pkey: OFFSET 0
+    -- keeps the planner from hashing the whole table for a heavy user.
+    CROSS JOIN LATERAL (
+        SELECT ad.day, ad.net_sats FROM address_days ad
+        WHERE ad.address_id = ua.address_id
+        OFFSET 0
+    ) d
     WHERE ua.user_id = $4
       AND ua.id BETWEEN $5::bigint AND $6::bigint
       AND ua.revealed
@@ -91,32 +97,64 @@ func (q *Queries) BalanceHistory(ctx context.Context, arg BalanceHistoryParams) 
 	return items, nil
 }
 
-const balanceTransactionCount = `-- name: BalanceTransactionCount :one
+const balanceTotals = `-- name: BalanceTotals :one
 WITH entries AS (
     SELECT ua.address_id FROM user_addresses ua
     WHERE ua.user_id = $1 AND ua.revealed
 )
-SELECT (coalesce((SELECT sum(t.tx_count) FROM entries e JOIN address_totals t ON t.address_id = e.address_id), 0)
-      - (SELECT count(*) - count(DISTINCT s.transaction_id)
-         FROM entries e
-         CROSS JOIN LATERAL (
-             SELECT l.transaction_id FROM ledger_entries l
-             WHERE l.address_id = e.address_id AND l.has_siblings AND l.status IN ('confirmed', 'pending')
-         ) s))::bigint AS tx_count
+SELECT coalesce(sum(t.confirmed_sats), 0)::bigint AS confirmed_sats,
+       coalesce(sum(t.unconfirmed_sats), 0)::bigint AS unconfirmed_sats,
+       coalesce(sum(t.received_sats), 0)::bigint AS received_sats,
+       coalesce(sum(t.sent_sats), 0)::bigint AS sent_sats,
+       (coalesce(sum(t.tx_count), 0)
+        - (SELECT count(*) - count(DISTINCT s.transaction_id)
+           FROM entries e2
+           CROSS JOIN LATERAL (
+               SELECT l.transaction_id FROM ledger_entries l
+               WHERE l.address_id = e2.address_id AND l.has_siblings AND l.status IN ('confirmed', 'pending')
+           ) s))::bigint AS tx_count,
+       -- Scalar subqueries of the columns, not min()/max(), so sqlc types
+       -- them as the columns are: nullable (no entry has activity).
+       (SELECT f.first_activity FROM entries e3 JOIN address_totals f ON f.address_id = e3.address_id
+        ORDER BY f.first_activity NULLS LAST LIMIT 1) AS first_activity,
+       (SELECT l.last_activity FROM entries e4 JOIN address_totals l ON l.address_id = e4.address_id
+        ORDER BY l.last_activity DESC NULLS LAST LIMIT 1) AS last_activity
+FROM entries e
+JOIN address_totals t ON t.address_id = e.address_id
 `
 
-// BalanceTransactionCount counts the user's confirmed and pending
-// transactions once each, however many of the user's addresses a
-// transaction touches: the entries' stored counts (address_totals) less
-// the repeats. A transaction at k of the user's addresses is in k of
-// those counts, and all k of its entries are flagged has_siblings (never
-// stale false, migration 00012), so over the user's flagged rows, rows
-// less distinct transactions is the repeats. ledger_entries_siblings_idx
-// lists an address's flagged rows: the cost is the user's multi-address
-// rows, not their history.
-func (q *Queries) BalanceTransactionCount(ctx context.Context, userID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, balanceTransactionCount, userID)
-	var tx_count int64
-	err := row.Scan(&tx_count)
-	return tx_count, err
+type BalanceTotalsRow struct {
+	ConfirmedSats   int64
+	UnconfirmedSats int64
+	ReceivedSats    int64
+	SentSats        int64
+	TxCount         int64
+	FirstActivity   *time.Time
+	LastActivity    *time.Time
+}
+
+// BalanceTotals serves the total of GET /v1/balances: the sums of the
+// user's revealed entries' stored totals (address_totals, one row per
+// entry), whatever page of entries the call lists, and the user's
+// transaction count, each transaction once however many of the user's
+// addresses it touches: the entries' counts less the repeats. A
+// transaction at k of the user's addresses is in k of those counts, and
+// all k of its entries are flagged has_siblings (never stale false,
+// migration 00012), so over the user's flagged rows, rows less distinct
+// transactions is the repeats. ledger_entries_siblings_idx lists an
+// address's flagged rows: the cost is the user's multi-address rows, not
+// their history.
+func (q *Queries) BalanceTotals(ctx context.Context, userID int64) (BalanceTotalsRow, error) {
+	row := q.db.QueryRow(ctx, balanceTotals, userID)
+	var i BalanceTotalsRow
+	err := row.Scan(
+		&i.ConfirmedSats,
+		&i.UnconfirmedSats,
+		&i.ReceivedSats,
+		&i.SentSats,
+		&i.TxCount,
+		&i.FirstActivity,
+		&i.LastActivity,
+	)
+	return i, err
 }

@@ -96,8 +96,8 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 			_, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: userID, AfterID: 0, MaxRows: math.MaxInt32})
 			return err
 		}, "address_totals_pkey"},
-		"BalanceTransactionCount": {func(q *db.Queries) error {
-			_, err := q.BalanceTransactionCount(ctx, userID)
+		"BalanceTotals": {func(q *db.Queries) error {
+			_, err := q.BalanceTotals(ctx, userID)
 			return err
 		}, "ledger_entries_siblings_idx"},
 		"BalanceHistory": {func(q *db.Queries) error {

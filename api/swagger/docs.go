@@ -650,7 +650,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Per-address and total balances: confirmed, unconfirmed, received, sent and transaction count, with the value in US dollars at the latest daily close. Replaced and dropped transactions never count.",
+                "description": "Per-address and total balances: confirmed, unconfirmed, received, sent and transaction count, with the value in US dollars at the latest daily close. Replaced and dropped transactions never count. The total covers every address; the addresses come a page at a time (up to 1000, in the order they were added), with next_cursor while more follow.",
                 "produces": [
                     "application/json"
                 ],
@@ -659,6 +659,23 @@ const docTemplate = `{
                 ],
                 "summary": "Balances",
                 "operationId": "getBalances",
+                "parameters": [
+                    {
+                        "maximum": 1000,
+                        "minimum": 1,
+                        "type": "integer",
+                        "default": 1000,
+                        "description": "addresses per page",
+                        "name": "limit",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "next_cursor of the previous page",
+                        "name": "cursor",
+                        "in": "query"
+                    }
+                ],
                 "responses": {
                     "200": {
                         "description": "OK",
@@ -1560,13 +1577,23 @@ const docTemplate = `{
                         "$ref": "#/definitions/api.AddressBalanceItem"
                     }
                 },
+                "next_cursor": {
+                    "description": "NextCursor fetches the next page of addresses; null on the last.",
+                    "type": "string",
+                    "example": "eyJpZCI6NDJ9"
+                },
                 "price_day": {
                     "description": "PriceDay is the day of the BTC/USD close used for value_usd.",
                     "type": "string",
                     "example": "2026-11-01T00:00:00Z"
                 },
                 "total": {
-                    "$ref": "#/definitions/api.Balance"
+                    "description": "Total covers every address, whatever page this is.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.Balance"
+                        }
+                    ]
                 }
             }
         },
