@@ -9,7 +9,6 @@ import (
 	"log/slog"
 
 	"github.com/cointracker/cointracker/config"
-	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/migrations"
 )
 
@@ -46,11 +45,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 		return usageError{err}
 	}
 
-	// A migration (an index build, a VACUUM) may run longer than a request's statement timeout
-	// allows; the connect timeout still applies.
-	opts := poolOptions(cfg, "cointracker-migrate", nil)
-	opts.MaxConns, opts.StatementTimeout = 2, 0
-	pool, err := db.Connect(ctx, cfg.MigrateURL(), opts)
+	pool, err := toolPool(ctx, cfg, cfg.MigrateURL(), "cointracker-migrate", 2)
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,7 @@ func seed(ctx context.Context, cfg config.Config, log *slog.Logger, args []strin
 		return usageError{err}
 	}
 
-	// A bulk COPY and its upsert may run longer than a request's statement timeout
-	// allows; the connect timeout still applies.
-	opts := poolOptions(cfg, "cointracker-seed", nil)
-	opts.MaxConns, opts.StatementTimeout = 4, 0
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, opts)
+	pool, err := toolPool(ctx, cfg, cfg.DatabaseURL, "cointracker-seed", 4)
 	if err != nil {
 		return err
 	}

@@ -269,6 +269,17 @@ func poolOptions(cfg config.Config, name string, log *slog.Logger) db.PoolOption
 	}
 }
 
+// toolPool opens the small pool of a command that is not the server
+// (migrate, seed, verify): its statements (an index build, a bulk upsert,
+// a recount of the whole ledger) may run longer than a request's
+// statement timeout allows, so it has none; the connect timeout still
+// applies.
+func toolPool(ctx context.Context, cfg config.Config, url, name string, conns int32) (*pgxpool.Pool, error) {
+	opts := poolOptions(cfg, name, nil)
+	opts.MaxConns, opts.StatementTimeout = conns, 0
+	return db.Connect(ctx, url, opts)
+}
+
 // newReads routes reads to DATABASE_REPLICA_URL when it is set (nil
 // otherwise), checking the replica until ctx ends. The replica may be down
 // at start: reads use the primary until it answers.

@@ -24,9 +24,7 @@ func verify(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err := cfg.ValidateDatabase(); err != nil {
 		return usageError{err}
 	}
-	opts := poolOptions(cfg, "cointracker-verify", nil)
-	opts.MaxConns, opts.StatementTimeout = 1, 0
-	pool, err := db.Connect(ctx, cfg.DatabaseURL, opts)
+	pool, err := toolPool(ctx, cfg, cfg.DatabaseURL, "cointracker-verify", 1)
 	if err != nil {
 		return err
 	}
