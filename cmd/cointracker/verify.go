@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/cointracker/cointracker/config"
 	"github.com/cointracker/cointracker/db"
@@ -34,11 +33,7 @@ func verify(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 		return fmt.Errorf("verify: %w", err)
 	}
 	for _, d := range diffs {
-		day := "totals"
-		if d.Day != nil {
-			day = d.Day.Format(time.DateOnly)
-		}
-		fmt.Fprintf(stdout, "address %d %s: stored %s, ledger says %s\n", d.AddressID, day, d.Stored, d.Computed)
+		fmt.Fprintln(stdout, d)
 	}
 	if len(diffs) > 0 {
 		return fmt.Errorf("verify: the stored aggregates differ from the ledger (%d differences shown, at most %d)", len(diffs), verifyShown)

@@ -131,11 +131,7 @@ func aggregateDifferences(ctx context.Context, conn db.DBTX) ([]string, error) {
 	}
 	out := make([]string, len(diffs))
 	for i, d := range diffs {
-		day := "totals"
-		if d.Day != nil {
-			day = d.Day.Format(time.DateOnly)
-		}
-		out[i] = fmt.Sprintf("ledger aggregates of address %d, %s: stored %s, the ledger says %s", d.AddressID, day, d.Stored, d.Computed)
+		out[i] = "ledger aggregates of " + d.String()
 	}
 	return out, nil
 }
