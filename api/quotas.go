@@ -31,36 +31,47 @@ type Quotas struct {
 	// beyond); ExportMaxRows and ExportMaxDuration bound one export, which
 	// past either breaks off (the client sees a broken download, never a
 	// file that looks whole).
-	ExportsPerUser    int
+	ExportsPerUser int
+	// ExportsMax bounds the exports running at once over all users (429
+	// beyond): each holds a database connection while it runs.
+	ExportsMax        int
 	ExportMaxRows     int
 	ExportMaxDuration time.Duration
 }
 
-// exportGate counts each user's running exports.
+// exportGate counts the running exports, each user's and all.
 type exportGate struct {
 	mu      sync.Mutex
 	running map[int64]int
+	total   int
 }
 
-// enter takes one of the user's export slots, or reports that all max
-// are taken (max 0: no bound). Call the returned leave when done.
-func (g *exportGate) enter(uid int64, max int) (leave func(), ok bool) {
+// enter takes one of the user's export slots and one of all, or names the
+// limit that refuses it: EXPORTS_PER_USER when the user's perUser are
+// taken, EXPORTS_MAX when all max are (0: no bound). Call the returned
+// leave when done.
+func (g *exportGate) enter(uid int64, perUser, max int) (leave func(), limit string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if max > 0 && g.running[uid] >= max {
-		return nil, false
+	switch {
+	case perUser > 0 && g.running[uid] >= perUser:
+		return nil, "EXPORTS_PER_USER"
+	case max > 0 && g.total >= max:
+		return nil, "EXPORTS_MAX"
 	}
 	if g.running == nil {
 		g.running = map[int64]int{}
 	}
 	g.running[uid]++
+	g.total++
 	return func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.total--
 		if g.running[uid]--; g.running[uid] <= 0 {
 			delete(g.running, uid) // the map holds only users exporting now
 		}
-	}, true
+	}, ""
 }
 
 // quotaError is a request a quota refuses: 403, naming the limit.

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bufio"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -154,13 +156,18 @@ func (s *Server) servePage(c *gin.Context, q *queryParams, f db.HistoryFilter) {
 	writeTransactionList(c, rows, next)
 }
 
-// exportPageSize is how many rows the export reads per query.
-const exportPageSize = 1000
+// exportFlushRows is how often the export flushes its rows to the client
+// and checks its limits.
+const exportFlushRows = 1024
+
+// errExportLimit stops an export that reached EXPORT_MAX_ROWS or
+// EXPORT_MAX_DURATION with rows still to write.
+var errExportLimit = errors.New("export limit reached")
 
 // exportTransactions streams the filtered history as CSV.
 //
 //	@Summary		Export transaction history as CSV
-//	@Description	Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row. An export ends after at most EXPORT_MAX_ROWS rows (default 1,000,000) or EXPORT_MAX_DURATION (default 10 minutes): past either the download breaks off rather than end as a file that looks whole; narrow it with from and to. A user runs at most EXPORTS_PER_USER exports at once (default 2).
+//	@Description	Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row. An export ends after at most EXPORT_MAX_ROWS rows (default 1,000,000) or EXPORT_MAX_DURATION (default 10 minutes): past either the download breaks off rather than end as a file that looks whole; narrow it with from and to. A user runs at most EXPORTS_PER_USER exports at once (default 2), and the service at most EXPORTS_MAX (default 2).
 //	@ID				exportTransactions
 //	@Tags			transactions
 //	@Produce		text/csv
@@ -176,7 +183,7 @@ const exportPageSize = 1000
 //	@Success		200			{string}	string	"CSV"
 //	@Failure		400			{object}	Problem
 //	@Failure		401			{object}	Problem	"missing or invalid bearer token"
-//	@Failure		429			{object}	Problem	"rate limited, or EXPORTS_PER_USER exports already running; see Retry-After"
+//	@Failure		429			{object}	Problem	"rate limited, or EXPORTS_PER_USER or EXPORTS_MAX exports already running; see Retry-After"
 //	@Security		BearerAuth
 //	@Router			/v1/transactions/export.csv [get]
 func (s *Server) exportTransactions(c *gin.Context) {
@@ -186,63 +193,80 @@ func (s *Server) exportTransactions(c *gin.Context) {
 		abortValidation(c, errs)
 		return
 	}
-	leave, ok := s.exports.enter(f.UserID, s.quotas.ExportsPerUser)
-	if !ok {
+	leave, limit := s.exports.enter(f.UserID, s.quotas.ExportsPerUser, s.quotas.ExportsMax)
+	if limit != "" {
+		detail := fmt.Sprintf("you are running %d exports, the most at once (%s); retry when one has finished", s.quotas.ExportsPerUser, limit)
+		if limit == "EXPORTS_MAX" {
+			detail = fmt.Sprintf("%d exports are running, the most the service runs at once (%s); retry shortly", s.quotas.ExportsMax, limit)
+		}
 		c.Header("Retry-After", "10")
-		abortStatus(c, http.StatusTooManyRequests, fmt.Sprintf(
-			"you are running %d exports, the most at once; retry when one has finished", s.quotas.ExportsPerUser))
+		abortStatus(c, http.StatusTooManyRequests, detail)
 		return
 	}
 	defer leave()
-	reader, ctx, start := s.reader(c), c.Request.Context(), time.Now()
-	// Each page has the query timeout (the whole export has only
-	// ExportMaxDuration) and ends at ExportMaxRows.
+	ctx, start := c.Request.Context(), time.Now()
+	// csv.Writer writes through a 4 KiB buffer of its own unless handed a
+	// larger one: 64 KiB means a sixteenth of the write calls.
+	w := csv.NewWriter(bufio.NewWriterSize(c.Writer, 64<<10))
 	written := 0
-	read := func(after db.HistoryPosition) ([]db.HistoryRow, bool, error) {
-		ctx, cancel := s.bound(ctx)
-		defer cancel()
-		size := exportPageSize
-		if s.quotas.ExportMaxRows > 0 {
-			size = min(size, s.quotas.ExportMaxRows-written)
-		}
-		return reader.History(ctx, f, after, int32(size))
+	// The header goes out with the first row, so a failure before it is
+	// still a proper error response.
+	begin := func() {
+		c.Header("Content-Type", "text/csv; charset=utf-8")
+		c.Header("Content-Disposition", `attachment; filename="transactions.csv"`)
+		c.Status(http.StatusOK)
+		_ = w.Write(csvHeader)
 	}
-	// Read the first page before answering, so a failure is still a
-	// proper error response.
-	rows, more, err := read(f.Start())
-	if err != nil {
-		abortError(c, err)
-		return
-	}
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", `attachment; filename="transactions.csv"`)
-	c.Status(http.StatusOK)
-	w := csv.NewWriter(c.Writer)
-	_ = w.Write(csvHeader)
-	for {
-		for i := range rows {
-			_ = w.Write(csvRecord(&rows[i]))
+	// One pass over the history (db.HistoryEach); each fetch has the query
+	// timeout, the whole export only ExportMaxDuration.
+	err := s.reader(c).HistoryEach(ctx, f, s.queryTimeout, func(r *db.HistoryRow) error {
+		switch {
+		case written == 0:
+			begin()
+		case written%exportFlushRows == 0:
+			if err := flushCSV(c, w); err != nil {
+				return err
+			}
 		}
-		written += len(rows)
-		w.Flush()
-		if err := w.Error(); err != nil || !more {
-			return // the client went away, or all rows are out
-		}
-		c.Writer.Flush()
 		if s.exportOverLimit(written, start) {
-			// Break the download rather than end a file that looks whole.
-			logger(c).WarnContext(ctx, "export broken off at its limit", "rows", written,
-				"max_rows", s.quotas.ExportMaxRows, "max_duration", s.quotas.ExportMaxDuration.String())
-			panic(http.ErrAbortHandler)
+			return errExportLimit
 		}
-		rows, more, err = read(rows[len(rows)-1].Position())
-		if err != nil {
-			// Headers are sent: abort the connection so the client sees a
-			// broken download, never a silently truncated file.
-			logger(c).ErrorContext(ctx, "export failed mid-stream", "error", err)
-			panic(http.ErrAbortHandler)
-		}
+		written++
+		return w.Write(csvRecord(r))
+	})
+	switch {
+	case err == nil && written == 0:
+		begin()
+		_ = flushCSV(c, w)
+	case err == nil:
+		_ = flushCSV(c, w)
+	case written == 0:
+		abortError(c, err)
+	case errors.Is(err, errExportLimit):
+		// Break the download rather than end a file that looks whole,
+		// after the rows within the limit.
+		_ = flushCSV(c, w)
+		logger(c).WarnContext(ctx, "export broken off at its limit", "rows", written,
+			"max_rows", s.quotas.ExportMaxRows, "max_duration", s.quotas.ExportMaxDuration.String())
+		panic(http.ErrAbortHandler)
+	default:
+		// Headers are sent: abort the connection so the client sees a
+		// broken download, never a silently truncated file (or the client
+		// went away).
+		logger(c).ErrorContext(ctx, "export failed mid-stream", "error", err, "rows", written)
+		panic(http.ErrAbortHandler)
 	}
+}
+
+// flushCSV sends the rows written so far to the client; its error says the
+// client is gone.
+func flushCSV(c *gin.Context, w *csv.Writer) error {
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fmt.Errorf("write export: %w", err)
+	}
+	c.Writer.Flush()
+	return nil
 }
 
 // exportOverLimit says whether an export with more rows to write has

@@ -123,6 +123,9 @@ type Config struct {
 	MaxDerivedPerXpub int32 `env:"MAX_DERIVED_PER_XPUB" envDefault:"2000"`
 	// ExportsPerUser bounds the CSV exports one user runs at once.
 	ExportsPerUser int `env:"EXPORTS_PER_USER" envDefault:"2"`
+	// ExportsMax bounds the CSV exports running at once over all users:
+	// each holds a database connection from the pool while it runs.
+	ExportsMax int `env:"EXPORTS_MAX" envDefault:"2"`
 	// ExportMaxRows and ExportMaxDuration bound one CSV export; past
 	// either it breaks off.
 	ExportMaxRows     int           `env:"EXPORT_MAX_ROWS" envDefault:"1000000"`
@@ -311,7 +314,7 @@ func (c Config) ValidateServe() error {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
 	}
 	if c.MaxAddressesPerUser < 0 || c.MaxXpubsPerUser < 0 || c.SyncCooldown < 0 ||
-		c.ExportsPerUser < 0 || c.ExportMaxRows < 0 || c.ExportMaxDuration < 0 {
+		c.ExportsPerUser < 0 || c.ExportsMax < 0 || c.ExportMaxRows < 0 || c.ExportMaxDuration < 0 {
 		errs = append(errs, errors.New("MAX_ADDRESSES_PER_USER, MAX_XPUBS_PER_USER, SYNC_COOLDOWN and the EXPORT_* limits must not be negative (0: no bound)"))
 	}
 	return errors.Join(errs...)
@@ -364,7 +367,7 @@ func (c Config) Redacted() map[string]any {
 		"TIP_INTERVAL": c.TipInterval.String(), "LOG_LEVEL": c.LogLevel, "LOG_FORMAT": c.LogFormat,
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "MAX_ADDRESSES_PER_USER": c.MaxAddressesPerUser,
 		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),
-		"EXPORTS_PER_USER": c.ExportsPerUser, "EXPORT_MAX_ROWS": c.ExportMaxRows, "EXPORT_MAX_DURATION": c.ExportMaxDuration.String(),
+		"EXPORTS_PER_USER": c.ExportsPerUser, "EXPORTS_MAX": c.ExportsMax, "EXPORT_MAX_ROWS": c.ExportMaxRows, "EXPORT_MAX_DURATION": c.ExportMaxDuration.String(),
 	}
 }
 

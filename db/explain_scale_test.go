@@ -179,3 +179,52 @@ func assertIndexed(t *testing.T, name string, plan planNode, index string) {
 		t.Errorf("%s: plan does not use %s", name, index)
 	}
 }
+
+// TestExportCursorsDoNotSortAtScale EXPLAINs the export's cursors as
+// db.HistoryEach declares them, for the heavy user's longest entry on the
+// bench-scale database: each must read its index range in order, with no
+// Sort (which would hold back the first row until the range was read).
+func TestExportCursorsDoNotSortAtScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds ~1M ledger rows on first use")
+	}
+	t.Parallel()
+	s := benchStore(t)
+	p := exportParams
+	if err := s.Pool().QueryRow(ctx, `SELECT ua.user_id, ua.id, ua.address_id
+		FROM users u JOIN user_addresses ua ON ua.user_id = u.id JOIN address_totals at ON at.address_id = ua.address_id
+		WHERE u.subject = 'user-1' ORDER BY at.tx_count DESC LIMIT 1`).Scan(&p.UserID, &p.EntryID, &p.AddressID); err != nil {
+		t.Fatal(err)
+	}
+	for _, direction := range []string{"", "self"} {
+		for _, oldest := range []bool{false, true} {
+			p.Direction = direction
+			c := &db.Capture{}
+			if oldest {
+				_, _ = db.New(c).HistoryExportOldest(ctx, db.HistoryExportOldestParams(p))
+			} else {
+				_, _ = db.New(c).HistoryExportNewest(ctx, p)
+			}
+			tx, err := s.Pool().Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []byte
+			err = tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) DECLARE c NO SCROLL CURSOR FOR "+c.SQL, c.Args...).Scan(&out)
+			_ = tx.Rollback(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			usesIndex := false
+			parsePlan(t, out).walk(func(n planNode) {
+				if n.NodeType == "Sort" {
+					t.Errorf("direction %q, oldest %v: the cursor sorts", direction, oldest)
+				}
+				usesIndex = usesIndex || n.IndexName == "ledger_entries_history_idx"
+			})
+			if !usesIndex {
+				t.Errorf("direction %q, oldest %v: the cursor does not read ledger_entries_history_idx", direction, oldest)
+			}
+		}
+	}
+}

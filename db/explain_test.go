@@ -3,6 +3,7 @@ package db_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -72,6 +73,19 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			_, err := q.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: "mainnet", MaxHeight: 900_000, MaxHeights: 64})
 			return err
 		}, []string{"chain_blocks_pkey"}},
+		// The export's cursors: one entry's range, in the index's order.
+		{"HistoryExportEntries", func(q *db.Queries) error {
+			_, err := q.HistoryExportEntries(ctx, db.HistoryExportEntriesParams{UserID: 1, MinEntryID: 1, MaxEntryID: math.MaxInt64})
+			return err
+		}, []string{"user_addresses_user_id_id_idx"}},
+		{"HistoryExportNewest", func(q *db.Queries) error {
+			_, err := q.HistoryExportNewest(ctx, exportParams)
+			return err
+		}, []string{"ledger_entries_history_idx"}},
+		{"HistoryExportOldest", func(q *db.Queries) error {
+			_, err := q.HistoryExportOldest(ctx, db.HistoryExportOldestParams(exportParams))
+			return err
+		}, []string{"ledger_entries_history_idx"}},
 		{"TransactionsReplaceConflicted", func(q *db.Queries) error {
 			_, err := q.TransactionsReplaceConflicted(ctx, 1)
 			return err
@@ -101,6 +115,12 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exportParams are an export cursor's, with every filter open.
+var exportParams = db.HistoryExportNewestParams{
+	AddressID: 1, EntryID: 1, UserID: 1, FromTime: db.MinTime, ToTime: db.MaxTime,
+	Statuses: []string{"confirmed", "pending"}, MaxAmount: math.MaxInt64,
 }
 
 func explain(t *testing.T, s *db.Store, c *db.Capture) planNode {

@@ -10,6 +10,302 @@ import (
 	"time"
 )
 
+const historyExportEntries = `-- name: HistoryExportEntries :many
+
+SELECT ua.id, ua.address_id
+FROM user_addresses ua
+WHERE ua.user_id = $1
+  AND ua.id BETWEEN $2::bigint AND $3::bigint
+  AND ua.revealed
+ORDER BY ua.id
+`
+
+type HistoryExportEntriesParams struct {
+	UserID     int64
+	MinEntryID int64
+	MaxEntryID int64
+}
+
+type HistoryExportEntriesRow struct {
+	ID        int64
+	AddressID int64
+}
+
+// The CSV export (db.HistoryEach) reads the same rows as the pages, but
+// all of them: one server-side cursor per watch-list entry over the
+// queries below, each an ordered range of ledger_entries_history_idx read
+// as it is fetched (no sort, no transactions lookup), merged in Go in the
+// pages' order. One query over all entries would have to sort the user's
+// whole history before its first row.
+// HistoryExportEntries lists the revealed watch-list entries an export
+// reads, in id order, with the address each one tracks.
+func (q *Queries) HistoryExportEntries(ctx context.Context, arg HistoryExportEntriesParams) ([]HistoryExportEntriesRow, error) {
+	rows, err := q.db.Query(ctx, historyExportEntries, arg.UserID, arg.MinEntryID, arg.MaxEntryID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []HistoryExportEntriesRow{}
+	for rows.Next() {
+		var i HistoryExportEntriesRow
+		if err := rows.Scan(&i.ID, &i.AddressID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const historyExportNewest = `-- name: HistoryExportNewest :many
+SELECT
+    ua.id AS address_id,
+    a.address,
+    le.txid,
+    le.status,
+    CASE WHEN le.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+         ELSE false END AS self_transfer,
+    le.received_sats,
+    le.sent_sats,
+    le.net_sats,
+    le.first_seen,
+    le.unconfirmed,
+    le.sort_time,
+    le.sort_height,
+    le.fee_sats,
+    le.fee_share_sats,
+    (CASE WHEN le.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
+    -- db.HistoryEach sets the day's close from the prices it read once: a
+    -- probe of prices per row cost a quarter of the export, and a join
+    -- would let the planner sort the entry's rows, so that the cursor
+    -- delivered nothing until the whole range was read.
+    0::bigint AS close_usd_cents
+FROM user_addresses ua
+JOIN addresses a ON a.id = ua.address_id
+LEFT JOIN chain_tips ct ON ct.network = a.network
+JOIN ledger_entries le ON le.address_id = $1::bigint
+WHERE ua.id = $2
+  AND ua.address_id = $1::bigint
+  AND ua.user_id = $3
+  AND ua.revealed
+  AND history_row_matches(le.sort_time, le.status, le.net_sats,
+          CASE WHEN le.has_siblings
+               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+               ELSE false END,
+          $4::timestamptz, $5::timestamptz, $6::text[],
+          $7::bigint, $8::bigint, $9::text)
+ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
+`
+
+type HistoryExportNewestParams struct {
+	AddressID int64
+	EntryID   int64
+	UserID    int64
+	FromTime  time.Time
+	ToTime    time.Time
+	Statuses  []string
+	MinAmount int64
+	MaxAmount int64
+	Direction string
+}
+
+type HistoryExportNewestRow struct {
+	AddressID     int64
+	Address       string
+	Txid          []byte
+	Status        TxStatus
+	SelfTransfer  bool
+	ReceivedSats  int64
+	SentSats      int64
+	NetSats       int64
+	FirstSeen     time.Time
+	Unconfirmed   bool
+	SortTime      time.Time
+	SortHeight    int32
+	FeeSats       int64
+	FeeShareSats  int64
+	Confirmations int32
+	CloseUsdCents int64
+}
+
+// HistoryExportNewest is one entry's filtered rows, newest first (the
+// order of TransactionHistoryNewest). It is run through a cursor.
+// The address is a parameter, not only the join's: equal to a constant,
+// it lets the index's order be the query's, with no sort.
+func (q *Queries) HistoryExportNewest(ctx context.Context, arg HistoryExportNewestParams) ([]HistoryExportNewestRow, error) {
+	rows, err := q.db.Query(ctx, historyExportNewest,
+		arg.AddressID,
+		arg.EntryID,
+		arg.UserID,
+		arg.FromTime,
+		arg.ToTime,
+		arg.Statuses,
+		arg.MinAmount,
+		arg.MaxAmount,
+		arg.Direction,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []HistoryExportNewestRow{}
+	for rows.Next() {
+		var i HistoryExportNewestRow
+		if err := rows.Scan(
+			&i.AddressID,
+			&i.Address,
+			&i.Txid,
+			&i.Status,
+			&i.SelfTransfer,
+			&i.ReceivedSats,
+			&i.SentSats,
+			&i.NetSats,
+			&i.FirstSeen,
+			&i.Unconfirmed,
+			&i.SortTime,
+			&i.SortHeight,
+			&i.FeeSats,
+			&i.FeeShareSats,
+			&i.Confirmations,
+			&i.CloseUsdCents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const historyExportOldest = `-- name: HistoryExportOldest :many
+SELECT
+    ua.id AS address_id,
+    a.address,
+    le.txid,
+    le.status,
+    CASE WHEN le.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+         ELSE false END AS self_transfer,
+    le.received_sats,
+    le.sent_sats,
+    le.net_sats,
+    le.first_seen,
+    le.unconfirmed,
+    le.sort_time,
+    le.sort_height,
+    le.fee_sats,
+    le.fee_share_sats,
+    (CASE WHEN le.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
+    -- db.HistoryEach sets the day's close from the prices it read once: a
+    -- probe of prices per row cost a quarter of the export, and a join
+    -- would let the planner sort the entry's rows, so that the cursor
+    -- delivered nothing until the whole range was read.
+    0::bigint AS close_usd_cents
+FROM user_addresses ua
+JOIN addresses a ON a.id = ua.address_id
+LEFT JOIN chain_tips ct ON ct.network = a.network
+JOIN ledger_entries le ON le.address_id = $1::bigint
+WHERE ua.id = $2
+  AND ua.address_id = $1::bigint
+  AND ua.user_id = $3
+  AND ua.revealed
+  AND history_row_matches(le.sort_time, le.status, le.net_sats,
+          CASE WHEN le.has_siblings
+               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+               ELSE false END,
+          $4::timestamptz, $5::timestamptz, $6::text[],
+          $7::bigint, $8::bigint, $9::text)
+ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC
+`
+
+type HistoryExportOldestParams struct {
+	AddressID int64
+	EntryID   int64
+	UserID    int64
+	FromTime  time.Time
+	ToTime    time.Time
+	Statuses  []string
+	MinAmount int64
+	MaxAmount int64
+	Direction string
+}
+
+type HistoryExportOldestRow struct {
+	AddressID     int64
+	Address       string
+	Txid          []byte
+	Status        TxStatus
+	SelfTransfer  bool
+	ReceivedSats  int64
+	SentSats      int64
+	NetSats       int64
+	FirstSeen     time.Time
+	Unconfirmed   bool
+	SortTime      time.Time
+	SortHeight    int32
+	FeeSats       int64
+	FeeShareSats  int64
+	Confirmations int32
+	CloseUsdCents int64
+}
+
+// HistoryExportOldest is HistoryExportNewest in the exact reverse order.
+// The address is a parameter, not only the join's: equal to a constant,
+// it lets the index's order be the query's, with no sort.
+func (q *Queries) HistoryExportOldest(ctx context.Context, arg HistoryExportOldestParams) ([]HistoryExportOldestRow, error) {
+	rows, err := q.db.Query(ctx, historyExportOldest,
+		arg.AddressID,
+		arg.EntryID,
+		arg.UserID,
+		arg.FromTime,
+		arg.ToTime,
+		arg.Statuses,
+		arg.MinAmount,
+		arg.MaxAmount,
+		arg.Direction,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []HistoryExportOldestRow{}
+	for rows.Next() {
+		var i HistoryExportOldestRow
+		if err := rows.Scan(
+			&i.AddressID,
+			&i.Address,
+			&i.Txid,
+			&i.Status,
+			&i.SelfTransfer,
+			&i.ReceivedSats,
+			&i.SentSats,
+			&i.NetSats,
+			&i.FirstSeen,
+			&i.Unconfirmed,
+			&i.SortTime,
+			&i.SortHeight,
+			&i.FeeSats,
+			&i.FeeShareSats,
+			&i.Confirmations,
+			&i.CloseUsdCents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const transactionHistoryByTxid = `-- name: TransactionHistoryByTxid :many
 SELECT
     ua.id AS address_id,
@@ -22,14 +318,14 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.first_seen,
+    h.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
-    t.fee_sats,
+    h.fee_sats,
     h.fee_share_sats,
-    (CASE WHEN t.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN h.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, h.sort_height) - h.sort_height + 1, 1) END)::integer AS confirmations,
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM transactions t
 JOIN ledger_entries h ON h.transaction_id = t.id
@@ -148,23 +444,24 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.first_seen,
+    h.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
-    t.fee_sats,
+    h.fee_sats,
     h.fee_share_sats,
-    (CASE WHEN t.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN h.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, h.sort_height) - h.sort_height + 1, 1) END)::integer AS confirmations,
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
-    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height, h.first_seen, h.fee_sats
     FROM user_addresses ua
     CROSS JOIN LATERAL (
-        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, has_siblings, unconfirmed, sort_time, sort_height FROM (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, has_siblings, unconfirmed, sort_time, sort_height, first_seen, fee_sats FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -184,7 +481,8 @@ FROM (
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -214,7 +512,6 @@ FROM (
 ) h
 JOIN addresses a ON a.id = h.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
-JOIN transactions t ON t.id = h.transaction_id
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
 ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC, h.entry_id DESC
 `
@@ -377,23 +674,24 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.first_seen,
+    h.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
-    t.fee_sats,
+    h.fee_sats,
     h.fee_share_sats,
-    (CASE WHEN t.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN h.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, h.sort_height) - h.sort_height + 1, 1) END)::integer AS confirmations,
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
-    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height
+    SELECT ua.id AS entry_id, ua.user_id, h.address_id, h.transaction_id, h.txid, h.status, h.received_sats, h.sent_sats, h.net_sats, h.fee_share_sats, h.has_siblings, h.unconfirmed, h.sort_time, h.sort_height, h.first_seen, h.fee_sats
     FROM user_addresses ua
     CROSS JOIN LATERAL (
-        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, has_siblings, unconfirmed, sort_time, sort_height FROM (
+        SELECT address_id, transaction_id, txid, status, received_sats, sent_sats, net_sats, fee_share_sats, has_siblings, unconfirmed, sort_time, sort_height, first_seen, fee_sats FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -413,7 +711,8 @@ FROM (
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -443,7 +742,6 @@ FROM (
 ) h
 JOIN addresses a ON a.id = h.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
-JOIN transactions t ON t.id = h.transaction_id
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
 ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC, h.entry_id ASC
 `

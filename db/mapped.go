@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,3 +41,15 @@ type mappedRows struct{ pgx.Rows }
 
 func (r mappedRows) Scan(dest ...any) error { return mapError(r.Rows.Scan(dest...)) }
 func (r mappedRows) Err() error             { return mapError(r.Rows.Err()) }
+
+// BeginTx starts a transaction on the pool beneath, for the few reads that
+// need one of their own (db.HistoryEach's cursors).
+func (m mapped) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	b, ok := m.db.(interface {
+		BeginTx(context.Context, pgx.TxOptions) (pgx.Tx, error)
+	})
+	if !ok {
+		return nil, errors.New("not on a pool: cannot begin a transaction")
+	}
+	return b.BeginTx(ctx, opts)
+}

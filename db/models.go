@@ -82,6 +82,8 @@ type LedgerEntry struct {
 	FeeShareSats int64
 	// The transaction has ledger entries at other addresses (may be stale true, never stale false).
 	HasSiblings bool
+	// The transaction's whole fee in satoshis, copied from transactions.fee_sats.
+	FeeSats int64
 }
 
 // Daily BTC/USD close in cents per bitcoin.

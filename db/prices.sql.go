@@ -23,6 +23,33 @@ func (q *Queries) PriceLatest(ctx context.Context) (Price, error) {
 	return i, err
 }
 
+const pricesAll = `-- name: PricesAll :many
+SELECT day, close_usd_cents FROM prices ORDER BY day
+`
+
+// PricesAll returns every daily close (one row a day since 2009: a few
+// thousand), for the CSV export, which looks each row's day up in memory
+// instead of probing the primary key once per row.
+func (q *Queries) PricesAll(ctx context.Context) ([]Price, error) {
+	rows, err := q.db.Query(ctx, pricesAll)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Price{}
+	for rows.Next() {
+		var i Price
+		if err := rows.Scan(&i.Day, &i.CloseUsdCents); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const pricesUpsert = `-- name: PricesUpsert :exec
 INSERT INTO prices AS p (day, close_usd_cents)
 SELECT unnest($1::date[]), unnest($2::bigint[])

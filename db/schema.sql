@@ -177,7 +177,8 @@ BEGIN
     SET status = NEW.status,
         block_height = NEW.block_height,
         block_time = NEW.block_time,
-        first_seen = NEW.first_seen
+        first_seen = NEW.first_seen,
+        fee_sats = NEW.fee_sats
     WHERE transaction_id = NEW.id;
     RETURN NULL;
 END;
@@ -188,7 +189,7 @@ $$;
 -- Name: FUNCTION ledger_entries_follow_transaction(); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.ledger_entries_follow_transaction() IS 'Copies a transaction''s status and block onto its ledger entries.';
+COMMENT ON FUNCTION public.ledger_entries_follow_transaction() IS 'Copies a transaction''s status, block, first-seen time and fee onto its ledger entries.';
 
 
 --
@@ -477,6 +478,7 @@ CREATE TABLE public.ledger_entries (
     sort_height integer GENERATED ALWAYS AS (COALESCE(block_height, 0)) STORED NOT NULL,
     fee_share_sats bigint DEFAULT 0 NOT NULL,
     has_siblings boolean DEFAULT false NOT NULL,
+    fee_sats bigint DEFAULT 0 NOT NULL,
     CONSTRAINT ledger_entries_amount_check CHECK (((received_sats > 0) OR (sent_sats > 0))),
     CONSTRAINT ledger_entries_fee_share_check CHECK (((fee_share_sats >= 0) AND (fee_share_sats <= sent_sats))),
     CONSTRAINT ledger_entries_received_sats_check CHECK (((received_sats >= 0) AND (received_sats <= '2100000000000000'::bigint))),
@@ -505,6 +507,13 @@ COMMENT ON COLUMN public.ledger_entries.fee_share_sats IS 'Satoshis of the trans
 --
 
 COMMENT ON COLUMN public.ledger_entries.has_siblings IS 'The transaction has ledger entries at other addresses (may be stale true, never stale false).';
+
+
+--
+-- Name: COLUMN ledger_entries.fee_sats; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.ledger_entries.fee_sats IS 'The transaction''s whole fee in satoshis, copied from transactions.fee_sats.';
 
 
 --
@@ -1228,7 +1237,7 @@ ALTER TABLE ONLY public.xpubs
 -- Name: ledger_entries_history_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX ledger_entries_history_idx ON public.ledger_entries USING btree (address_id, unconfirmed, sort_time, sort_height, txid) INCLUDE (status, received_sats, sent_sats, net_sats, transaction_id, fee_share_sats, has_siblings);
+CREATE INDEX ledger_entries_history_idx ON public.ledger_entries USING btree (address_id, unconfirmed, sort_time, sort_height, txid) INCLUDE (status, received_sats, sent_sats, net_sats, transaction_id, fee_share_sats, has_siblings, first_seen, fee_sats);
 
 
 --
@@ -1396,7 +1405,7 @@ CREATE TRIGGER sync_states_reveal AFTER INSERT OR UPDATE OF finished_at ON publi
 -- Name: transactions transactions_ledger_sync; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER transactions_ledger_sync AFTER UPDATE OF status, block_height, block_time, first_seen ON public.transactions FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.block_height IS DISTINCT FROM new.block_height) OR (old.block_time IS DISTINCT FROM new.block_time) OR (old.first_seen IS DISTINCT FROM new.first_seen))) EXECUTE FUNCTION public.ledger_entries_follow_transaction();
+CREATE TRIGGER transactions_ledger_sync AFTER UPDATE OF status, block_height, block_time, first_seen, fee_sats ON public.transactions FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.block_height IS DISTINCT FROM new.block_height) OR (old.block_time IS DISTINCT FROM new.block_time) OR (old.first_seen IS DISTINCT FROM new.first_seen) OR (old.fee_sats IS DISTINCT FROM new.fee_sats))) EXECUTE FUNCTION public.ledger_entries_follow_transaction();
 
 
 --

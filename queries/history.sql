@@ -55,14 +55,14 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.first_seen,
+    h.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
-    t.fee_sats,
+    h.fee_sats,
     h.fee_share_sats,
-    (CASE WHEN t.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN h.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, h.sort_height) - h.sort_height + 1, 1) END)::integer AS confirmations,
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
@@ -71,7 +71,8 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT * FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -91,7 +92,8 @@ FROM (
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -121,7 +123,6 @@ FROM (
 ) h
 JOIN addresses a ON a.id = h.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
-JOIN transactions t ON t.id = h.transaction_id
 -- The day's close (block time, or first seen while pending) for the fiat
 -- value; no price, no value.
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
@@ -142,14 +143,14 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.first_seen,
+    h.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
-    t.fee_sats,
+    h.fee_sats,
     h.fee_share_sats,
-    (CASE WHEN t.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN h.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, h.sort_height) - h.sort_height + 1, 1) END)::integer AS confirmations,
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM (
     -- The page itself: only its rows are then joined to the tables below.
@@ -158,7 +159,8 @@ FROM (
     CROSS JOIN LATERAL (
         SELECT * FROM (
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND NOT le.unconfirmed
@@ -178,7 +180,8 @@ FROM (
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
-                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height
+                    le.net_sats, le.fee_share_sats, le.has_siblings, le.unconfirmed, le.sort_time, le.sort_height,
+                    le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
                AND le.unconfirmed
@@ -208,7 +211,6 @@ FROM (
 ) h
 JOIN addresses a ON a.id = h.address_id
 LEFT JOIN chain_tips ct ON ct.network = a.network
-JOIN transactions t ON t.id = h.transaction_id
 -- The day's close (block time, or first seen while pending) for the fiat
 -- value; no price, no value.
 LEFT JOIN prices p ON p.day = (h.sort_time AT TIME ZONE 'UTC')::date
@@ -231,14 +233,14 @@ SELECT
     h.received_sats,
     h.sent_sats,
     h.net_sats,
-    t.first_seen,
+    h.first_seen,
     h.unconfirmed,
     h.sort_time,
     h.sort_height,
-    t.fee_sats,
+    h.fee_sats,
     h.fee_share_sats,
-    (CASE WHEN t.block_height IS NULL THEN 0
-          ELSE greatest(coalesce(ct.height, t.block_height) - t.block_height + 1, 1) END)::integer AS confirmations,
+    (CASE WHEN h.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, h.sort_height) - h.sort_height + 1, 1) END)::integer AS confirmations,
     coalesce(p.close_usd_cents, 0)::bigint AS close_usd_cents
 FROM transactions t
 JOIN ledger_entries h ON h.transaction_id = t.id
@@ -255,3 +257,109 @@ WHERE t.network = ANY (@networks::text[])
                ELSE false END,
           @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
           @min_amount::bigint, @max_amount::bigint, @direction::text);
+
+-- The CSV export (db.HistoryEach) reads the same rows as the pages, but
+-- all of them: one server-side cursor per watch-list entry over the
+-- queries below, each an ordered range of ledger_entries_history_idx read
+-- as it is fetched (no sort, no transactions lookup), merged in Go in the
+-- pages' order. One query over all entries would have to sort the user's
+-- whole history before its first row.
+
+-- name: HistoryExportEntries :many
+-- HistoryExportEntries lists the revealed watch-list entries an export
+-- reads, in id order, with the address each one tracks.
+SELECT ua.id, ua.address_id
+FROM user_addresses ua
+WHERE ua.user_id = @user_id
+  AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
+  AND ua.revealed
+ORDER BY ua.id;
+
+-- name: HistoryExportNewest :many
+-- HistoryExportNewest is one entry's filtered rows, newest first (the
+-- order of TransactionHistoryNewest). It is run through a cursor.
+SELECT
+    ua.id AS address_id,
+    a.address,
+    le.txid,
+    le.status,
+    CASE WHEN le.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+         ELSE false END AS self_transfer,
+    le.received_sats,
+    le.sent_sats,
+    le.net_sats,
+    le.first_seen,
+    le.unconfirmed,
+    le.sort_time,
+    le.sort_height,
+    le.fee_sats,
+    le.fee_share_sats,
+    (CASE WHEN le.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
+    -- db.HistoryEach sets the day's close from the prices it read once: a
+    -- probe of prices per row cost a quarter of the export, and a join
+    -- would let the planner sort the entry's rows, so that the cursor
+    -- delivered nothing until the whole range was read.
+    0::bigint AS close_usd_cents
+FROM user_addresses ua
+JOIN addresses a ON a.id = ua.address_id
+LEFT JOIN chain_tips ct ON ct.network = a.network
+-- The address is a parameter, not only the join's: equal to a constant,
+-- it lets the index's order be the query's, with no sort.
+JOIN ledger_entries le ON le.address_id = @address_id::bigint
+WHERE ua.id = @entry_id
+  AND ua.address_id = @address_id::bigint
+  AND ua.user_id = @user_id
+  AND ua.revealed
+  AND history_row_matches(le.sort_time, le.status, le.net_sats,
+          CASE WHEN le.has_siblings
+               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+               ELSE false END,
+          @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+          @min_amount::bigint, @max_amount::bigint, @direction::text)
+ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC;
+
+-- name: HistoryExportOldest :many
+-- HistoryExportOldest is HistoryExportNewest in the exact reverse order.
+SELECT
+    ua.id AS address_id,
+    a.address,
+    le.txid,
+    le.status,
+    CASE WHEN le.has_siblings
+         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+         ELSE false END AS self_transfer,
+    le.received_sats,
+    le.sent_sats,
+    le.net_sats,
+    le.first_seen,
+    le.unconfirmed,
+    le.sort_time,
+    le.sort_height,
+    le.fee_sats,
+    le.fee_share_sats,
+    (CASE WHEN le.unconfirmed THEN 0
+          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
+    -- db.HistoryEach sets the day's close from the prices it read once: a
+    -- probe of prices per row cost a quarter of the export, and a join
+    -- would let the planner sort the entry's rows, so that the cursor
+    -- delivered nothing until the whole range was read.
+    0::bigint AS close_usd_cents
+FROM user_addresses ua
+JOIN addresses a ON a.id = ua.address_id
+LEFT JOIN chain_tips ct ON ct.network = a.network
+-- The address is a parameter, not only the join's: equal to a constant,
+-- it lets the index's order be the query's, with no sort.
+JOIN ledger_entries le ON le.address_id = @address_id::bigint
+WHERE ua.id = @entry_id
+  AND ua.address_id = @address_id::bigint
+  AND ua.user_id = @user_id
+  AND ua.revealed
+  AND history_row_matches(le.sort_time, le.status, le.net_sats,
+          CASE WHEN le.has_siblings
+               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
+               ELSE false END,
+          @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
+          @min_amount::bigint, @max_amount::bigint, @direction::text)
+ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC;

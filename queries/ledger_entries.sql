@@ -1,13 +1,13 @@
 -- name: LedgerEntriesUpsert :exec
 -- LedgerEntriesUpsert writes a batch of (address, transaction) effects by
--- natural key, copying each transaction's ordering columns so the history
--- index can serve pages alone. Rows whose amounts are unchanged are left
+-- natural key, copying each transaction's ordering columns, first-seen
+-- time and fee so the history index can serve pages and exports alone. Rows whose amounts are unchanged are left
 -- untouched, so a re-run writes nothing.
 INSERT INTO ledger_entries AS le
     (address_id, transaction_id, received_sats, sent_sats, fee_share_sats,
-     txid, status, block_height, block_time, first_seen)
+     txid, status, block_height, block_time, first_seen, fee_sats)
 SELECT i.address_id, t.id, i.received_sats, i.sent_sats, i.fee_share_sats,
-       t.txid, t.status, t.block_height, t.block_time, t.first_seen
+       t.txid, t.status, t.block_height, t.block_time, t.first_seen, t.fee_sats
 FROM (
     SELECT
         unnest(@address_ids::bigint[]) AS address_id,

@@ -11,3 +11,9 @@ WHERE p.close_usd_cents <> EXCLUDED.close_usd_cents;
 -- PriceLatest returns the most recent close (a backward scan of the primary
 -- key), used for today's fiat values.
 SELECT * FROM prices ORDER BY day DESC LIMIT 1;
+
+-- name: PricesAll :many
+-- PricesAll returns every daily close (one row a day since 2009: a few
+-- thousand), for the CSV export, which looks each row's day up in memory
+-- instead of probing the primary key once per row.
+SELECT * FROM prices ORDER BY day;

@@ -964,7 +964,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row. An export ends after at most EXPORT_MAX_ROWS rows (default 1,000,000) or EXPORT_MAX_DURATION (default 10 minutes): past either the download breaks off rather than end as a file that looks whole; narrow it with from and to. A user runs at most EXPORTS_PER_USER exports at once (default 2).",
+                "description": "Every row GET /v1/transactions would page through with the same filters, streamed as RFC 4180 CSV with a header row. An export ends after at most EXPORT_MAX_ROWS rows (default 1,000,000) or EXPORT_MAX_DURATION (default 10 minutes): past either the download breaks off rather than end as a file that looks whole; narrow it with from and to. A user runs at most EXPORTS_PER_USER exports at once (default 2), and the service at most EXPORTS_MAX (default 2).",
                 "produces": [
                     "text/csv"
                 ],
@@ -1064,7 +1064,7 @@ const docTemplate = `{
                         }
                     },
                     "429": {
-                        "description": "rate limited, or EXPORTS_PER_USER exports already running; see Retry-After",
+                        "description": "rate limited, or EXPORTS_PER_USER or EXPORTS_MAX exports already running; see Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }

@@ -404,7 +404,8 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("RATE_LIMIT_RPS", "0")
 	t.Setenv("EXPORTS_PER_USER", "0") // twenty exports of one user at once: the load this test needs
-	fake := chaintest.New()           // the sync jobs run too, against a provider that answers
+	t.Setenv("EXPORTS_MAX", "0")
+	fake := chaintest.New() // the sync jobs run too, against a provider that answers
 	defer fake.Close()
 	t.Setenv("CHAIN_PROVIDER_URL", fake.URL)
 	if code, _, errOut := runCmd(context.Background(), "seed", "--users", "1", "--addresses", "5", "--transactions", "3000"); code != 0 {

@@ -108,7 +108,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		QueryTimeout:   cfg.DatabaseStatementTimeout,
 		MetricsToken:   cfg.MetricsToken,
 		Quotas: api.Quotas{AddressesPerUser: cfg.MaxAddressesPerUser, XpubsPerUser: cfg.MaxXpubsPerUser,
-			SyncCooldown: cfg.SyncCooldown, ExportsPerUser: cfg.ExportsPerUser, ExportMaxRows: cfg.ExportMaxRows,
+			SyncCooldown: cfg.SyncCooldown, ExportsPerUser: cfg.ExportsPerUser, ExportsMax: cfg.ExportsMax, ExportMaxRows: cfg.ExportMaxRows,
 			ExportMaxDuration: cfg.ExportMaxDuration},
 	}).Handler())
 
