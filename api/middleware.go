@@ -147,6 +147,9 @@ func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc
 // user now, the primary otherwise. Handlers that write read from the
 // primary (s.store) throughout.
 func (s *Server) reader(c *gin.Context) *db.Queries {
+	if q, ok := c.Get(readerKey); ok {
+		return q.(*db.Queries) // pinned by conditional
+	}
 	if s.reads == nil {
 		return s.store.Queries
 	}

@@ -4,7 +4,7 @@
 //
 //	@title						cointracker API
 //	@version					1
-//	@description				Track Bitcoin addresses and extended public keys: balances and transaction history, synchronised from the chain. Amounts are integer satoshis (`*_sats`) with BTC decimal strings beside them (`*_btc`).
+//	@description				Track Bitcoin addresses and extended public keys: balances and transaction history, synchronised from the chain. Amounts are integer satoshis (`*_sats`) with BTC decimal strings beside them (`*_btc`). Every GET of a list, a resource or balances answers with an ETag (Cache-Control: private, no-cache); send it back in If-None-Match and an unchanged answer is 304 Not Modified, with no body.
 //	@BasePath					/
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
@@ -172,21 +172,24 @@ func (s *Server) Handler() http.Handler {
 	v1 := r.Group("/v1", s.bounded(), s.authenticate(), s.trackWrites())
 	streamed := r.Group("/v1", s.authenticate())
 	streamed.GET("/transactions/export.csv", s.exportTransactions)
-	v1.GET("/me", s.getMe)
-	v1.GET("/addresses", s.listAddresses)
+	// Every read of lists, resources and balances is conditional: ETag,
+	// and 304 for a tag still current.
+	read := v1.Group("", s.conditional())
+	read.GET("/me", s.getMe)
+	read.GET("/addresses", s.listAddresses)
 	v1.POST("/addresses", s.createAddress)
-	v1.GET("/addresses/:id", s.getAddress)
+	read.GET("/addresses/:id", s.getAddress)
 	v1.PATCH("/addresses/:id", s.updateAddress)
 	v1.DELETE("/addresses/:id", s.deleteAddress)
-	v1.GET("/addresses/:id/transactions", s.listAddressTransactions)
+	read.GET("/addresses/:id/transactions", s.listAddressTransactions)
 	v1.POST("/addresses/:id/sync", s.syncAddress)
-	v1.GET("/transactions", s.listTransactions)
+	read.GET("/transactions", s.listTransactions)
 	v1.POST("/xpubs", s.createXpub)
-	v1.GET("/xpubs", s.listXpubs)
-	v1.GET("/xpubs/:id", s.getXpub)
+	read.GET("/xpubs", s.listXpubs)
+	read.GET("/xpubs/:id", s.getXpub)
 	v1.DELETE("/xpubs/:id", s.deleteXpub)
-	v1.GET("/balances", s.getBalances)
-	v1.GET("/balances/history", s.getBalanceHistory)
+	read.GET("/balances", s.getBalances)
+	read.GET("/balances/history", s.getBalanceHistory)
 	return r
 }
 

@@ -78,8 +78,9 @@ type LedgerEntriesUpsertParams struct {
 
 // LedgerEntriesUpsert writes a batch of (address, transaction) effects by
 // natural key, copying each transaction's ordering columns, first-seen
-// time and fee so the history index can serve pages and exports alone. Rows whose amounts are unchanged are left
-// untouched, so a re-run writes nothing.
+// time and fee so the history index can serve pages and exports alone.
+// Rows whose amounts are unchanged are left untouched, so a re-run writes
+// nothing.
 func (q *Queries) LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpsertParams) error {
 	_, err := q.db.Exec(ctx, ledgerEntriesUpsert,
 		arg.AddressIds,

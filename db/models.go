@@ -25,6 +25,12 @@ type AddressDay struct {
 	TxCount   int64
 }
 
+// Change stamp of each address's ledger rows (see migration 00021).
+type AddressStamp struct {
+	AddressID  int64
+	ChangedSeq int64
+}
+
 // Per-address sums of the confirmed and pending ledger entries, kept by ledger_aggregates triggers.
 type AddressTotal struct {
 	AddressID       int64
@@ -53,7 +59,8 @@ type ChainTip struct {
 	BlockHash []byte
 	UpdatedAt time.Time
 	// When the last complete reorg check began.
-	CheckedAt *time.Time
+	CheckedAt  *time.Time
+	ChangedSeq int64
 }
 
 type LedgerAggregateDifference struct {
@@ -92,6 +99,12 @@ type Price struct {
 	CloseUsdCents int64
 }
 
+// Change stamp of data every user sees (see migration 00021).
+type SharedStamp struct {
+	Kind       string
+	ChangedSeq int64
+}
+
 // Blockchain synchronisation progress of each address.
 type SyncState struct {
 	AddressID        int64
@@ -108,6 +121,7 @@ type SyncState struct {
 	UpdatedAt        time.Time
 	// The last finished sync ended done: the next may walk incrementally.
 	HistoryComplete bool
+	ChangedSeq      int64
 }
 
 // Bitcoin transactions touching at least one tracked address, shared by all users.
@@ -134,13 +148,14 @@ type TransactionSpend struct {
 
 // People using the API, identified by the token issuer and subject.
 type User struct {
-	ID        int64
-	Issuer    string
-	Subject   string
-	Email     *string
-	Name      *string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID         int64
+	Issuer     string
+	Subject    string
+	Email      *string
+	Name       *string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ChangedSeq int64
 }
 
 // The per-user watch-list linking a user to a shared address.
@@ -152,7 +167,8 @@ type UserAddress struct {
 	Label     *string
 	CreatedAt time.Time
 	// A sync of the address finished after the entry was created: its sync state, balance and history may be shown.
-	Revealed bool
+	Revealed   bool
+	ChangedSeq int64
 }
 
 type UserAddressSummary struct {
@@ -184,14 +200,15 @@ type UserAddressSummary struct {
 
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.
 type Xpub struct {
-	ID        int64
-	UserID    int64
-	Network   string
-	Xpub      string
-	Purpose   int16
-	Label     *string
-	GapLimit  int16
-	CreatedAt time.Time
+	ID         int64
+	UserID     int64
+	Network    string
+	Xpub       string
+	Purpose    int16
+	Label      *string
+	GapLimit   int16
+	CreatedAt  time.Time
+	ChangedSeq int64
 }
 
 // Addresses derived from a tracked xpub.

@@ -242,6 +242,51 @@ $$;
 
 
 --
+-- Name: ledger_stamp_addresses(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_stamp_addresses() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO address_stamps AS s (address_id, changed_seq)
+        SELECT a.address_id, nextval('data_change_seq')
+        FROM (SELECT DISTINCT address_id FROM old_rows ORDER BY 1) a
+        ON CONFLICT (address_id) DO UPDATE SET changed_seq = nextval('data_change_seq');
+    ELSE
+        INSERT INTO address_stamps AS s (address_id, changed_seq)
+        SELECT a.address_id, nextval('data_change_seq')
+        FROM (SELECT DISTINCT address_id FROM new_rows ORDER BY 1) a
+        ON CONFLICT (address_id) DO UPDATE SET changed_seq = nextval('data_change_seq');
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION ledger_stamp_addresses(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.ledger_stamp_addresses() IS 'Stamps the addresses whose ledger rows a statement wrote (see migration 00021).';
+
+
+--
+-- Name: prices_stamp(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.prices_stamp() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE shared_stamps SET changed_seq = nextval('data_change_seq') WHERE kind = 'prices';
+    RETURN NULL;
+END;
+$$;
+
+
+--
 -- Name: reveal_synced_entries(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -290,6 +335,27 @@ CREATE FUNCTION public.shown_sync_status(revealed boolean, status text) RETURNS 
 $$;
 
 
+--
+-- Name: stamp_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.stamp_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.changed_seq := nextval('data_change_seq');
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION stamp_change(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.stamp_change() IS 'Stamps the row being written with the next data_change_seq (see migration 00021).';
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -311,6 +377,23 @@ CREATE TABLE public.address_days (
 --
 
 COMMENT ON TABLE public.address_days IS 'Per-address, per-UTC-day net movement of the counted ledger entries (on block time, first seen while pending), kept by ledger_aggregates triggers.';
+
+
+--
+-- Name: address_stamps; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.address_stamps (
+    address_id bigint NOT NULL,
+    changed_seq bigint NOT NULL
+);
+
+
+--
+-- Name: TABLE address_stamps; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.address_stamps IS 'Change stamp of each address''s ledger rows (see migration 00021).';
 
 
 --
@@ -403,6 +486,18 @@ COMMENT ON TABLE public.chain_blocks IS 'Height-to-hash checkpoints of the block
 
 
 --
+-- Name: data_change_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.data_change_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+
+--
 -- Name: chain_tips; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -412,6 +507,7 @@ CREATE TABLE public.chain_tips (
     block_hash bytea,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     checked_at timestamp with time zone,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
     CONSTRAINT chain_tips_block_hash_check CHECK ((octet_length(block_hash) = 32)),
     CONSTRAINT chain_tips_height_check CHECK ((height >= 0)),
     CONSTRAINT chain_tips_network_check CHECK ((network = ANY (ARRAY['mainnet'::text, 'testnet'::text, 'signet'::text, 'regtest'::text])))
@@ -714,6 +810,23 @@ CREATE TABLE public.river_queue (
 
 
 --
+-- Name: shared_stamps; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.shared_stamps (
+    kind text NOT NULL,
+    changed_seq bigint NOT NULL
+);
+
+
+--
+-- Name: TABLE shared_stamps; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.shared_stamps IS 'Change stamp of data every user sees (see migration 00021).';
+
+
+--
 -- Name: sync_states; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -731,6 +844,7 @@ CREATE TABLE public.sync_states (
     finished_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     history_complete boolean DEFAULT false NOT NULL,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
     CONSTRAINT sync_states_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT sync_states_last_seen_txid_check CHECK ((octet_length(last_seen_txid) = 32)),
     CONSTRAINT sync_states_last_synced_height_check CHECK ((last_synced_height >= 0)),
@@ -834,6 +948,7 @@ CREATE TABLE public.user_addresses (
     label text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     revealed boolean DEFAULT false NOT NULL,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
     CONSTRAINT user_addresses_label_check CHECK ((length(label) <= 200))
 );
 
@@ -922,6 +1037,7 @@ CREATE TABLE public.users (
     name text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
     CONSTRAINT users_issuer_check CHECK ((issuer <> ''::text)),
     CONSTRAINT users_subject_check CHECK ((subject <> ''::text))
 );
@@ -982,6 +1098,7 @@ CREATE TABLE public.xpubs (
     label text,
     gap_limit smallint DEFAULT 20 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
     CONSTRAINT xpubs_gap_limit_check CHECK (((gap_limit >= 1) AND (gap_limit <= 1000))),
     CONSTRAINT xpubs_label_check CHECK ((length(label) <= 200)),
     CONSTRAINT xpubs_network_check CHECK ((network = ANY (ARRAY['mainnet'::text, 'testnet'::text, 'signet'::text, 'regtest'::text]))),
@@ -1031,6 +1148,14 @@ ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('
 
 ALTER TABLE ONLY public.address_days
     ADD CONSTRAINT address_days_pkey PRIMARY KEY (address_id, day);
+
+
+--
+-- Name: address_stamps address_stamps_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_stamps
+    ADD CONSTRAINT address_stamps_pkey PRIMARY KEY (address_id);
 
 
 --
@@ -1135,6 +1260,14 @@ ALTER TABLE ONLY public.river_notification
 
 ALTER TABLE ONLY public.river_queue
     ADD CONSTRAINT river_queue_pkey PRIMARY KEY (name);
+
+
+--
+-- Name: shared_stamps shared_stamps_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.shared_stamps
+    ADD CONSTRAINT shared_stamps_pkey PRIMARY KEY (kind);
 
 
 --
@@ -1367,6 +1500,13 @@ CREATE INDEX xpubs_user_id_id_idx ON public.xpubs USING btree (user_id, id);
 
 
 --
+-- Name: chain_tips chain_tips_stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER chain_tips_stamp BEFORE UPDATE ON public.chain_tips FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
+
+
+--
 -- Name: ledger_entries ledger_aggregates_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1395,10 +1535,45 @@ CREATE TRIGGER ledger_entries_siblings AFTER INSERT ON public.ledger_entries REF
 
 
 --
+-- Name: ledger_entries ledger_stamp_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_stamp_delete AFTER DELETE ON public.ledger_entries REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_stamp_addresses();
+
+
+--
+-- Name: ledger_entries ledger_stamp_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_stamp_insert AFTER INSERT ON public.ledger_entries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_stamp_addresses();
+
+
+--
+-- Name: ledger_entries ledger_stamp_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_stamp_update AFTER UPDATE ON public.ledger_entries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_stamp_addresses();
+
+
+--
+-- Name: prices prices_stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER prices_stamp AFTER INSERT OR DELETE OR UPDATE ON public.prices FOR EACH STATEMENT EXECUTE FUNCTION public.prices_stamp();
+
+
+--
 -- Name: sync_states sync_states_reveal; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER sync_states_reveal AFTER INSERT OR UPDATE OF finished_at ON public.sync_states FOR EACH ROW WHEN (((new.finished_at IS NOT NULL) AND (new.status = ANY (ARRAY['done'::text, 'partial'::text])))) EXECUTE FUNCTION public.reveal_synced_entries();
+
+
+--
+-- Name: sync_states sync_states_stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sync_states_stamp BEFORE UPDATE ON public.sync_states FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
 
 
 --
@@ -1409,11 +1584,40 @@ CREATE TRIGGER transactions_ledger_sync AFTER UPDATE OF status, block_height, bl
 
 
 --
+-- Name: user_addresses user_addresses_stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_stamp BEFORE UPDATE ON public.user_addresses FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
+
+
+--
+-- Name: users users_stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_stamp BEFORE UPDATE ON public.users FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
+
+
+--
+-- Name: xpubs xpubs_stamp; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER xpubs_stamp BEFORE UPDATE ON public.xpubs FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
+
+
+--
 -- Name: address_days address_days_address_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.address_days
     ADD CONSTRAINT address_days_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
+
+
+--
+-- Name: address_stamps address_stamps_address_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_stamps
+    ADD CONSTRAINT address_stamps_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
 
 
 --

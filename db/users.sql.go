@@ -10,8 +10,73 @@ import (
 	"time"
 )
 
+const userDataVersion = `-- name: UserDataVersion :one
+SELECT u.changed_seq AS user_stamp,
+       e.entries,
+       e.entry_stamps,
+       e.ledger_stamps,
+       e.sync_stamps,
+       x.xpubs,
+       x.xpub_stamps,
+       (SELECT coalesce(sum(ct.changed_seq), 0) FROM chain_tips ct)::bigint AS tip_stamps,
+       (SELECT s.changed_seq FROM shared_stamps s WHERE s.kind = 'prices')::bigint AS price_stamp
+FROM users u
+CROSS JOIN LATERAL (
+    SELECT count(*)::bigint AS entries,
+           coalesce(sum(ua.changed_seq), 0)::bigint AS entry_stamps,
+           coalesce(sum(st.changed_seq), 0)::bigint AS ledger_stamps,
+           coalesce(sum(ss.changed_seq), 0)::bigint AS sync_stamps
+    FROM user_addresses ua
+    LEFT JOIN address_stamps st ON st.address_id = ua.address_id
+    LEFT JOIN sync_states ss ON ss.address_id = ua.address_id
+    WHERE ua.user_id = u.id
+) e
+CROSS JOIN LATERAL (
+    SELECT count(*)::bigint AS xpubs,
+           coalesce(sum(xp.changed_seq), 0)::bigint AS xpub_stamps
+    FROM xpubs xp
+    WHERE xp.user_id = u.id
+) x
+WHERE u.id = $1
+`
+
+type UserDataVersionRow struct {
+	UserStamp    int64
+	Entries      int64
+	EntryStamps  int64
+	LedgerStamps int64
+	SyncStamps   int64
+	Xpubs        int64
+	XpubStamps   int64
+	TipStamps    int64
+	PriceStamp   int64
+}
+
+// UserDataVersion is what a user's answers are made of, summarised by the
+// change stamps of migration 00021: their own row, their watch-list
+// entries with each address's ledger and sync state, their xpubs, the
+// chain tips (confirmations) and the prices (fiat values). Each count and
+// sum changes with every change the user could see, so the API's ETag is
+// derived from them; the ledger itself is not read (O(watch-list)).
+func (q *Queries) UserDataVersion(ctx context.Context, userID int64) (UserDataVersionRow, error) {
+	row := q.db.QueryRow(ctx, userDataVersion, userID)
+	var i UserDataVersionRow
+	err := row.Scan(
+		&i.UserStamp,
+		&i.Entries,
+		&i.EntryStamps,
+		&i.LedgerStamps,
+		&i.SyncStamps,
+		&i.Xpubs,
+		&i.XpubStamps,
+		&i.TipStamps,
+		&i.PriceStamp,
+	)
+	return i, err
+}
+
 const userGetByID = `-- name: UserGetByID :one
-SELECT id, issuer, subject, email, name, created_at, updated_at FROM users WHERE id = $1
+SELECT id, issuer, subject, email, name, created_at, updated_at, changed_seq FROM users WHERE id = $1
 `
 
 // UserGetByID serves GET /v1/me (primary key).
@@ -26,6 +91,7 @@ func (q *Queries) UserGetByID(ctx context.Context, id int64) (User, error) {
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ChangedSeq,
 	)
 	return i, err
 }
@@ -64,11 +130,11 @@ WITH upserted AS (
         updated_at = now()
     WHERE (u.email, u.name) IS DISTINCT FROM
           (coalesce(EXCLUDED.email, u.email), coalesce(EXCLUDED.name, u.name))
-    RETURNING u.id, u.issuer, u.subject, u.email, u.name, u.created_at, u.updated_at
+    RETURNING u.id, u.issuer, u.subject, u.email, u.name, u.created_at, u.updated_at, u.changed_seq
 )
-SELECT upserted.id, upserted.issuer, upserted.subject, upserted.email, upserted.name, upserted.created_at, upserted.updated_at, true AS written FROM upserted
+SELECT upserted.id, upserted.issuer, upserted.subject, upserted.email, upserted.name, upserted.created_at, upserted.updated_at, upserted.changed_seq, true AS written FROM upserted
 UNION ALL
-SELECT users.id, users.issuer, users.subject, users.email, users.name, users.created_at, users.updated_at, false AS written FROM users
+SELECT users.id, users.issuer, users.subject, users.email, users.name, users.created_at, users.updated_at, users.changed_seq, false AS written FROM users
 WHERE issuer = $1 AND subject = $2
   AND NOT EXISTS (SELECT 1 FROM upserted)
 `
@@ -81,14 +147,15 @@ type UserUpsertParams struct {
 }
 
 type UserUpsertRow struct {
-	ID        int64
-	Issuer    string
-	Subject   string
-	Email     *string
-	Name      *string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	Written   bool
+	ID         int64
+	Issuer     string
+	Subject    string
+	Email      *string
+	Name       *string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	ChangedSeq int64
+	Written    bool
 }
 
 // UserUpsert returns the user for a token's (issuer, subject), creating it
@@ -114,6 +181,7 @@ func (q *Queries) UserUpsert(ctx context.Context, arg UserUpsertParams) (UserUps
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ChangedSeq,
 		&i.Written,
 	)
 	return i, err

@@ -97,7 +97,7 @@ func (q *Queries) XpubAddressesUpsert(ctx context.Context, arg XpubAddressesUpse
 const xpubCreate = `-- name: XpubCreate :one
 INSERT INTO xpubs (user_id, network, xpub, purpose, label)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, user_id, network, xpub, purpose, label, gap_limit, created_at
+RETURNING id, user_id, network, xpub, purpose, label, gap_limit, created_at, changed_seq
 `
 
 type XpubCreateParams struct {
@@ -128,6 +128,7 @@ func (q *Queries) XpubCreate(ctx context.Context, arg XpubCreateParams) (Xpub, e
 		&i.Label,
 		&i.GapLimit,
 		&i.CreatedAt,
+		&i.ChangedSeq,
 	)
 	return i, err
 }
@@ -165,7 +166,7 @@ func (q *Queries) XpubDerivedCount(ctx context.Context, xpubID int64) (int32, er
 }
 
 const xpubGet = `-- name: XpubGet :one
-SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs WHERE user_id = $1 AND id = $2
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at, changed_seq FROM xpubs WHERE user_id = $1 AND id = $2
 `
 
 type XpubGetParams struct {
@@ -186,12 +187,13 @@ func (q *Queries) XpubGet(ctx context.Context, arg XpubGetParams) (Xpub, error) 
 		&i.Label,
 		&i.GapLimit,
 		&i.CreatedAt,
+		&i.ChangedSeq,
 	)
 	return i, err
 }
 
 const xpubList = `-- name: XpubList :many
-SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at, changed_seq FROM xpubs
 WHERE user_id = $1 AND id > $2
 ORDER BY id
 LIMIT $3
@@ -223,6 +225,7 @@ func (q *Queries) XpubList(ctx context.Context, arg XpubListParams) ([]Xpub, err
 			&i.Label,
 			&i.GapLimit,
 			&i.CreatedAt,
+			&i.ChangedSeq,
 		); err != nil {
 			return nil, err
 		}
@@ -239,11 +242,11 @@ WITH inserted AS (
     INSERT INTO xpubs (user_id, network, xpub, purpose, label)
     VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT ON CONSTRAINT xpubs_user_id_xpub_key DO NOTHING
-    RETURNING id, user_id, network, xpub, purpose, label, gap_limit, created_at
+    RETURNING id, user_id, network, xpub, purpose, label, gap_limit, created_at, changed_seq
 )
-SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM inserted
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at, changed_seq FROM inserted
 UNION ALL
-SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at FROM xpubs
+SELECT id, user_id, network, xpub, purpose, label, gap_limit, created_at, changed_seq FROM xpubs
 WHERE user_id = $1 AND xpub = $3
   AND NOT EXISTS (SELECT 1 FROM inserted)
 `
@@ -257,14 +260,15 @@ type XpubUpsertParams struct {
 }
 
 type XpubUpsertRow struct {
-	ID        int64
-	UserID    int64
-	Network   string
-	Xpub      string
-	Purpose   int16
-	Label     *string
-	GapLimit  int16
-	CreatedAt time.Time
+	ID         int64
+	UserID     int64
+	Network    string
+	Xpub       string
+	Purpose    int16
+	Label      *string
+	GapLimit   int16
+	CreatedAt  time.Time
+	ChangedSeq int64
 }
 
 // XpubUpsert returns the user's xpub row, creating it when new (the
@@ -287,6 +291,7 @@ func (q *Queries) XpubUpsert(ctx context.Context, arg XpubUpsertParams) (XpubUps
 		&i.Label,
 		&i.GapLimit,
 		&i.CreatedAt,
+		&i.ChangedSeq,
 	)
 	return i, err
 }

@@ -1,8 +1,9 @@
 -- name: LedgerEntriesUpsert :exec
 -- LedgerEntriesUpsert writes a batch of (address, transaction) effects by
 -- natural key, copying each transaction's ordering columns, first-seen
--- time and fee so the history index can serve pages and exports alone. Rows whose amounts are unchanged are left
--- untouched, so a re-run writes nothing.
+-- time and fee so the history index can serve pages and exports alone.
+-- Rows whose amounts are unchanged are left untouched, so a re-run writes
+-- nothing.
 INSERT INTO ledger_entries AS le
     (address_id, transaction_id, received_sats, sent_sats, fee_share_sats,
      txid, status, block_height, block_time, first_seen, fee_sats)

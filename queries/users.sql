@@ -37,3 +37,38 @@ SELECT (SELECT count(*) FROM user_addresses ua WHERE ua.user_id = u.id AND ua.xp
 FROM users u
 WHERE u.id = @user_id
 FOR UPDATE OF u;
+
+-- name: UserDataVersion :one
+-- UserDataVersion is what a user's answers are made of, summarised by the
+-- change stamps of migration 00021: their own row, their watch-list
+-- entries with each address's ledger and sync state, their xpubs, the
+-- chain tips (confirmations) and the prices (fiat values). Each count and
+-- sum changes with every change the user could see, so the API's ETag is
+-- derived from them; the ledger itself is not read (O(watch-list)).
+SELECT u.changed_seq AS user_stamp,
+       e.entries,
+       e.entry_stamps,
+       e.ledger_stamps,
+       e.sync_stamps,
+       x.xpubs,
+       x.xpub_stamps,
+       (SELECT coalesce(sum(ct.changed_seq), 0) FROM chain_tips ct)::bigint AS tip_stamps,
+       (SELECT s.changed_seq FROM shared_stamps s WHERE s.kind = 'prices')::bigint AS price_stamp
+FROM users u
+CROSS JOIN LATERAL (
+    SELECT count(*)::bigint AS entries,
+           coalesce(sum(ua.changed_seq), 0)::bigint AS entry_stamps,
+           coalesce(sum(st.changed_seq), 0)::bigint AS ledger_stamps,
+           coalesce(sum(ss.changed_seq), 0)::bigint AS sync_stamps
+    FROM user_addresses ua
+    LEFT JOIN address_stamps st ON st.address_id = ua.address_id
+    LEFT JOIN sync_states ss ON ss.address_id = ua.address_id
+    WHERE ua.user_id = u.id
+) e
+CROSS JOIN LATERAL (
+    SELECT count(*)::bigint AS xpubs,
+           coalesce(sum(xp.changed_seq), 0)::bigint AS xpub_stamps
+    FROM xpubs xp
+    WHERE xp.user_id = u.id
+) x
+WHERE u.id = @user_id;

@@ -2046,7 +2046,7 @@ var SwaggerInfo = &swag.Spec{
 	BasePath:         "/",
 	Schemes:          []string{},
 	Title:            "cointracker API",
-	Description:      "Track Bitcoin addresses and extended public keys: balances and transaction history, synchronised from the chain. Amounts are integer satoshis (`*_sats`) with BTC decimal strings beside them (`*_btc`).",
+	Description:      "Track Bitcoin addresses and extended public keys: balances and transaction history, synchronised from the chain. Amounts are integer satoshis (`*_sats`) with BTC decimal strings beside them (`*_btc`). Every GET of a list, a resource or balances answers with an ETag (Cache-Control: private, no-cache); send it back in If-None-Match and an unchanged answer is 304 Not Modified, with no body.",
 	InfoInstanceName: "swagger",
 	SwaggerTemplate:  docTemplate,
 	LeftDelim:        "{{",
