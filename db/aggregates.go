@@ -7,11 +7,11 @@ import (
 
 // String describes one difference between the stored ledger aggregates
 // and the ledger (LedgerAggregateDifferences): an address's totals, or one
-// of its days.
+// of its days or months.
 func (d LedgerAggregateDifference) String() string {
-	day := "totals"
+	what := d.Aggregate
 	if d.Day != nil {
-		day = d.Day.Format(time.DateOnly)
+		what += " " + d.Day.Format(time.DateOnly)
 	}
-	return fmt.Sprintf("address %d %s: stored %s, the ledger says %s", d.AddressID, day, d.Stored, d.Computed)
+	return fmt.Sprintf("address %d %s: stored %s, the ledger says %s", d.AddressID, what, d.Stored, d.Computed)
 }

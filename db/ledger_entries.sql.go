@@ -10,14 +10,14 @@ import (
 )
 
 const ledgerAggregateDifferences = `-- name: LedgerAggregateDifferences :many
-SELECT d.address_id, d.day, d.stored, d.computed
+SELECT d.aggregate, d.address_id, d.day, d.stored, d.computed
 FROM ledger_aggregate_differences d
-ORDER BY d.address_id, d.day NULLS FIRST
+ORDER BY d.address_id, d.aggregate DESC, d.day NULLS FIRST
 LIMIT $1
 `
 
 // LedgerAggregateDifferences recomputes the stored aggregates
-// (address_totals, address_days; migration 00018) from the ledger and
+// (address_totals, address_days, address_months; migrations 00018, 00022) from the ledger and
 // lists up to max_rows differences: none when they are exact. It reads the
 // whole ledger: `cointracker verify` and the tests run it, never a request.
 func (q *Queries) LedgerAggregateDifferences(ctx context.Context, maxRows int32) ([]LedgerAggregateDifference, error) {
@@ -30,6 +30,7 @@ func (q *Queries) LedgerAggregateDifferences(ctx context.Context, maxRows int32)
 	for rows.Next() {
 		var i LedgerAggregateDifference
 		if err := rows.Scan(
+			&i.Aggregate,
 			&i.AddressID,
 			&i.Day,
 			&i.Stored,

@@ -25,6 +25,14 @@ type AddressDay struct {
 	TxCount   int64
 }
 
+// Net movement and transaction count of each address per UTC month, kept with address_days.
+type AddressMonth struct {
+	AddressID int64
+	Month     time.Time
+	NetSats   int64
+	TxCount   int64
+}
+
 // Change stamp of each address's ledger rows (see migration 00021).
 type AddressStamp struct {
 	AddressID  int64
@@ -64,6 +72,7 @@ type ChainTip struct {
 }
 
 type LedgerAggregateDifference struct {
+	Aggregate string
 	AddressID int64
 	Day       *time.Time
 	Stored    string

@@ -122,6 +122,20 @@ CREATE FUNCTION public.ledger_aggregates_add(changes public.ledger_change[]) RET
     USING (SELECT DISTINCT c.address_id, (c.sort_time AT TIME ZONE 'UTC')::date AS day
            FROM unnest(changes) c WHERE c.sign < 0) gone
     WHERE d.address_id = gone.address_id AND d.day = gone.day AND d.tx_count = 0;
+
+    INSERT INTO address_months AS m (address_id, month, net_sats, tx_count)
+    SELECT c.address_id, date_trunc('month', c.sort_time AT TIME ZONE 'UTC')::date, sum(c.sign * c.net_sats), sum(c.sign)
+    FROM unnest(changes) c
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (address_id, month) DO UPDATE SET
+        net_sats = m.net_sats + EXCLUDED.net_sats,
+        tx_count = m.tx_count + EXCLUDED.tx_count;
+
+    DELETE FROM address_months m
+    USING (SELECT DISTINCT c.address_id, date_trunc('month', c.sort_time AT TIME ZONE 'UTC')::date AS month
+           FROM unnest(changes) c WHERE c.sign < 0) gone
+    WHERE m.address_id = gone.address_id AND m.month = gone.month AND m.tx_count = 0;
 $$;
 
 
@@ -377,6 +391,26 @@ CREATE TABLE public.address_days (
 --
 
 COMMENT ON TABLE public.address_days IS 'Per-address, per-UTC-day net movement of the counted ledger entries (on block time, first seen while pending), kept by ledger_aggregates triggers.';
+
+
+--
+-- Name: address_months; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.address_months (
+    address_id bigint NOT NULL,
+    month date NOT NULL,
+    net_sats bigint NOT NULL,
+    tx_count bigint NOT NULL,
+    CONSTRAINT address_months_month_check CHECK ((month = (date_trunc('month'::text, (month)::timestamp without time zone))::date))
+);
+
+
+--
+-- Name: TABLE address_months; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.address_months IS 'Net movement and transaction count of each address per UTC month, kept with address_days.';
 
 
 --
@@ -652,21 +686,39 @@ CREATE VIEW public.ledger_aggregate_differences AS
            FROM public.ledger_entries l
           WHERE (l.status = ANY (ARRAY['confirmed'::text, 'pending'::text]))
           GROUP BY l.address_id, (((l.sort_time AT TIME ZONE 'UTC'::text))::date)
+        ), months AS (
+         SELECT days.address_id,
+            (date_trunc('month'::text, (days.day)::timestamp without time zone))::date AS month,
+            sum(days.net_sats) AS net_sats,
+            sum(days.tx_count) AS tx_count
+           FROM days
+          GROUP BY days.address_id, ((date_trunc('month'::text, (days.day)::timestamp without time zone))::date)
         )
- SELECT totals.address_id,
+ SELECT 'totals'::text AS aggregate,
+    totals.address_id,
     NULL::date AS day,
     totals.stored,
     totals.computed
    FROM totals
   WHERE (totals.stored IS DISTINCT FROM totals.computed)
 UNION ALL
- SELECT COALESCE(c.address_id, d.address_id) AS address_id,
+ SELECT 'day'::text AS aggregate,
+    COALESCE(c.address_id, d.address_id) AS address_id,
     COALESCE(c.day, d.day) AS day,
     (ROW(d.net_sats, d.tx_count))::text AS stored,
     (ROW(c.net_sats, c.tx_count))::text AS computed
    FROM (days c
      FULL JOIN public.address_days d ON (((d.address_id = c.address_id) AND (d.day = c.day))))
-  WHERE (((d.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR (d.tx_count IS DISTINCT FROM c.tx_count));
+  WHERE (((d.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR (d.tx_count IS DISTINCT FROM c.tx_count))
+UNION ALL
+ SELECT 'month'::text AS aggregate,
+    COALESCE(c.address_id, m.address_id) AS address_id,
+    COALESCE(c.month, m.month) AS day,
+    (ROW(m.net_sats, m.tx_count))::text AS stored,
+    (ROW(c.net_sats, c.tx_count))::text AS computed
+   FROM (months c
+     FULL JOIN public.address_months m ON (((m.address_id = c.address_id) AND (m.month = c.month))))
+  WHERE (((m.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR ((m.tx_count)::numeric IS DISTINCT FROM c.tx_count));
 
 
 --
@@ -1147,7 +1199,15 @@ ALTER TABLE ONLY public.river_notification ALTER COLUMN id SET DEFAULT nextval('
 --
 
 ALTER TABLE ONLY public.address_days
-    ADD CONSTRAINT address_days_pkey PRIMARY KEY (address_id, day);
+    ADD CONSTRAINT address_days_pkey PRIMARY KEY (address_id, day) INCLUDE (net_sats);
+
+
+--
+-- Name: address_months address_months_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_months
+    ADD CONSTRAINT address_months_pkey PRIMARY KEY (address_id, month) INCLUDE (net_sats);
 
 
 --
@@ -1610,6 +1670,14 @@ CREATE TRIGGER xpubs_stamp BEFORE UPDATE ON public.xpubs FOR EACH ROW WHEN ((old
 
 ALTER TABLE ONLY public.address_days
     ADD CONSTRAINT address_days_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
+
+
+--
+-- Name: address_months address_months_address_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.address_months
+    ADD CONSTRAINT address_months_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
 
 
 --

@@ -47,11 +47,17 @@ WITH moves AS (
     SELECT date_trunc(@interval::text, d.day::timestamp) AT TIME ZONE 'UTC' AS bucket,
            sum(d.net_sats)::bigint AS net
     FROM user_addresses ua
-    -- Each entry's days from its own range of address_days_pkey: OFFSET 0
-    -- keeps the planner from hashing the whole table for a heavy user.
+    -- Each entry's days (or months, for a monthly history: address_months,
+    -- migration 00022) from its own range of the table's key, an
+    -- index-only scan (the key carries net_sats); only one of the two
+    -- branches runs. OFFSET 0 keeps the planner from hashing the whole
+    -- table for a heavy user.
     CROSS JOIN LATERAL (
         SELECT ad.day, ad.net_sats FROM address_days ad
-        WHERE ad.address_id = ua.address_id
+        WHERE ad.address_id = ua.address_id AND @interval::text <> 'month'
+        UNION ALL
+        SELECT am.month, am.net_sats FROM address_months am
+        WHERE am.address_id = ua.address_id AND @interval::text = 'month'
         OFFSET 0
     ) d
     WHERE ua.user_id = @user_id

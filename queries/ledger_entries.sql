@@ -27,10 +27,10 @@ WHERE (le.received_sats, le.sent_sats, le.fee_share_sats)
 
 -- name: LedgerAggregateDifferences :many
 -- LedgerAggregateDifferences recomputes the stored aggregates
--- (address_totals, address_days; migration 00018) from the ledger and
+-- (address_totals, address_days, address_months; migrations 00018, 00022) from the ledger and
 -- lists up to max_rows differences: none when they are exact. It reads the
 -- whole ledger: `cointracker verify` and the tests run it, never a request.
-SELECT d.address_id, d.day, d.stored, d.computed
+SELECT d.aggregate, d.address_id, d.day, d.stored, d.computed
 FROM ledger_aggregate_differences d
-ORDER BY d.address_id, d.day NULLS FIRST
+ORDER BY d.address_id, d.aggregate DESC, d.day NULLS FIRST
 LIMIT @max_rows;

@@ -389,6 +389,20 @@ func TestSeedCommand(t *testing.T) {
 	if _, err := conn.Exec(ctx, "UPDATE address_totals SET sent_sats = sent_sats - 1 WHERE address_id = $1", addressID); err != nil {
 		t.Fatal(err)
 	}
+	// A month that disagrees with the ledger is named too.
+	var month time.Time
+	if err := conn.QueryRow(ctx, `UPDATE address_months SET net_sats = net_sats + 1
+		WHERE (address_id, month) = (SELECT address_id, month FROM address_months ORDER BY 1, 2 LIMIT 1)
+		RETURNING address_id, month`).Scan(&addressID, &month); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCmd(ctx, "verify")
+	if want := fmt.Sprintf("address %d month %s: stored", addressID, month.Format(time.DateOnly)); code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("verify after a month changed behind the triggers: exit %d, stdout %q, want %q", code, out, want)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE address_months SET net_sats = net_sats - 1 WHERE address_id = $1 AND month = $2", addressID, month); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestGracefulShutdown runs 20 clients against the server and stops it
