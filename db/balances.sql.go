@@ -113,12 +113,7 @@ SELECT coalesce(sum(t.confirmed_sats), 0)::bigint AS confirmed_sats,
        coalesce(sum(t.received_sats), 0)::bigint AS received_sats,
        coalesce(sum(t.sent_sats), 0)::bigint AS sent_sats,
        (coalesce(sum(t.tx_count), 0)
-        - (SELECT count(*) - count(DISTINCT s.transaction_id)
-           FROM entries e2
-           CROSS JOIN LATERAL (
-               SELECT l.transaction_id FROM ledger_entries l
-               WHERE l.address_id = e2.address_id AND l.has_siblings AND l.status IN ('confirmed', 'pending')
-           ) s))::bigint AS tx_count,
+        - coalesce((SELECT ut.repeats FROM user_totals ut WHERE ut.user_id = $1), 0))::bigint AS tx_count,
        -- Scalar subqueries of the columns, not min()/max(), so sqlc types
        -- them as the columns are: nullable (no entry has activity).
        (SELECT f.first_activity FROM entries e3 JOIN address_totals f ON f.address_id = e3.address_id
@@ -143,13 +138,10 @@ type BalanceTotalsRow struct {
 // user's revealed entries' stored totals (address_totals, one row per
 // entry), whatever page of entries the call lists, and the user's
 // transaction count, each transaction once however many of the user's
-// addresses it touches: the entries' counts less the repeats. A
-// transaction at k of the user's addresses is in k of those counts, and
-// all k of its entries are flagged has_siblings (never stale false,
-// migration 00012), so over the user's flagged rows, rows less distinct
-// transactions is the repeats. ledger_entries_siblings_idx lists an
-// address's flagged rows: the cost is the user's multi-address rows, not
-// their history.
+// addresses it touches: the entries' counts less the repeats (a
+// transaction at k of the user's revealed addresses is in k of those
+// counts), kept in user_totals by triggers (migration 00023). The cost is
+// one row per entry.
 func (q *Queries) BalanceTotals(ctx context.Context, userID int64) (BalanceTotalsRow, error) {
 	row := q.db.QueryRow(ctx, balanceTotals, userID)
 	var i BalanceTotalsRow

@@ -207,6 +207,12 @@ type UserAddressSummary struct {
 	LastActivity     *time.Time
 }
 
+// Per-user aggregates of the watch-list as a whole: repeats is the count of extra rows of transactions at several of the user's revealed entries.
+type UserTotal struct {
+	UserID  int64
+	Repeats int64
+}
+
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.
 type Xpub struct {
 	ID         int64

@@ -32,6 +32,17 @@ CREATE TYPE public.ledger_change AS (
 
 
 --
+-- Name: ledger_move; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.ledger_move AS (
+	address_id bigint,
+	transaction_id bigint,
+	d integer
+);
+
+
+--
 -- Name: river_job_state; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -256,6 +267,75 @@ $$;
 
 
 --
+-- Name: ledger_repeats_follow(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_repeats_follow() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    moved ledger_move[];
+BEGIN
+    -- The rows that started (+1) or stopped (-1) counting.
+    IF TG_OP = 'INSERT' THEN
+        moved := ARRAY(SELECT ROW(n.address_id, n.transaction_id, 1)::ledger_move
+                       FROM new_rows n WHERE n.status IN ('confirmed', 'pending'));
+    ELSIF TG_OP = 'DELETE' THEN
+        moved := ARRAY(SELECT ROW(o.address_id, o.transaction_id, -1)::ledger_move
+                       FROM old_rows o WHERE o.status IN ('confirmed', 'pending'));
+    ELSE
+        moved := ARRAY(SELECT ROW(n.address_id, n.transaction_id,
+                                  (n.status IN ('confirmed', 'pending'))::integer
+                                  - (o.status IN ('confirmed', 'pending'))::integer)::ledger_move
+                       FROM old_rows o JOIN new_rows n USING (transaction_id, address_id)
+                       WHERE (n.status IN ('confirmed', 'pending')) <> (o.status IN ('confirmed', 'pending')));
+    END IF;
+    -- Only transactions at several addresses can repeat: another row now,
+    -- or another in the statement.
+    moved := ARRAY(
+        SELECT m FROM unnest(moved) m
+        WHERE m.transaction_id IN (SELECT x.transaction_id FROM unnest(moved) x GROUP BY 1 HAVING count(*) > 1)
+           OR EXISTS (SELECT 1 FROM ledger_entries o
+                      WHERE o.transaction_id = m.transaction_id AND o.address_id <> m.address_id));
+    IF cardinality(moved) = 0 THEN
+        RETURN NULL;
+    END IF;
+    -- Every watcher, revealed or not: an entry revealed concurrently is
+    -- seen once its transaction has committed, after this lock.
+    PERFORM lock_users(ARRAY(SELECT ua.user_id FROM unnest(moved) m
+                             JOIN user_addresses ua ON ua.address_id = m.address_id));
+    INSERT INTO user_totals AS t (user_id, repeats)
+    SELECT c.user_id, sum(greatest(c.k - 1, 0) - greatest(c.k - c.d - 1, 0))
+    FROM (
+        SELECT p.user_id, p.d,
+               (SELECT count(*) FROM ledger_entries l
+                JOIN user_addresses ua ON ua.address_id = l.address_id AND ua.user_id = p.user_id AND ua.revealed
+                WHERE l.transaction_id = p.transaction_id AND l.status IN ('confirmed', 'pending')) AS k
+        FROM (
+            SELECT ua.user_id, m.transaction_id, sum(m.d) AS d
+            FROM unnest(moved) m
+            JOIN user_addresses ua ON ua.address_id = m.address_id AND ua.revealed
+            GROUP BY 1, 2
+        ) p
+    ) c
+    JOIN users u ON u.id = c.user_id
+    GROUP BY c.user_id
+    ORDER BY c.user_id
+    ON CONFLICT (user_id) DO UPDATE SET repeats = t.repeats + EXCLUDED.repeats
+    WHERE EXCLUDED.repeats <> 0;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION ledger_repeats_follow(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.ledger_repeats_follow() IS 'Moves the repeats of the users watching the addresses a ledger statement wrote (migration 00023).';
+
+
+--
 -- Name: ledger_stamp_addresses(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -284,6 +364,25 @@ $$;
 --
 
 COMMENT ON FUNCTION public.ledger_stamp_addresses() IS 'Stamps the addresses whose ledger rows a statement wrote (see migration 00021).';
+
+
+--
+-- Name: lock_users(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.lock_users(uids bigint[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_advisory_xact_lock(1970496882, (u % 2147483647)::integer)
+    FROM (SELECT DISTINCT u FROM unnest(uids) u ORDER BY 1) users;
+$$;
+
+
+--
+-- Name: FUNCTION lock_users(uids bigint[]); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.lock_users(uids bigint[]) IS 'Takes the users'' repeat locks in user order, to the end of the transaction (migration 00023).';
 
 
 --
@@ -368,6 +467,74 @@ $$;
 --
 
 COMMENT ON FUNCTION public.stamp_change() IS 'Stamps the row being written with the next data_change_seq (see migration 00021).';
+
+
+--
+-- Name: user_repeats_of(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.user_repeats_of(uid bigint) RETURNS bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT count(*) - count(DISTINCT l.transaction_id)
+    FROM user_addresses ua
+    CROSS JOIN LATERAL (
+        SELECT l.transaction_id FROM ledger_entries l
+        WHERE l.address_id = ua.address_id AND l.has_siblings AND l.status IN ('confirmed', 'pending')
+    ) l
+    WHERE ua.user_id = uid AND ua.revealed
+$$;
+
+
+--
+-- Name: FUNCTION user_repeats_of(uid bigint); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.user_repeats_of(uid bigint) IS 'Recounts a user''s repeats from the ledger (migration 00023).';
+
+
+--
+-- Name: watch_list_repeats_follow(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.watch_list_repeats_follow() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    uids bigint[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        uids := ARRAY(SELECT n.user_id FROM new_rows n WHERE n.revealed);
+    ELSIF TG_OP = 'DELETE' THEN
+        uids := ARRAY(SELECT o.user_id FROM old_rows o WHERE o.revealed);
+    ELSE
+        uids := ARRAY(SELECT n.user_id FROM old_rows o JOIN new_rows n USING (id)
+                      WHERE (o.revealed, o.address_id, o.user_id) IS DISTINCT FROM (n.revealed, n.address_id, n.user_id)
+                      UNION ALL
+                      SELECT o.user_id FROM old_rows o JOIN new_rows n USING (id)
+                      WHERE o.user_id <> n.user_id);
+    END IF;
+    IF cardinality(uids) = 0 THEN
+        RETURN NULL;
+    END IF;
+    PERFORM lock_users(uids);
+    INSERT INTO user_totals AS t (user_id, repeats)
+    SELECT u.id, user_repeats_of(u.id)
+    FROM users u
+    WHERE u.id IN (SELECT unnest(uids))
+    ORDER BY u.id
+    ON CONFLICT (user_id) DO UPDATE SET repeats = EXCLUDED.repeats
+    WHERE t.repeats <> EXCLUDED.repeats;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION watch_list_repeats_follow(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.watch_list_repeats_follow() IS 'Recounts the repeats of the users whose revealed watch-list a statement changed (migration 00023).';
 
 
 SET default_tablespace = '';
@@ -647,6 +814,48 @@ COMMENT ON COLUMN public.ledger_entries.fee_sats IS 'The transaction''s whole fe
 
 
 --
+-- Name: user_totals; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_totals (
+    user_id bigint NOT NULL,
+    repeats bigint DEFAULT 0 NOT NULL
+);
+
+
+--
+-- Name: TABLE user_totals; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.user_totals IS 'Per-user aggregates of the watch-list as a whole: repeats is the count of extra rows of transactions at several of the user''s revealed entries.';
+
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    email text,
+    name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
+    CONSTRAINT users_issuer_check CHECK ((issuer <> ''::text)),
+    CONSTRAINT users_subject_check CHECK ((subject <> ''::text))
+);
+
+
+--
+-- Name: TABLE users; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.users IS 'People using the API, identified by the token issuer and subject.';
+
+
+--
 -- Name: ledger_aggregate_differences; Type: VIEW; Schema: public; Owner: -
 --
 
@@ -718,7 +927,16 @@ UNION ALL
     (ROW(c.net_sats, c.tx_count))::text AS computed
    FROM (months c
      FULL JOIN public.address_months m ON (((m.address_id = c.address_id) AND (m.month = c.month))))
-  WHERE (((m.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR ((m.tx_count)::numeric IS DISTINCT FROM c.tx_count));
+  WHERE (((m.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR ((m.tx_count)::numeric IS DISTINCT FROM c.tx_count))
+UNION ALL
+ SELECT 'repeats'::text AS aggregate,
+    u.id AS address_id,
+    NULL::date AS day,
+    (ROW(COALESCE(t.repeats, (0)::bigint)))::text AS stored,
+    (ROW(public.user_repeats_of(u.id)))::text AS computed
+   FROM (public.users u
+     LEFT JOIN public.user_totals t ON ((t.user_id = u.id)))
+  WHERE (COALESCE(t.repeats, (0)::bigint) <> public.user_repeats_of(u.id));
 
 
 --
@@ -1078,31 +1296,6 @@ ALTER TABLE public.user_addresses ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTI
 
 
 --
--- Name: users; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.users (
-    id bigint NOT NULL,
-    issuer text NOT NULL,
-    subject text NOT NULL,
-    email text,
-    name text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
-    CONSTRAINT users_issuer_check CHECK ((issuer <> ''::text)),
-    CONSTRAINT users_subject_check CHECK ((subject <> ''::text))
-);
-
-
---
--- Name: TABLE users; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.users IS 'People using the API, identified by the token issuer and subject.';
-
-
---
 -- Name: users_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -1379,6 +1572,14 @@ ALTER TABLE ONLY public.user_addresses
 
 
 --
+-- Name: user_totals user_totals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_totals
+    ADD CONSTRAINT user_totals_pkey PRIMARY KEY (user_id);
+
+
+--
 -- Name: users users_issuer_subject_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1595,6 +1796,27 @@ CREATE TRIGGER ledger_entries_siblings AFTER INSERT ON public.ledger_entries REF
 
 
 --
+-- Name: ledger_entries ledger_repeats_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_repeats_delete AFTER DELETE ON public.ledger_entries REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_repeats_follow();
+
+
+--
+-- Name: ledger_entries ledger_repeats_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_repeats_insert AFTER INSERT ON public.ledger_entries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_repeats_follow();
+
+
+--
+-- Name: ledger_entries ledger_repeats_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_repeats_update AFTER UPDATE ON public.ledger_entries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_repeats_follow();
+
+
+--
 -- Name: ledger_entries ledger_stamp_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1641,6 +1863,27 @@ CREATE TRIGGER sync_states_stamp BEFORE UPDATE ON public.sync_states FOR EACH RO
 --
 
 CREATE TRIGGER transactions_ledger_sync AFTER UPDATE OF status, block_height, block_time, first_seen, fee_sats ON public.transactions FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.block_height IS DISTINCT FROM new.block_height) OR (old.block_time IS DISTINCT FROM new.block_time) OR (old.first_seen IS DISTINCT FROM new.first_seen) OR (old.fee_sats IS DISTINCT FROM new.fee_sats))) EXECUTE FUNCTION public.ledger_entries_follow_transaction();
+
+
+--
+-- Name: user_addresses user_addresses_repeats_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_repeats_delete AFTER DELETE ON public.user_addresses REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.watch_list_repeats_follow();
+
+
+--
+-- Name: user_addresses user_addresses_repeats_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_repeats_insert AFTER INSERT ON public.user_addresses REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.watch_list_repeats_follow();
+
+
+--
+-- Name: user_addresses user_addresses_repeats_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_repeats_update AFTER UPDATE ON public.user_addresses REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.watch_list_repeats_follow();
 
 
 --
@@ -1750,6 +1993,14 @@ ALTER TABLE ONLY public.user_addresses
 
 ALTER TABLE ONLY public.user_addresses
     ADD CONSTRAINT user_addresses_xpub_fkey FOREIGN KEY (xpub_id, user_id) REFERENCES public.xpubs(id, user_id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_totals user_totals_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_totals
+    ADD CONSTRAINT user_totals_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --
