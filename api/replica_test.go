@@ -167,6 +167,8 @@ func TestReadsGoToTheReplicaAndFallBack(t *testing.T) {
 	// Reads reach the replica (once it has replayed the users' creation).
 	r.readsFrom(t, s, alice, "/v1/transactions", "TransactionHistoryNewest", r.replicaPort, 5*time.Second)
 	r.readsFrom(t, s, bob, "/v1/addresses", "UserAddressList", r.replicaPort, 5*time.Second)
+	// The export's cursors too, in a transaction of their own.
+	r.readsFrom(t, s, bob, "/v1/transactions/export.csv", "HistoryExportEntries", r.replicaPort, 5*time.Second)
 
 	// Read-your-writes: with the replica's replay paused, alice tracks an
 	// address and reads it back at once (from the primary); the replica
@@ -215,6 +217,9 @@ func TestReadsGoToTheReplicaAndFallBack(t *testing.T) {
 	waitUsable(t, uncheckedReads, true)
 	r.readsFrom(t, unchecked, bob, "/v1/addresses", "UserAddressList", r.replicaPort, 5*time.Second)
 	r.replica.Stop(t)
+	// The first read after the loss is an export: its transaction begins
+	// on the primary instead.
+	r.readsFrom(t, unchecked, bob, "/v1/transactions/export.csv", "HistoryExportEntries", r.primaryPort, 0)
 	for range 5 {
 		r.readsFrom(t, unchecked, bob, "/v1/balances", "UserAddressList", r.primaryPort, 0)
 	}

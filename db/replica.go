@@ -203,6 +203,18 @@ func (f fallback) Exec(ctx context.Context, sql string, args ...any) (pgconn.Com
 	return tag, err
 }
 
+// BeginTx starts a read transaction (db.HistoryEach's cursors) on the
+// replica, or on the primary when the replica cannot be reached. Once
+// begun, the transaction stays where it is: a replica lost mid-export
+// breaks the download, which the client sees.
+func (f fallback) BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	tx, err := f.r.pool.BeginTx(ctx, opts)
+	if f.retry(ctx, err) {
+		return f.r.primary.Pool().BeginTx(ctx, opts)
+	}
+	return tx, err
+}
+
 func (f fallback) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	rows, err := f.r.pool.Query(ctx, sql, args...)
 	if f.retry(ctx, err) {
