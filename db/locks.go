@@ -19,6 +19,10 @@ const (
 	// LockSharedDatabase serialises building the databases tests and
 	// benchmarks share read-only (dbtest.SharedURL).
 	LockSharedDatabase int64 = 7_310_251_003
+	// LockJobQueueMigrations serialises the job queue's migrations
+	// (migrations.Migrator): river's migrator takes no lock of its own, so
+	// two services starting at once raced to create its functions.
+	LockJobQueueMigrations int64 = 7_310_251_004
 )
 
 // LockLedgerSiblings is the first key of the transaction-level two-key
@@ -27,6 +31,12 @@ const (
 // trigger writes the number; it is listed here so that nothing else takes
 // it.
 const LockLedgerSiblings int32 = 1818584167
+
+// LockUserRepeats is the first key of the transaction-level two-key lock
+// (key, user id) that migration 00023's triggers take, in user order,
+// before they move a user's stored repeats; like LockLedgerSiblings, the
+// SQL writes the number.
+const LockUserRepeats int32 = 1970496882
 
 // Execer is a connection that can run a statement: a *pgx.Conn, a
 // *pgxpool.Conn.

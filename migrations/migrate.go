@@ -18,6 +18,8 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/cointracker/cointracker/db"
 )
 
 // Migrator applies the embedded migrations to one database, then the job
@@ -28,6 +30,7 @@ type Migrator struct {
 	provider *goose.Provider
 	river    *rivermigrate.Migrator[pgx.Tx]
 	db       *sql.DB
+	pool     *pgxpool.Pool
 }
 
 // RiverLatest is the newest job-queue migration this binary applies; it
@@ -66,7 +69,24 @@ func New(pool *pgxpool.Pool) (*Migrator, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("load job queue migrations: %w", err)
 	}
-	return &Migrator{provider: provider, river: riverMigrator, db: sqlDB}, nil
+	return &Migrator{provider: provider, river: riverMigrator, db: sqlDB, pool: pool}, nil
+}
+
+// lockedRiver runs a job-queue migration under db.LockJobQueueMigrations,
+// so concurrent migrators take turns (goose's own lock covers only the
+// SQL files).
+func (m *Migrator) lockedRiver(ctx context.Context, migrate func() error) error {
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire lock connection: %w", err)
+	}
+	defer conn.Release()
+	unlock, err := db.AdvisoryLock(ctx, conn, db.LockJobQueueMigrations)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return migrate()
 }
 
 // Close releases the migrator's database handle.
@@ -92,7 +112,11 @@ func (m *Migrator) Up(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate up: %w", err)
 	}
-	if _, err := m.river.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	err = m.lockedRiver(ctx, func() error {
+		_, err := m.river.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("migrate job queue up: %w", err)
 	}
 	return versions(results), nil
@@ -108,7 +132,11 @@ func (m *Migrator) Down(ctx context.Context, to *int64) ([]int64, error) {
 			return nil, fmt.Errorf("migrate down to %d: %w", *to, err)
 		}
 		if *to == 0 {
-			if _, err := m.river.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
+			err := m.lockedRiver(ctx, func() error {
+				_, err := m.river.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1})
+				return err
+			})
+			if err != nil {
 				return nil, fmt.Errorf("migrate job queue down: %w", err)
 			}
 		}
