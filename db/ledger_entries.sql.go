@@ -17,7 +17,8 @@ LIMIT $1
 `
 
 // LedgerAggregateDifferences recomputes the stored aggregates
-// (address_totals, address_days, address_months; migrations 00018, 00022) from the ledger and
+// (address_totals, address_days, address_months, user_totals; migrations
+// 00018, 00022, 00023) from the ledger and
 // lists up to max_rows differences: none when they are exact. It reads the
 // whole ledger: `cointracker verify` and the tests run it, never a request.
 func (q *Queries) LedgerAggregateDifferences(ctx context.Context, maxRows int32) ([]LedgerAggregateDifference, error) {
@@ -49,9 +50,12 @@ func (q *Queries) LedgerAggregateDifferences(ctx context.Context, maxRows int32)
 const ledgerEntriesUpsert = `-- name: LedgerEntriesUpsert :exec
 INSERT INTO ledger_entries AS le
     (address_id, transaction_id, received_sats, sent_sats, fee_share_sats,
-     txid, status, block_height, block_time, first_seen, fee_sats)
+     txid, status, block_height, block_time, first_seen, fee_sats, has_siblings)
 SELECT i.address_id, t.id, i.received_sats, i.sent_sats, i.fee_share_sats,
-       t.txid, t.status, t.block_height, t.block_time, t.first_seen, t.fee_sats
+       t.txid, t.status, t.block_height, t.block_time, t.first_seen, t.fee_sats,
+       count(*) OVER (PARTITION BY i.transaction_id) > 1
+       OR EXISTS (SELECT 1 FROM ledger_entries o
+                  WHERE o.transaction_id = i.transaction_id AND o.address_id <> i.address_id)
 FROM (
     SELECT
         unnest($1::bigint[]) AS address_id,
@@ -81,7 +85,10 @@ type LedgerEntriesUpsertParams struct {
 // natural key, copying each transaction's ordering columns, first-seen
 // time and fee so the history index can serve pages and exports alone.
 // Rows whose amounts are unchanged are left untouched, so a re-run writes
-// nothing.
+// nothing. A new row is flagged has_siblings at once when its transaction
+// has another row in the batch or in the table: the statement trigger
+// ledger_entries_mark_siblings then only has older rows to flag, instead
+// of rewriting every multi-address row it just inserted.
 func (q *Queries) LedgerEntriesUpsert(ctx context.Context, arg LedgerEntriesUpsertParams) error {
 	_, err := q.db.Exec(ctx, ledgerEntriesUpsert,
 		arg.AddressIds,
