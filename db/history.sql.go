@@ -60,50 +60,28 @@ func (q *Queries) HistoryExportEntries(ctx context.Context, arg HistoryExportEnt
 }
 
 const historyExportNewest = `-- name: HistoryExportNewest :many
-SELECT
-    ua.id AS address_id,
-    a.address,
-    le.txid,
-    le.status,
-    CASE WHEN le.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-         ELSE false END AS self_transfer,
-    le.received_sats,
-    le.sent_sats,
-    le.net_sats,
-    le.first_seen,
-    le.unconfirmed,
-    le.sort_time,
-    le.sort_height,
-    le.fee_sats,
-    le.fee_share_sats,
-    (CASE WHEN le.unconfirmed THEN 0
-          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
-    -- db.HistoryEach sets the day's close from the prices it read once: a
-    -- probe of prices per row cost a quarter of the export, and a join
-    -- would let the planner sort the entry's rows, so that the cursor
-    -- delivered nothing until the whole range was read.
-    0::bigint AS close_usd_cents
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN chain_tips ct ON ct.network = a.network
-JOIN ledger_entries le ON le.address_id = $1::bigint
-WHERE ua.id = $2
-  AND ua.address_id = $1::bigint
-  AND ua.user_id = $3
-  AND ua.revealed
-  AND history_row_matches(le.sort_time, le.status, le.net_sats,
-          CASE WHEN le.has_siblings
-               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-               ELSE false END,
+SELECT h.entry_id AS address_id, h.address, h.txid, h.status, h.self_transfer,
+       h.received_sats, h.sent_sats, h.net_sats, h.first_seen, h.unconfirmed,
+       h.sort_time, h.sort_height, h.fee_sats, h.fee_share_sats, h.confirmations,
+       -- db.HistoryEach sets the day's close from the prices it read once: a
+       -- probe of prices per row cost a quarter of the export, and a join
+       -- would let the planner sort the entry's rows, so that the cursor
+       -- delivered nothing until the whole range was read.
+       0::bigint AS close_usd_cents
+FROM history_export_rows h
+WHERE h.entry_id = $1
+  AND h.address_id = $2::bigint
+  AND h.user_id = $3
+  AND h.revealed
+  AND history_row_matches(h.sort_time, h.status, h.net_sats, h.self_transfer,
           $4::timestamptz, $5::timestamptz, $6::text[],
           $7::bigint, $8::bigint, $9::text)
-ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
+ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC
 `
 
 type HistoryExportNewestParams struct {
-	AddressID int64
 	EntryID   int64
+	AddressID int64
 	UserID    int64
 	FromTime  time.Time
 	ToTime    time.Time
@@ -133,13 +111,14 @@ type HistoryExportNewestRow struct {
 }
 
 // HistoryExportNewest is one entry's filtered rows, newest first (the
-// order of TransactionHistoryNewest). It is run through a cursor.
-// The address is a parameter, not only the join's: equal to a constant,
-// it lets the index's order be the query's, with no sort.
+// order of TransactionHistoryNewest), from history_export_rows (migration
+// 00024). It is run through a cursor.
+// The address is a parameter, not only the view's join: equal to a
+// constant, it lets the index's order be the query's, with no sort.
 func (q *Queries) HistoryExportNewest(ctx context.Context, arg HistoryExportNewestParams) ([]HistoryExportNewestRow, error) {
 	rows, err := q.db.Query(ctx, historyExportNewest,
-		arg.AddressID,
 		arg.EntryID,
+		arg.AddressID,
 		arg.UserID,
 		arg.FromTime,
 		arg.ToTime,
@@ -184,50 +163,28 @@ func (q *Queries) HistoryExportNewest(ctx context.Context, arg HistoryExportNewe
 }
 
 const historyExportOldest = `-- name: HistoryExportOldest :many
-SELECT
-    ua.id AS address_id,
-    a.address,
-    le.txid,
-    le.status,
-    CASE WHEN le.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-         ELSE false END AS self_transfer,
-    le.received_sats,
-    le.sent_sats,
-    le.net_sats,
-    le.first_seen,
-    le.unconfirmed,
-    le.sort_time,
-    le.sort_height,
-    le.fee_sats,
-    le.fee_share_sats,
-    (CASE WHEN le.unconfirmed THEN 0
-          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
-    -- db.HistoryEach sets the day's close from the prices it read once: a
-    -- probe of prices per row cost a quarter of the export, and a join
-    -- would let the planner sort the entry's rows, so that the cursor
-    -- delivered nothing until the whole range was read.
-    0::bigint AS close_usd_cents
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN chain_tips ct ON ct.network = a.network
-JOIN ledger_entries le ON le.address_id = $1::bigint
-WHERE ua.id = $2
-  AND ua.address_id = $1::bigint
-  AND ua.user_id = $3
-  AND ua.revealed
-  AND history_row_matches(le.sort_time, le.status, le.net_sats,
-          CASE WHEN le.has_siblings
-               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-               ELSE false END,
+SELECT h.entry_id AS address_id, h.address, h.txid, h.status, h.self_transfer,
+       h.received_sats, h.sent_sats, h.net_sats, h.first_seen, h.unconfirmed,
+       h.sort_time, h.sort_height, h.fee_sats, h.fee_share_sats, h.confirmations,
+       -- db.HistoryEach sets the day's close from the prices it read once: a
+       -- probe of prices per row cost a quarter of the export, and a join
+       -- would let the planner sort the entry's rows, so that the cursor
+       -- delivered nothing until the whole range was read.
+       0::bigint AS close_usd_cents
+FROM history_export_rows h
+WHERE h.entry_id = $1
+  AND h.address_id = $2::bigint
+  AND h.user_id = $3
+  AND h.revealed
+  AND history_row_matches(h.sort_time, h.status, h.net_sats, h.self_transfer,
           $4::timestamptz, $5::timestamptz, $6::text[],
           $7::bigint, $8::bigint, $9::text)
-ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC
+ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC
 `
 
 type HistoryExportOldestParams struct {
-	AddressID int64
 	EntryID   int64
+	AddressID int64
 	UserID    int64
 	FromTime  time.Time
 	ToTime    time.Time
@@ -257,12 +214,12 @@ type HistoryExportOldestRow struct {
 }
 
 // HistoryExportOldest is HistoryExportNewest in the exact reverse order.
-// The address is a parameter, not only the join's: equal to a constant,
-// it lets the index's order be the query's, with no sort.
+// The address is a parameter, not only the view's join: equal to a
+// constant, it lets the index's order be the query's, with no sort.
 func (q *Queries) HistoryExportOldest(ctx context.Context, arg HistoryExportOldestParams) ([]HistoryExportOldestRow, error) {
 	rows, err := q.db.Query(ctx, historyExportOldest,
-		arg.AddressID,
 		arg.EntryID,
+		arg.AddressID,
 		arg.UserID,
 		arg.FromTime,
 		arg.ToTime,

@@ -71,6 +71,28 @@ type ChainTip struct {
 	ChangedSeq int64
 }
 
+// A watch-list entry's history rows as the CSV export reads them (migration 00024).
+type HistoryExportRow struct {
+	EntryID       int64
+	UserID        int64
+	Revealed      bool
+	AddressID     int64
+	Address       string
+	Txid          []byte
+	Status        TxStatus
+	SelfTransfer  bool
+	ReceivedSats  int64
+	SentSats      int64
+	NetSats       int64
+	FirstSeen     time.Time
+	Unconfirmed   bool
+	SortTime      time.Time
+	SortHeight    int32
+	FeeSats       int64
+	FeeShareSats  int64
+	Confirmations int32
+}
+
 type LedgerAggregateDifference struct {
 	Aggregate string
 	AddressID int64

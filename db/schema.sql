@@ -814,6 +814,80 @@ COMMENT ON COLUMN public.ledger_entries.fee_sats IS 'The transaction''s whole fe
 
 
 --
+-- Name: user_addresses; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_addresses (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    address_id bigint NOT NULL,
+    xpub_id bigint,
+    label text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revealed boolean DEFAULT false NOT NULL,
+    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
+    CONSTRAINT user_addresses_label_check CHECK ((length(label) <= 200))
+);
+
+
+--
+-- Name: TABLE user_addresses; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.user_addresses IS 'The per-user watch-list linking a user to a shared address.';
+
+
+--
+-- Name: COLUMN user_addresses.revealed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.user_addresses.revealed IS 'A sync of the address finished after the entry was created: its sync state, balance and history may be shown.';
+
+
+--
+-- Name: history_export_rows; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.history_export_rows AS
+ SELECT ua.id AS entry_id,
+    ua.user_id,
+    ua.revealed,
+    le.address_id,
+    a.address,
+    le.txid,
+    le.status,
+        CASE
+            WHEN le.has_siblings THEN (EXISTS ( SELECT 1
+               FROM public.ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id) ledger_other_tracked(other_address_id)))
+            ELSE false
+        END AS self_transfer,
+    le.received_sats,
+    le.sent_sats,
+    le.net_sats,
+    le.first_seen,
+    le.unconfirmed,
+    le.sort_time,
+    le.sort_height,
+    le.fee_sats,
+    le.fee_share_sats,
+        CASE
+            WHEN le.unconfirmed THEN 0
+            ELSE GREATEST(((COALESCE(ct.height, le.sort_height) - le.sort_height) + 1), 1)
+        END AS confirmations
+   FROM (((public.user_addresses ua
+     JOIN public.addresses a ON ((a.id = ua.address_id)))
+     LEFT JOIN public.chain_tips ct ON ((ct.network = a.network)))
+     JOIN public.ledger_entries le ON ((le.address_id = ua.address_id)));
+
+
+--
+-- Name: VIEW history_export_rows; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON VIEW public.history_export_rows IS 'A watch-list entry''s history rows as the CSV export reads them (migration 00024).';
+
+
+--
 -- Name: user_totals; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1204,37 +1278,6 @@ ALTER TABLE public.transactions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY
     NO MAXVALUE
     CACHE 1
 );
-
-
---
--- Name: user_addresses; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.user_addresses (
-    id bigint NOT NULL,
-    user_id bigint NOT NULL,
-    address_id bigint NOT NULL,
-    xpub_id bigint,
-    label text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    revealed boolean DEFAULT false NOT NULL,
-    changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
-    CONSTRAINT user_addresses_label_check CHECK ((length(label) <= 200))
-);
-
-
---
--- Name: TABLE user_addresses; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.user_addresses IS 'The per-user watch-list linking a user to a shared address.';
-
-
---
--- Name: COLUMN user_addresses.revealed; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.user_addresses.revealed IS 'A sync of the address finished after the entry was created: its sync state, balance and history may be shown.';
 
 
 --

@@ -277,89 +277,46 @@ ORDER BY ua.id;
 
 -- name: HistoryExportNewest :many
 -- HistoryExportNewest is one entry's filtered rows, newest first (the
--- order of TransactionHistoryNewest). It is run through a cursor.
-SELECT
-    ua.id AS address_id,
-    a.address,
-    le.txid,
-    le.status,
-    CASE WHEN le.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-         ELSE false END AS self_transfer,
-    le.received_sats,
-    le.sent_sats,
-    le.net_sats,
-    le.first_seen,
-    le.unconfirmed,
-    le.sort_time,
-    le.sort_height,
-    le.fee_sats,
-    le.fee_share_sats,
-    (CASE WHEN le.unconfirmed THEN 0
-          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
-    -- db.HistoryEach sets the day's close from the prices it read once: a
-    -- probe of prices per row cost a quarter of the export, and a join
-    -- would let the planner sort the entry's rows, so that the cursor
-    -- delivered nothing until the whole range was read.
-    0::bigint AS close_usd_cents
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN chain_tips ct ON ct.network = a.network
--- The address is a parameter, not only the join's: equal to a constant,
--- it lets the index's order be the query's, with no sort.
-JOIN ledger_entries le ON le.address_id = @address_id::bigint
-WHERE ua.id = @entry_id
-  AND ua.address_id = @address_id::bigint
-  AND ua.user_id = @user_id
-  AND ua.revealed
-  AND history_row_matches(le.sort_time, le.status, le.net_sats,
-          CASE WHEN le.has_siblings
-               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-               ELSE false END,
+-- order of TransactionHistoryNewest), from history_export_rows (migration
+-- 00024). It is run through a cursor.
+SELECT h.entry_id AS address_id, h.address, h.txid, h.status, h.self_transfer,
+       h.received_sats, h.sent_sats, h.net_sats, h.first_seen, h.unconfirmed,
+       h.sort_time, h.sort_height, h.fee_sats, h.fee_share_sats, h.confirmations,
+       -- db.HistoryEach sets the day's close from the prices it read once: a
+       -- probe of prices per row cost a quarter of the export, and a join
+       -- would let the planner sort the entry's rows, so that the cursor
+       -- delivered nothing until the whole range was read.
+       0::bigint AS close_usd_cents
+FROM history_export_rows h
+-- The address is a parameter, not only the view's join: equal to a
+-- constant, it lets the index's order be the query's, with no sort.
+WHERE h.entry_id = @entry_id
+  AND h.address_id = @address_id::bigint
+  AND h.user_id = @user_id
+  AND h.revealed
+  AND history_row_matches(h.sort_time, h.status, h.net_sats, h.self_transfer,
           @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
           @min_amount::bigint, @max_amount::bigint, @direction::text)
-ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC;
+ORDER BY h.unconfirmed DESC, h.sort_time DESC, h.sort_height DESC, h.txid DESC;
 
 -- name: HistoryExportOldest :many
 -- HistoryExportOldest is HistoryExportNewest in the exact reverse order.
-SELECT
-    ua.id AS address_id,
-    a.address,
-    le.txid,
-    le.status,
-    CASE WHEN le.has_siblings
-         THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-         ELSE false END AS self_transfer,
-    le.received_sats,
-    le.sent_sats,
-    le.net_sats,
-    le.first_seen,
-    le.unconfirmed,
-    le.sort_time,
-    le.sort_height,
-    le.fee_sats,
-    le.fee_share_sats,
-    (CASE WHEN le.unconfirmed THEN 0
-          ELSE greatest(coalesce(ct.height, le.sort_height) - le.sort_height + 1, 1) END)::integer AS confirmations,
-    -- db.HistoryEach sets the day's close from the prices it read once: a
-    -- probe of prices per row cost a quarter of the export, and a join
-    -- would let the planner sort the entry's rows, so that the cursor
-    -- delivered nothing until the whole range was read.
-    0::bigint AS close_usd_cents
-FROM user_addresses ua
-JOIN addresses a ON a.id = ua.address_id
-LEFT JOIN chain_tips ct ON ct.network = a.network
--- The address is a parameter, not only the join's: equal to a constant,
--- it lets the index's order be the query's, with no sort.
-JOIN ledger_entries le ON le.address_id = @address_id::bigint
-WHERE ua.id = @entry_id
-  AND ua.address_id = @address_id::bigint
-  AND ua.user_id = @user_id
-  AND ua.revealed
-  AND history_row_matches(le.sort_time, le.status, le.net_sats,
-          CASE WHEN le.has_siblings
-               THEN EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, le.transaction_id, le.address_id))
-               ELSE false END,
+SELECT h.entry_id AS address_id, h.address, h.txid, h.status, h.self_transfer,
+       h.received_sats, h.sent_sats, h.net_sats, h.first_seen, h.unconfirmed,
+       h.sort_time, h.sort_height, h.fee_sats, h.fee_share_sats, h.confirmations,
+       -- db.HistoryEach sets the day's close from the prices it read once: a
+       -- probe of prices per row cost a quarter of the export, and a join
+       -- would let the planner sort the entry's rows, so that the cursor
+       -- delivered nothing until the whole range was read.
+       0::bigint AS close_usd_cents
+FROM history_export_rows h
+-- The address is a parameter, not only the view's join: equal to a
+-- constant, it lets the index's order be the query's, with no sort.
+WHERE h.entry_id = @entry_id
+  AND h.address_id = @address_id::bigint
+  AND h.user_id = @user_id
+  AND h.revealed
+  AND history_row_matches(h.sort_time, h.status, h.net_sats, h.self_transfer,
           @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
           @min_amount::bigint, @max_amount::bigint, @direction::text)
-ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC;
+ORDER BY h.unconfirmed ASC, h.sort_time ASC, h.sort_height ASC, h.txid ASC;
