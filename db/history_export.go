@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,11 +15,25 @@ import (
 // entries' cursors (two batches each): each fetch reads exportBuffered / 2
 // / entries rows, at least exportMinFetch and at most exportMaxFetch.
 // About 200 bytes a row, so a few MiB. Variables only for the tests.
+//
+// exportMaxCursors bounds the cursors: a watch-list wider than that (an
+// xpub derives up to thousands of entries) would hold more than
+// exportBuffered rows at exportMinFetch a cursor, and declare as many
+// cursors, so its export pages through History instead, exportPage rows a
+// query, in bounded memory.
 var (
-	exportBuffered = 32 << 10
-	exportMinFetch = 64
-	exportMaxFetch = 4096
+	exportBuffered   = 32 << 10
+	exportMinFetch   = 64
+	exportMaxFetch   = 4096
+	exportMaxCursors = 256
 )
+
+// exportPage is how many rows a query reads when an export pages.
+const exportPage = 1000
+
+// errWideWatchList sends an export with more than exportMaxCursors entries
+// to historyPaged.
+var errWideWatchList = errors.New("history export: more entries than cursors")
 
 // HistoryEach calls fn with every row of the filter, in the filter's
 // order: the rows History pages through, read in one pass. Each revealed
@@ -34,7 +47,22 @@ var (
 // returned.
 func (q *Queries) HistoryEach(ctx context.Context, f HistoryFilter, step time.Duration, fn func(*HistoryRow) error) error {
 	if f.Txid != nil { // one transaction's few rows
-		rows, _, err := q.History(ctx, f, f.Start(), math.MaxInt32-1)
+		return q.historyPaged(ctx, f, step, fn)
+	}
+	err := q.historyMerged(ctx, f, step, fn)
+	if errors.Is(err, errWideWatchList) { // before any row was passed on
+		return q.historyPaged(ctx, f, step, fn)
+	}
+	return err
+}
+
+// historyPaged is HistoryEach by History's keyset pages, each query a
+// step.
+func (q *Queries) historyPaged(ctx context.Context, f HistoryFilter, step time.Duration, fn func(*HistoryRow) error) error {
+	for after := f.Start(); ; {
+		page, cancel := stepContext(ctx, step)
+		rows, more, err := q.History(page, f, after, exportPage)
+		cancel()
 		if err != nil {
 			return err
 		}
@@ -43,8 +71,15 @@ func (q *Queries) HistoryEach(ctx context.Context, f HistoryFilter, step time.Du
 				return err
 			}
 		}
-		return nil
+		if !more {
+			return nil
+		}
+		after = rows[len(rows)-1].Position()
 	}
+}
+
+// historyMerged is HistoryEach by merged cursors.
+func (q *Queries) historyMerged(ctx context.Context, f HistoryFilter, step time.Duration, fn func(*HistoryRow) error) error {
 	begin, ok := q.db.(interface {
 		BeginTx(context.Context, pgx.TxOptions) (pgx.Tx, error)
 	})
@@ -153,6 +188,9 @@ func openExportCursors(ctx context.Context, tx pgx.Tx, f HistoryFilter) (*export
 	})
 	if err != nil {
 		return nil, fmt.Errorf("history export: entries: %w", err)
+	}
+	if len(entries) > exportMaxCursors {
+		return nil, errWideWatchList
 	}
 	// Two batches per cursor: the one being merged, and the next.
 	fetch := min(max(exportBuffered/2/max(len(entries), 1), exportMinFetch), exportMaxFetch)

@@ -11,14 +11,14 @@ import (
 )
 
 // TestHistoryEachMatchesPages reads histories in one pass, in batches of a
-// row or two so that every cursor ends many batches, and expects exactly
-// the rows, in the order, that paging through db.History gives.
+// row or two so that every cursor ends many batches, and as a watch-list
+// too wide for the cursors (which pages), and expects exactly the rows, in
+// the order, that paging through db.History gives.
 func TestHistoryEachMatchesPages(t *testing.T) {
 	s := dbtest.NewStore(t)
 	if _, err := fixtures.Seed(ctx, s, fixtures.Options{Seed: 5, Users: 3, Addresses: 12, Transactions: 700}, nil); err != nil {
 		t.Fatal(err)
 	}
-	defer db.SetExportBatchForTest(24, 1)()
 	var userID, entryID int64
 	var txid []byte
 	if err := s.Pool().QueryRow(ctx, `
@@ -53,22 +53,32 @@ func TestHistoryEachMatchesPages(t *testing.T) {
 			}
 			after = rows[len(rows)-1].Position()
 		}
-		var streamed []db.HistoryRow
-		if err := s.HistoryEach(ctx, f, 0, func(r *db.HistoryRow) error {
-			streamed = append(streamed, *r)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
 		if len(paged) == 0 && name != "one transaction" {
 			t.Fatalf("%s: no rows, so the comparison shows nothing", name)
 		}
-		if len(streamed) != len(paged) {
-			t.Fatalf("%s: %d rows streamed, %d paged", name, len(streamed), len(paged))
-		}
-		for i := range paged {
-			if !reflect.DeepEqual(paged[i], streamed[i]) {
-				t.Fatalf("%s: row %d streamed %+v, paged %+v", name, i, streamed[i], paged[i])
+		// Merged cursors, a row or two a fetch; then a watch-list too wide
+		// for the cursors, which pages.
+		for _, way := range []struct {
+			name                           string
+			buffered, minFetch, maxCursors int
+		}{{"merged", 24, 1, 256}, {"paged", 24, 1, 2}} {
+			restore := db.SetExportBatchForTest(way.buffered, way.minFetch, way.maxCursors)
+			var streamed []db.HistoryRow
+			err := s.HistoryEach(ctx, f, 0, func(r *db.HistoryRow) error {
+				streamed = append(streamed, *r)
+				return nil
+			})
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(streamed) != len(paged) {
+				t.Fatalf("%s, %s: %d rows streamed, %d paged", name, way.name, len(streamed), len(paged))
+			}
+			for i := range paged {
+				if !reflect.DeepEqual(paged[i], streamed[i]) {
+					t.Fatalf("%s, %s: row %d streamed %+v, paged %+v", name, way.name, i, streamed[i], paged[i])
+				}
 			}
 		}
 		t.Logf("%s: %d rows", name, len(paged))
