@@ -57,7 +57,8 @@ func conditionalPaths(entry int64) []string {
 // makes each kind of change a user can see (a new transaction, its
 // confirmation, a new tip, a reorg, a label edit, another user's sync of
 // a shared address, a new price) and expects every tag to change, while
-// another user's label edit changes none.
+// another user's label edit and a tip check that found the same tip
+// change none.
 func TestConditionalReads(t *testing.T) {
 	t.Parallel()
 	rec := &sqlRecorder{}
@@ -174,6 +175,12 @@ func TestConditionalReads(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, true},
+		{"a tip check that found the same tip", func() {
+			now := time.Now()
+			if err := store.ChainTipChecked(ctx, db.ChainTipCheckedParams{Network: "mainnet", CheckedAt: &now}); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
 		{"a reorg", func() {
 			id := upsert("confirmed", 900_000)
 			if _, err := store.TransactionsUnconfirm(ctx, db.TransactionsUnconfirmParams{Status: "pending", Ids: []int64{id}}); err != nil {

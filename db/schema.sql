@@ -1807,7 +1807,7 @@ CREATE INDEX xpubs_user_id_id_idx ON public.xpubs USING btree (user_id, id);
 -- Name: chain_tips chain_tips_stamp; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER chain_tips_stamp BEFORE UPDATE ON public.chain_tips FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
+CREATE TRIGGER chain_tips_stamp BEFORE UPDATE OF height, block_hash ON public.chain_tips FOR EACH ROW WHEN (((old.height IS DISTINCT FROM new.height) OR (old.block_hash IS DISTINCT FROM new.block_hash))) EXECUTE FUNCTION public.stamp_change();
 
 
 --

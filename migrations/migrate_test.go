@@ -43,7 +43,7 @@ func schema(t *testing.T, pool *pgxpool.Pool) string {
 			FROM pg_constraint WHERE connamespace = 'public'::regnamespace
 				AND conrelid <> 'goose_db_version'::regclass
 			UNION ALL
-			SELECT 'trigger ' || tgname FROM pg_trigger WHERE NOT tgisinternal
+			SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal
 			UNION ALL
 			SELECT 'function ' || p.oid::regprocedure || ' ' || md5(pg_get_functiondef(p.oid))
 			FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.prokind = 'f'
