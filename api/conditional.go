@@ -76,7 +76,7 @@ func entityTag(uid int64, v db.UserDataVersionRow, path, query string) string {
 		v.Xpubs, v.XpubStamps, v.TipStamps, v.PriceStamp} {
 		_ = binary.Write(h, binary.BigEndian, n)
 	}
-	for _, s := range []string{buildID, path, query} {
+	for _, s := range []string{v.Unrevealed, buildID, path, query} {
 		_ = binary.Write(h, binary.BigEndian, int64(len(s)))
 		h.Write([]byte(s))
 	}

@@ -54,11 +54,12 @@ func conditionalPaths(entry int64) []string {
 // TestConditionalReads reads every conditional route twice: the second
 // time with the first answer's ETag it is 304, empty, and costs one query
 // that reads no ledger table (the SQL is recorded by the pool). Then it
-// makes each kind of change a user can see (a new transaction, its
-// confirmation, a new tip, a reorg, a label edit, another user's sync of
-// a shared address, a new price) and expects every tag to change, while
-// another user's label edit and a tip check that found the same tip
-// change none.
+// makes each kind of change a user can see (their entry's sync finishing,
+// a new transaction, its confirmation, a new tip, a reorg, a label edit,
+// another user's sync of a shared address, a new price) and expects every
+// tag to change, while another user's label edit, another user's sync of
+// the address before the user's own finished (migration 00016: nothing of
+// it shows), and a tip check that found the same tip change none.
 func TestConditionalReads(t *testing.T) {
 	t.Parallel()
 	rec := &sqlRecorder{}
@@ -138,19 +139,14 @@ func TestConditionalReads(t *testing.T) {
 	seen := time.Now().UTC().Truncate(time.Second)
 	upsert := func(status string, height int32) int64 {
 		t.Helper()
-		block, at := []byte{}, seen
-		if height >= 0 {
-			block = make([]byte, 32)
-			block[0] = byte(height)
+		return upsertTx(t, store, txid, seen, status, height)
+	}
+	ledger := func(tx int64) {
+		t.Helper()
+		if err := store.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{AddressIds: []int64{addressID}, TransactionIds: []int64{tx},
+			ReceivedSats: []int64{120_000}, SentSats: []int64{0}, FeeShareSats: []int64{0}}); err != nil {
+			t.Fatal(err)
 		}
-		rows, err := store.TransactionsUpsert(ctx, db.TransactionsUpsertParams{
-			Networks: []string{"mainnet"}, Txids: [][]byte{txid}, Statuses: []string{status}, BlockHeights: []int32{height},
-			BlockHashes: [][]byte{block}, BlockTimes: []time.Time{at}, FeesSats: []int64{500}, Vsizes: []int32{141}, FirstSeens: []time.Time{seen},
-		})
-		if err != nil || len(rows) != 1 {
-			t.Fatalf("upsert transaction: %v %v", rows, err)
-		}
-		return rows[0].ID
 	}
 	changes := []struct {
 		name    string
@@ -162,13 +158,23 @@ func TestConditionalReads(t *testing.T) {
 				t.Fatalf("their label edit: %d %s", r.status, r.body)
 			}
 		}, false},
-		{"a new transaction, synced by another user", func() {
-			id := upsert("pending", -1)
-			if err := store.LedgerEntriesUpsert(ctx, db.LedgerEntriesUpsertParams{AddressIds: []int64{addressID}, TransactionIds: []int64{id},
-				ReceivedSats: []int64{120_000}, SentSats: []int64{0}, FeeShareSats: []int64{0}}); err != nil {
+		// My entry is not revealed yet (its own sync has not finished):
+		// another user's sync of the address shows me nothing, not even a
+		// new tag.
+		{"another user's sync of the address, before mine finished", func() {
+			other := make([]byte, 32)
+			_, _ = rand.Read(other)
+			ledger(upsertTx(t, store, other, seen, "confirmed", 899_990))
+			if err := store.SyncStateProgress(ctx, db.SyncStateProgressParams{AddressID: addressID, Txs: 1, LastSeenTxid: other}); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"my entry's sync finished", func() {
+			if err := store.SyncStatesMarkDone(ctx, db.SyncStatesMarkDoneParams{AddressIds: []int64{addressID}, Height: 899_990, FinishedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 		}, true},
+		{"a new transaction, synced by another user", func() { ledger(upsert("pending", -1)) }, true},
 		{"its confirmation", func() { upsert("confirmed", 900_000) }, true},
 		{"a new tip", func() {
 			if err := store.ChainTipUpsert(ctx, db.ChainTipUpsertParams{Network: "mainnet", Height: 900_003, BlockHash: txid}); err != nil {
@@ -208,4 +214,23 @@ func TestConditionalReads(t *testing.T) {
 		}
 		before = after
 	}
+}
+
+// upsertTx writes one mainnet transaction as the sync does: pending with
+// height -1, confirmed in a block at height otherwise.
+func upsertTx(t *testing.T, store *db.Store, txid []byte, seen time.Time, status string, height int32) int64 {
+	t.Helper()
+	block := []byte{}
+	if height >= 0 {
+		block = make([]byte, 32)
+		block[0] = byte(height)
+	}
+	rows, err := store.TransactionsUpsert(ctx, db.TransactionsUpsertParams{
+		Networks: []string{"mainnet"}, Txids: [][]byte{txid}, Statuses: []string{status}, BlockHeights: []int32{height},
+		BlockHashes: [][]byte{block}, BlockTimes: []time.Time{seen}, FeesSats: []int64{500}, Vsizes: []int32{141}, FirstSeens: []time.Time{seen},
+	})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("upsert transaction: %v %v", rows, err)
+	}
+	return rows[0].ID
 }

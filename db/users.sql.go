@@ -16,6 +16,7 @@ SELECT u.changed_seq AS user_stamp,
        e.entry_stamps,
        e.ledger_stamps,
        e.sync_stamps,
+       e.unrevealed,
        x.xpubs,
        x.xpub_stamps,
        (SELECT coalesce(sum(ct.changed_seq), 0) FROM chain_tips ct)::bigint AS tip_stamps,
@@ -24,8 +25,10 @@ FROM users u
 CROSS JOIN LATERAL (
     SELECT count(*)::bigint AS entries,
            coalesce(sum(ua.changed_seq), 0)::bigint AS entry_stamps,
-           coalesce(sum(st.changed_seq), 0)::bigint AS ledger_stamps,
-           coalesce(sum(ss.changed_seq), 0)::bigint AS sync_stamps
+           coalesce(sum(st.changed_seq) FILTER (WHERE ua.revealed), 0)::bigint AS ledger_stamps,
+           coalesce(sum(ss.changed_seq) FILTER (WHERE ua.revealed), 0)::bigint AS sync_stamps,
+           coalesce(string_agg(ua.id || ' ' || shown_sync_status(false, ss.status), ',' ORDER BY ua.id)
+                    FILTER (WHERE NOT ua.revealed), '')::text AS unrevealed
     FROM user_addresses ua
     LEFT JOIN address_stamps st ON st.address_id = ua.address_id
     LEFT JOIN sync_states ss ON ss.address_id = ua.address_id
@@ -46,6 +49,7 @@ type UserDataVersionRow struct {
 	EntryStamps  int64
 	LedgerStamps int64
 	SyncStamps   int64
+	Unrevealed   string
 	Xpubs        int64
 	XpubStamps   int64
 	TipStamps    int64
@@ -57,7 +61,10 @@ type UserDataVersionRow struct {
 // entries with each address's ledger and sync state, their xpubs, the
 // chain tips (confirmations) and the prices (fiat values). Each count and
 // sum changes with every change the user could see, so the API's ETag is
-// derived from them; the ledger itself is not read (O(watch-list)).
+// derived from them; the ledger itself is not read (O(watch-list)). An
+// entry not yet revealed (migration 00016) shows nothing of its address
+// but a sync status of new or queued: only that counts for it, so its tag
+// says nothing of another user's sync of the address.
 func (q *Queries) UserDataVersion(ctx context.Context, userID int64) (UserDataVersionRow, error) {
 	row := q.db.QueryRow(ctx, userDataVersion, userID)
 	var i UserDataVersionRow
@@ -67,6 +74,7 @@ func (q *Queries) UserDataVersion(ctx context.Context, userID int64) (UserDataVe
 		&i.EntryStamps,
 		&i.LedgerStamps,
 		&i.SyncStamps,
+		&i.Unrevealed,
 		&i.Xpubs,
 		&i.XpubStamps,
 		&i.TipStamps,
