@@ -228,7 +228,9 @@ func (s *Server) exportTransactions(c *gin.Context) {
 				return err
 			}
 		}
-		if s.exportOverLimit(written, start) {
+		// Checked once a row is out: an export always gets its first row,
+		// and an error before it stays a proper error response.
+		if written > 0 && s.exportOverLimit(written, start) {
 			return errExportLimit
 		}
 		written++

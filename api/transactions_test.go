@@ -526,6 +526,24 @@ func TestExportLimits(t *testing.T) {
 	if len(records) != 1+300 {
 		t.Fatalf("the broken export held %d records, want the header and 300 rows", len(records))
 	}
+	// Out of time before its first row, an export still sends that row,
+	// then breaks off: never an error response after a 200's first byte.
+	hasty := newServerOpts(t, s.store.Pool(), func(o *api.Options) { o.Quotas.ExportMaxDuration = time.Nanosecond })
+	req, err = http.NewRequestWithContext(ctx, http.MethodGet, hasty.URL+"/v1/transactions/export.csv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+hasty.token)
+	res, err = hasty.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	body, err = io.ReadAll(res.Body)
+	if records, _ := csv.NewReader(bytes.NewReader(body)).ReadAll(); res.StatusCode != http.StatusOK || err == nil || len(records) != 2 {
+		t.Fatalf("an export out of time = %d with %d records, read error %v; want 200, the header and one row, and a broken download",
+			res.StatusCode, len(records), err)
+	}
 	within := newServerOpts(t, s.store.Pool(), func(o *api.Options) { o.Quotas.ExportMaxRows = len(all) - 1 })
 	if r := within.get(t, "/v1/transactions/export.csv"); r.status != http.StatusOK || bytes.Count(r.body, []byte("\n")) != len(all) {
 		t.Fatalf("an export exactly at the cap = %d with %d lines, want all %d", r.status, bytes.Count(r.body, []byte("\n")), len(all))
