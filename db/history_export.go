@@ -203,7 +203,7 @@ func openExportCursors(ctx context.Context, tx pgx.Tx, f HistoryFilter) (*export
 		c := &exportCursor{
 			tx: tx, name: name, oldest: f.Oldest, size: fetch,
 			fetchSQL: fmt.Sprintf("FETCH FORWARD %d FROM %s", fetch, name),
-			batches:  make(chan exportBatch, 1),
+			batches:  make(chan []HistoryRow, 1),
 		}
 		if err := c.declare(ctx, f, e); err != nil {
 			return nil, err
@@ -242,15 +242,9 @@ type exportCursor struct {
 	size     int // rows per fetch
 	oldest   bool
 	rows     []HistoryRow
-	batches  chan exportBatch // the batch fetched ahead (at most one)
-	asked    bool             // a batch is on its way
-	ended    bool             // a short batch came: the cursor is at its end
-}
-
-// exportBatch is one fetch's rows, or its error.
-type exportBatch struct {
-	rows []HistoryRow
-	err  error
+	batches  chan []HistoryRow // the batch fetched ahead (at most one)
+	asked    bool              // a batch is on its way
+	ended    bool              // a short batch came: the cursor is at its end
 }
 
 // next makes the batch fetched ahead the cursor's rows (none once it has
@@ -261,14 +255,11 @@ func (c *exportCursor) next(fetches *fetcher) error {
 		return nil // ended
 	}
 	select {
-	case b := <-c.batches:
+	case rows := <-c.batches:
 		c.asked = false
-		if b.err != nil {
-			return b.err
-		}
-		c.rows = b.rows
-		c.ended = len(b.rows) < c.size
-	case <-fetches.done:
+		c.rows = rows
+		c.ended = len(rows) < c.size
+	case <-fetches.done: // stopped by a fetch's error
 		return fetches.err
 	}
 	if !c.ended {
@@ -316,7 +307,7 @@ func (f *fetcher) run() {
 		for i := range rows {
 			rows[i].CloseUsdCents = f.closes[utcDay(rows[i].SortTime)]
 		}
-		c.batches <- exportBatch{rows: rows}
+		c.batches <- rows
 	}
 }
 
