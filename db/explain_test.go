@@ -31,7 +31,7 @@ var bigTables = map[string]bool{
 	"ledger_entries": true, "transactions": true, "user_addresses": true,
 	"addresses": true, "xpub_addresses": true, "sync_states": true,
 	"transaction_spends": true, "chain_blocks": true,
-	"address_totals": true, "address_days": true,
+	"address_totals": true, "address_days": true, "address_months": true, "address_stamps": true,
 }
 
 // TestListQueriesUseIndexes EXPLAINs every list query with the arguments
@@ -73,6 +73,11 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			_, err := q.ChainBlocksBelow(ctx, db.ChainBlocksBelowParams{Network: "mainnet", MaxHeight: 900_000, MaxHeights: 64})
 			return err
 		}, []string{"chain_blocks_pkey"}},
+		// The version behind every conditional GET's ETag: O(watch-list).
+		{"UserDataVersion", func(q *db.Queries) error {
+			_, err := q.UserDataVersion(ctx, 1)
+			return err
+		}, []string{"user_addresses_user_id_id_idx", "address_stamps_pkey", "sync_states_pkey"}},
 		// The export's cursors: one entry's range, in the index's order.
 		{"HistoryExportEntries", func(q *db.Queries) error {
 			_, err := q.HistoryExportEntries(ctx, db.HistoryExportEntriesParams{UserID: 1, MinEntryID: 1, MaxEntryID: math.MaxInt64})
