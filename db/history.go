@@ -67,8 +67,10 @@ func (f HistoryFilter) Start() HistoryPosition {
 }
 
 // History returns up to limit of the filter's rows after position, in the
-// filter's order, and whether more follow. It is the one way to read
-// history: the API's pages and the CSV export both call it.
+// filter's order, and whether more follow. It is the one way to read a
+// page of history: the API's pages call it, and so does HistoryEach (the
+// CSV export) for one transaction or a watch-list too wide for its
+// cursors.
 func (q *Queries) History(ctx context.Context, f HistoryFilter, after HistoryPosition, limit int32) ([]HistoryRow, bool, error) {
 	var rows []HistoryRow
 	var err error

@@ -1,7 +1,7 @@
 -- Transaction history across a user's watch-list (GET /v1/transactions,
--- GET /v1/addresses/{id}/transactions and the CSV export). db.History is
--- the one way in: it picks the query for the order asked and fills its
--- parameters.
+-- GET /v1/addresses/{id}/transactions, and the CSV export when it pages).
+-- db.History is the one way in: it picks the query for the order asked
+-- and fills its parameters. The export's own queries are at the end.
 --
 -- Each watch-list entry contributes at most max_rows rows from its own
 -- range of ledger_entries_history_idx (a LATERAL top-N), and the merged,
