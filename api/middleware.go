@@ -137,10 +137,7 @@ func (s *Server) bounded() gin.HandlerFunc {
 
 // bound is ctx with the query timeout, for one step of a long request.
 func (s *Server) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.queryTimeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, s.queryTimeout)
+	return db.WithStep(ctx, s.queryTimeout)
 }
 
 // reader is where a GET handler reads: the replica when one serves the

@@ -60,7 +60,7 @@ func (q *Queries) HistoryEach(ctx context.Context, f HistoryFilter, step time.Du
 // step.
 func (q *Queries) historyPaged(ctx context.Context, f HistoryFilter, step time.Duration, fn func(*HistoryRow) error) error {
 	for after := f.Start(); ; {
-		page, cancel := stepContext(ctx, step)
+		page, cancel := WithStep(ctx, step)
 		rows, more, err := q.History(page, f, after, exportPage)
 		cancel()
 		if err != nil {
@@ -87,14 +87,14 @@ func (q *Queries) historyMerged(ctx context.Context, f HistoryFilter, step time.
 		return errors.New("history export: the queries are not on a pool")
 	}
 	// Opening the export (begin, prices, entries, cursors) is one step.
-	setup, cancel := stepContext(ctx, step)
+	setup, cancel := WithStep(ctx, step)
 	defer cancel()
 	tx, err := begin.BeginTx(setup, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("history export: begin: %w", mapError(err))
 	}
 	defer func() {
-		end, cancel := stepContext(context.WithoutCancel(ctx), step)
+		end, cancel := WithStep(context.WithoutCancel(ctx), step)
 		defer cancel()
 		_ = tx.Rollback(end)
 	}()
@@ -127,8 +127,9 @@ func (q *Queries) historyMerged(ctx context.Context, f HistoryFilter, step time.
 	return nil
 }
 
-// stepContext is ctx bounded by step (0: not bounded).
-func stepContext(ctx context.Context, step time.Duration) (context.Context, context.CancelFunc) {
+// WithStep is ctx bounded by step, one step of a long piece of database
+// work (0: not bounded).
+func WithStep(ctx context.Context, step time.Duration) (context.Context, context.CancelFunc) {
 	if step <= 0 {
 		return ctx, func() {}
 	}
@@ -345,7 +346,7 @@ func (c *exportCursor) declare(ctx context.Context, f HistoryFilter, e HistoryEx
 // fetch reads the cursor's next batch (none at its end), scanned by the
 // generated method: fetchFrom hands it the FETCH's rows.
 func (c *exportCursor) fetch(ctx context.Context, step time.Duration) ([]HistoryRow, error) {
-	ctx, cancel := stepContext(ctx, step)
+	ctx, cancel := WithStep(ctx, step)
 	defer cancel()
 	from := New(mapped{fetchFrom{c}})
 	var rows []HistoryRow
