@@ -45,7 +45,7 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 		return usageError{err}
 	}
 
-	pool, err := toolPool(ctx, cfg, cfg.MigrateURL(), "cointracker-migrate", 2)
+	pool, err := toolPool(ctx, cfg, log, cfg.MigrateURL(), "cointracker-migrate", 2)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func seed(ctx context.Context, cfg config.Config, log *slog.Logger, args []strin
 		return usageError{err}
 	}
 
-	pool, err := toolPool(ctx, cfg, cfg.DatabaseURL, "cointracker-seed", 4)
+	pool, err := toolPool(ctx, cfg, log, cfg.DatabaseURL, "cointracker-seed", 4)
 	if err != nil {
 		return err
 	}

@@ -273,9 +273,10 @@ func poolOptions(cfg config.Config, name string, log *slog.Logger) db.PoolOption
 // (migrate, seed, verify): its statements (an index build, a bulk upsert,
 // a recount of the whole ledger) may run longer than a request's
 // statement timeout allows, so it has none; the connect timeout still
-// applies.
-func toolPool(ctx context.Context, cfg config.Config, url, name string, conns int32) (*pgxpool.Pool, error) {
-	opts := poolOptions(cfg, name, nil)
+// applies. With LOG_LEVEL=debug its queries are timed in the log, as the
+// server's are.
+func toolPool(ctx context.Context, cfg config.Config, log *slog.Logger, url, name string, conns int32) (*pgxpool.Pool, error) {
+	opts := poolOptions(cfg, name, log)
 	opts.MaxConns, opts.StatementTimeout = conns, 0
 	return db.Connect(ctx, url, opts)
 }

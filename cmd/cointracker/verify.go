@@ -23,7 +23,7 @@ func verify(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err := cfg.ValidateDatabase(); err != nil {
 		return usageError{err}
 	}
-	pool, err := toolPool(ctx, cfg, cfg.DatabaseURL, "cointracker-verify", 1)
+	pool, err := toolPool(ctx, cfg, log, cfg.DatabaseURL, "cointracker-verify", 1)
 	if err != nil {
 		return err
 	}
