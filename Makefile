@@ -65,14 +65,16 @@ seed: ## fill the database with demo data: make seed [scale=demo|bench|large] [a
 	scripts/add_fixtures.sh --scale $(or $(scale),demo) $(args)
 
 .PHONY: bench
-bench: build ## benchmarks: Go benchmarks, then a load run of the API against pgbench on bench-scale data [duration=10s] [args="-pools 4,8,16,32"]
+bench: build ## benchmarks: Go benchmarks, then the reads and a load run against pgbench on seeded data [scale=bench|large] [duration=10s] [args="-pools 4,8,16,32"]
 	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -run '^$$' -bench . -benchtime 3x -count 1 ./...
-	@# The load run: bench-scale fixtures in their own database (a re-run of
-	@# the seed writes nothing), the real binary, and pgbench beside it.
+	@# The reads and the load run: the scale's fixtures in their own
+	@# database (a re-run of the seed writes nothing), the real binary,
+	@# and pgbench beside it.
 	@command -v wrk >/dev/null || scripts/install_packages.sh wrk
-	url=$$(scripts/start_db.sh cointracker_bench); \
+	scale=$(or $(scale),bench); \
+	  url=$$(scripts/start_db.sh cointracker_$$scale); \
 	  DATABASE_URL=$$url LOG_LEVEL=warn $(BIN) migrate up; \
-	  DATABASE_URL=$$url $(BIN) seed --scale bench; \
+	  DATABASE_URL=$$url $(BIN) seed --scale $$scale; \
 	  $(GO) run ./bench -database-url "$$url" -binary $(BIN) -duration $(or $(duration),10s) $(args)
 
 .PHONY: migration

@@ -1,10 +1,14 @@
-// Command bench load-tests GET /v1/transactions on the real server binary
+// Command bench measures the API on a seeded database with the real
+// server binary. First it times the summary reads for the heavy user and a
+// typical one (one client, median of a few: the history page, balances,
+// the watch-list, both balance series, the export's rows per second) and
+// a 304 against the full page. Then it load-tests GET /v1/transactions
 // with wrk (random users' tokens from a Lua script) and runs pgbench with
 // the handler's exact SQL on the same database, both warmed up before
-// anything is counted, then prints throughput, latency, server CPU per
+// anything is counted, and prints throughput, latency, server CPU per
 // request, peak RSS and the API/pgbench ratio, leaving out rounds that
-// cannot be right. `make bench` seeds the bench-scale fixtures into their
-// own database and runs it.
+// cannot be right. `make bench` seeds the fixtures of a scale (bench by
+// default, or large) into their own database and runs it.
 package main
 
 import (
@@ -45,6 +49,8 @@ func main() {
 	only := flag.String("scenarios", "", "run only these scenarios (comma-separated names); empty: all")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds per scenario, each pgbench then the API at every concurrency; figures are medians over the valid rounds")
 	flag.BoolVar(&o.verbose, "v", false, "print every run's interval throughputs as it ends (to choose a warm-up: -warmup 0 -duration 90s)")
+	flag.IntVar(&o.reads, "reads", 5, "time each summary read (page, filtered page, balances, watch-list, both histories, export) this many times for user-1 and user-2 with one client, and report medians, plus a 304 against the full page; 0: skip")
+	flag.BoolVar(&o.load, "load", true, "run the load rounds against pgbench (false: the reads alone)")
 	flag.StringVar(&o.prof.path, "cpuprofile", "", "write the first server's CPU profile during -profile-scenario at the highest concurrency, last round, here")
 	flag.StringVar(&o.prof.scenario, "profile-scenario", "page 1", "the scenario -cpuprofile profiles")
 	flag.Parse()
@@ -65,6 +71,8 @@ type options struct {
 	levels              []int
 	configs             []serverConfig
 	pgClients, rounds   int
+	reads               int
+	load                bool
 	only                []string
 	prof                profile
 	verbose             bool
@@ -74,6 +82,9 @@ type options struct {
 func (o *options) parse(concurrency, pools, procs, only string) error {
 	if o.dbURL == "" {
 		return errors.New("-database-url (or DATABASE_URL) is required")
+	}
+	if o.reads < 0 {
+		return fmt.Errorf("bad -reads %d", o.reads)
 	}
 	if o.rounds < 1 {
 		return fmt.Errorf("bad -rounds %d", o.rounds)
@@ -151,6 +162,14 @@ func run(o options) error {
 	scenarios, err := b.start(ctx)
 	if err != nil {
 		return err
+	}
+	if o.reads > 0 {
+		if err := b.readsReport(ctx, o.reads); err != nil {
+			return fmt.Errorf("reads: %w", err)
+		}
+	}
+	if !o.load {
+		return nil
 	}
 	return b.measure(ctx, scenarios)
 }

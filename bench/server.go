@@ -64,7 +64,9 @@ func startServer(ctx context.Context, binary, dbURL, keyFile string, sc serverCo
 	// No sync workers: the fixtures are made up, and syncing them against
 	// a real provider would only add load the measurement should not see.
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "AUTH_MODE=dev", "HTTP_ADDR="+addr,
-		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR="+adminAddr, "LOG_LEVEL=warn", "SYNC_WORKERS=0")
+		"DEV_KEY_FILE="+keyFile, "RATE_LIMIT_RPS=0", "ADMIN_ADDR="+adminAddr, "LOG_LEVEL=warn", "SYNC_WORKERS=0",
+		// The export is timed whole, whatever the user's history size.
+		"EXPORT_MAX_ROWS=0", "EXPORT_MAX_DURATION=0")
 	// Whatever the bench's own environment says, the server gets only
 	// the settings asked for: unset is a default deployment.
 	env = withoutVars(env, "DATABASE_MAX_CONNS", "GOMAXPROCS")
