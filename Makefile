@@ -8,6 +8,11 @@ GO ?= go
 TOOL := $(GO) tool -modfile=tools/go.mod
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN := bin/cointracker
+# The OpenAPI 3 description is converted from swag's output by a test
+# (api/openapi_test.go), which -update rewrites and otherwise checks.
+OPENAPI := $(GO) test ./api -run '^TestOpenAPIDocumentIsCurrent$$' -count=1
+REDOCLY_VERSION := 2.77.0
+SWAGGER_CLI_VERSION := 4.0.4
 SWAG_INIT := swag init -g server.go -d api --outputTypes go,json --parseInternal --quiet
 
 .PHONY: help
@@ -28,7 +33,7 @@ test: ## run every test against a real PostgreSQL (started if needed), race dete
 	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -race -count=1 -artifacts -outputdir "$(CURDIR)/artifacts" ./...
 
 .PHONY: lint
-lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, generated code up to date
+lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, the API descriptions (redocly, swagger-cli), generated code up to date
 	@unformatted=$$(find . -name '*.go' -not -path './.*' -not -path './bin/*' | xargs gofmt -l); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -37,16 +42,22 @@ lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, generate
 	url=$$(scripts/start_db.sh --fresh cointracker_lint) && \
 	  DATABASE_URL=$$url LOG_LEVEL=warn $(GO) run ./cmd/cointracker migrate up && \
 	  SQLC_DATABASE_URL=$$url $(TOOL) sqlc vet
+	@# The API descriptions, checked by the tools integrators use (pinned
+	@# npm packages; npm comes with Debian's nodejs).
+	@command -v npx >/dev/null || scripts/install_packages.sh nodejs npm
+	npx --yes @redocly/cli@$(REDOCLY_VERSION) lint --format=summary api/openapi.json
+	npx --yes @apidevtools/swagger-cli@$(SWAGGER_CLI_VERSION) validate api/swagger/swagger.json
 	@# promtool comes with Debian's prometheus package.
 	@command -v promtool >/dev/null || scripts/install_packages.sh prometheus
 	promtool check rules deploy/prometheus/alerts.yml
 
 .PHONY: gen
-gen: ## regenerate db/ (sqlc), db/schema.sql (the migrated schema) and api/swagger/ (swag) from their sources
+gen: ## regenerate db/ (sqlc), db/schema.sql (the migrated schema), api/swagger/ (swag) and api/openapi.json (OpenAPI 3) from their sources
 	$(TOOL) sqlc generate
 	scripts/dump_schema.sh >db/schema.sql
 	$(TOOL) swag fmt -d api
 	$(TOOL) $(SWAG_INIT) -o api/swagger
+	$(OPENAPI) -update
 
 .PHONY: gen-check
 gen-check: ## fail when committed generated code differs from what make gen makes
@@ -55,6 +66,7 @@ gen-check: ## fail when committed generated code differs from what make gen make
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  $(TOOL) $(SWAG_INIT) -o "$$tmp/swagger" && \
 	  diff -r "$$tmp/swagger" api/swagger || { echo "api/swagger is stale: run make gen"; exit 1; }
+	$(OPENAPI)
 
 .PHONY: migrate
 migrate: ## apply pending migrations to the database

@@ -12,12 +12,14 @@ import (
 
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -260,7 +262,26 @@ func TestDocs(t *testing.T) {
 	if r := s.get(t, "/docs"); r.status != http.StatusOK {
 		t.Fatalf("/docs (redirected) = %d", r.status)
 	}
+	// The UI reads the OpenAPI 3 description, served as committed.
+	if r := s.get(t, "/docs/swagger-initializer.js"); !strings.Contains(string(r.body), `url: "openapi.json"`) {
+		t.Fatal("the Swagger UI does not read openapi.json")
+	}
+	r = s.get(t, "/docs/openapi.json")
+	if committed, err := os.ReadFile("openapi.json"); err != nil || !bytes.Equal(r.body, committed) {
+		t.Fatalf("/docs/openapi.json = %d, not api/openapi.json (%v)", r.status, err)
+	}
+	if _, err := openapi3.NewLoader().LoadFromData(r.body); err != nil {
+		t.Fatalf("/docs/openapi.json: %v", err)
+	}
+
 	r = s.get(t, "/docs/doc.json")
+	var hostKey map[string]json.RawMessage
+	if err := json.Unmarshal(r.body, &hostKey); err != nil {
+		t.Fatalf("doc.json: %v", err)
+	}
+	if _, ok := hostKey["host"]; ok {
+		t.Fatal(`doc.json has a host key; Swagger 2.0 allows a valid host or none, and "" is neither`)
+	}
 	var doc struct {
 		Host     string                                `json:"host"`
 		Paths    map[string]map[string]json.RawMessage `json:"paths"`

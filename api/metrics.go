@@ -91,6 +91,7 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 //	@ID				metrics
 //	@Tags			operations
 //	@Produce		plain
+//	@Security		MetricsToken
 //	@Success		200	{string}	string	"metrics in the Prometheus text format"
 //	@Failure		401	{object}	Problem	"missing or wrong metrics token"
 //	@Router			/metrics [get]

@@ -10,6 +10,10 @@
 //	@in							header
 //	@name						Authorization
 //	@description				"Bearer " followed by a JWT from the identity vendor. In development (AUTH_MODE=dev) get one with `cointracker dev-token --subject user-1` and paste "Bearer <token>" here.
+//	@securityDefinitions.apikey	MetricsToken
+//	@in							header
+//	@name						Authorization
+//	@description				"Bearer " followed by METRICS_TOKEN, for GET /metrics on the API's listener.
 package api
 
 import (
@@ -21,7 +25,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	ginSwagger "github.com/swaggo/gin-swagger"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
@@ -163,8 +166,7 @@ func (s *Server) Handler() http.Handler {
 		r.GET("/metrics", s.metrics.handler(s.metricsToken))
 	}
 	r.GET("/docs", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs/index.html") })
-	r.GET("/docs/*any", ginSwagger.WrapHandler(docsAssets,
-		ginSwagger.PersistAuthorization(true)))
+	r.GET("/docs/*any", docs())
 
 	// Every /v1 request's database work has the query timeout as one
 	// deadline, but the export's: it streams for as long as it has rows,

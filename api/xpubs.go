@@ -53,7 +53,7 @@ type XpubList struct {
 // CreateXpubRequest is the body of POST /v1/xpubs.
 type CreateXpubRequest struct {
 	// Xpub is an account-level extended public key. Never send a private key.
-	Xpub  string  `json:"xpub" example:"zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"`
+	Xpub  string  `json:"xpub" binding:"required" example:"zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"`
 	Label *string `json:"label" example:"hardware wallet"`
 	// Network is mainnet (default), testnet, signet or regtest.
 	Network *string `json:"network" example:"mainnet"`

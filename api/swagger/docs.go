@@ -37,6 +37,11 @@ const docTemplate = `{
         },
         "/metrics": {
             "get": {
+                "security": [
+                    {
+                        "MetricsToken": []
+                    }
+                ],
                 "description": "Only with METRICS_TOKEN set, and that token as the bearer token; otherwise the metrics are on the admin listener (ADMIN_ADDR) alone.",
                 "produces": [
                     "text/plain"
@@ -1628,6 +1633,9 @@ const docTemplate = `{
         },
         "api.CreateXpubRequest": {
             "type": "object",
+            "required": [
+                "xpub"
+            ],
             "properties": {
                 "label": {
                     "type": "string",
@@ -1919,6 +1927,9 @@ const docTemplate = `{
         },
         "api.UpdateAddressRequest": {
             "type": "object",
+            "required": [
+                "label"
+            ],
             "properties": {
                 "label": {
                     "description": "Label is the new label; null removes it. Required.",
@@ -2032,6 +2043,12 @@ const docTemplate = `{
     "securityDefinitions": {
         "BearerAuth": {
             "description": "\"Bearer \" followed by a JWT from the identity vendor. In development (AUTH_MODE=dev) get one with ` + "`" + `cointracker dev-token --subject user-1` + "`" + ` and paste \"Bearer \u003ctoken\u003e\" here.",
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header"
+        },
+        "MetricsToken": {
+            "description": "\"Bearer \" followed by METRICS_TOKEN, for GET /metrics on the API's listener.",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"
