@@ -184,7 +184,7 @@ type CreateAddressRequest struct {
 // UpdateAddressRequest is the body of PATCH /v1/addresses/{id}.
 type UpdateAddressRequest struct {
 	// Label is the new label; null removes it. Required.
-	Label nullableString `json:"label" binding:"required" swaggertype:"string" example:"savings"`
+	Label nullableString `json:"label" binding:"required" swaggertype:"string" extensions:"x-nullable" example:"savings"`
 }
 
 // maxLabelRunes bounds labels (the schema checks it too).

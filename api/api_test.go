@@ -115,7 +115,7 @@ func newServerOpts(t testing.TB, pool *pgxpool.Pool, edit func(*api.Options)) *t
 	}
 	edit(&opts)
 	h := api.New(opts).Handler()
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(withContract(t, h))
 	t.Cleanup(srv.Close)
 	return &testServer{Server: srv, store: store, logs: logs, router: h.(*gin.Engine), token: tokenFor(t, "user-1")}
 }

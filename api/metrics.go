@@ -94,6 +94,7 @@ func MetricsHandler(reg *prometheus.Registry) http.Handler {
 //	@Security		MetricsToken
 //	@Success		200	{string}	string	"metrics in the Prometheus text format"
 //	@Failure		401	{object}	Problem	"missing or wrong metrics token"
+//	@Failure		404	{object}	Problem	"METRICS_TOKEN is not set: the metrics are on the admin listener alone"
 //	@Router			/metrics [get]
 func (m *metrics) handler(token string) gin.HandlerFunc {
 	want := []byte("Bearer " + token)

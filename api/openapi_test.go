@@ -34,9 +34,10 @@ import (
 //     RFC 3339, and satoshi amounts that they are satoshis;
 //   - the server is relative (the origin that served the document), and
 //     operations without a bearer token say so with an empty security;
-//   - every error response is application/problem+json, and every /v1
+//   - every Problem response is application/problem+json, and every /v1
 //     route lists the statuses any /v1 route can answer (400 for an
-//     unknown parameter, 401, 429, 503 while the database is down);
+//     unknown parameter, 401, 413 for a body over 1 MiB, 429, 503 while
+//     the database is down);
 //   - the conditional reads list If-None-Match and 304.
 //
 // `make gen` runs this test with -update to rewrite the file; `make
@@ -179,7 +180,9 @@ func correctSchema(schemas openapi3.Schemas, t reflect.Type, response bool) erro
 			continue
 		}
 		p := prop.Value
-		p.Nullable = nullable
+		// Swag's x-nullable (extensions:"x-nullable") marks a request
+		// field that takes null without being a pointer.
+		p.Nullable = p.Nullable || nullable
 		setFormat(p, f.field.Type)
 		if strings.HasSuffix(f.name, "_sats") && !strings.Contains(p.Description, "satoshis") {
 			p.Description = strings.TrimSpace(p.Description + " In satoshis (integer).")
@@ -241,7 +244,7 @@ func jsonFields(t reflect.Type) []jsonField {
 	return out
 }
 
-// correctOperations makes every error response problem+json, lists the
+// correctOperations makes every Problem response problem+json, lists the
 // statuses every /v1 route can answer and the conditional reads' 304.
 func correctOperations(doc *openapi3.T) {
 	problem := openapi3.NewSchemaRef("#/components/schemas/Problem", doc.Components.Schemas["Problem"].Value)
@@ -250,6 +253,7 @@ func correctOperations(doc *openapi3.T) {
 			if strings.HasPrefix(path, "/v1/") {
 				addResponse(op, 400, "bad request: an unknown query parameter, or a malformed one", problem)
 				addResponse(op, 401, "missing or invalid bearer token", problem)
+				addResponse(op, 413, "a request body over 1 MiB", problem)
 				addResponse(op, 429, "rate limited; see Retry-After", problem)
 				addResponse(op, 503, "the database is unreachable; see Retry-After", problem)
 			}
@@ -260,12 +264,16 @@ func correctOperations(doc *openapi3.T) {
 			if method == "GET" && slices.Contains(conditionalReads, op.OperationID) {
 				addConditional(op)
 			}
-			for code, r := range op.Responses.Map() {
-				status, err := strconv.Atoi(code)
-				if err != nil || status < 400 || r.Value == nil {
+			for _, r := range op.Responses.Map() {
+				if r.Value == nil {
 					continue
 				}
-				r.Value.Content = openapi3.Content{problemType: openapi3.NewMediaType().WithSchemaRef(problem)}
+				for mediaType, c := range r.Value.Content {
+					if c.Schema != nil && c.Schema.Ref == problem.Ref {
+						delete(r.Value.Content, mediaType)
+						r.Value.Content[problemType] = c
+					}
+				}
 			}
 		}
 	}

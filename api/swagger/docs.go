@@ -63,6 +63,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.Problem"
                         }
+                    },
+                    "404": {
+                        "description": "METRICS_TOKEN is not set: the metrics are on the admin listener alone",
+                        "schema": {
+                            "$ref": "#/definitions/api.Problem"
+                        }
                     }
                 }
             }
@@ -1934,6 +1940,7 @@ const docTemplate = `{
                 "label": {
                     "description": "Label is the new label; null removes it. Required.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "savings"
                 }
             }
