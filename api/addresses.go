@@ -24,9 +24,9 @@ type Address struct {
 	// Address is the Bitcoin address, bech32 forms in lower case.
 	Address string `json:"address" example:"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"`
 	// Network is mainnet, testnet, signet or regtest.
-	Network string `json:"network" example:"mainnet"`
+	Network string `json:"network" example:"mainnet" enums:"mainnet,testnet,signet,regtest"`
 	// Type is the output script type: p2pkh, p2sh, p2wpkh, p2wsh or p2tr.
-	Type string `json:"type" example:"p2wpkh"`
+	Type string `json:"type" example:"p2wpkh" enums:"p2pkh,p2sh,p2wpkh,p2wsh,p2tr"`
 	// Label is the user's name for the address.
 	Label *string `json:"label" example:"cold storage"`
 	// XpubID is set when the address was derived from a tracked xpub.

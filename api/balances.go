@@ -44,7 +44,7 @@ type AddressBalanceItem struct {
 	Address   string `json:"address" example:"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"`
 	Balance
 	// SyncStatus says whether the balance is complete ("done") or not yet.
-	SyncStatus string `json:"sync_status" example:"done"`
+	SyncStatus string `json:"sync_status" example:"done" enums:"new,queued,running,done,partial,failed"`
 }
 
 // Balances is the body of GET /v1/balances.
@@ -172,7 +172,7 @@ type BalancePoint struct {
 
 // BalanceHistory is the body of GET /v1/balances/history.
 type BalanceHistory struct {
-	Interval string         `json:"interval" example:"month"`
+	Interval string         `json:"interval" example:"month" enums:"day,week,month"`
 	Points   []BalancePoint `json:"points"`
 }
 

@@ -16,7 +16,7 @@ const readyTimeout = 2 * time.Second
 // Health is the body of /healthz and /readyz.
 type Health struct {
 	// Status is "ok", or "unavailable" when not ready.
-	Status string `json:"status" example:"ok"`
+	Status string `json:"status" example:"ok" enums:"ok,unavailable"`
 	// Checks names each readiness check and its outcome.
 	Checks map[string]string `json:"checks,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"reflect"
 	"slices"
@@ -38,7 +39,8 @@ import (
 //     route lists the statuses any /v1 route can answer (400 for an
 //     unknown parameter, 401, 413 for a body over 1 MiB, 429, 503 while
 //     the database is down);
-//   - the conditional reads list If-None-Match and 304.
+//   - the conditional reads list If-None-Match and 304, and a txid
+//     parameter its hex pattern.
 //
 // `make gen` runs this test with -update to rewrite the file; `make
 // gen-check` (and `make test`) run it without, failing when the file is
@@ -257,6 +259,13 @@ func correctOperations(doc *openapi3.T) {
 				addResponse(op, 429, "rate limited; see Retry-After", problem)
 				addResponse(op, 503, "the database is unreachable; see Retry-After", problem)
 			}
+			for _, p := range op.Parameters {
+				// Swag has no pattern for parameters; the server decodes a
+				// txid as hex (either case).
+				if p.Value != nil && p.Value.Name == "txid" && p.Value.Schema != nil {
+					p.Value.Schema.Value.Pattern = "^[0-9a-fA-F]{64}$"
+				}
+			}
 			if op.Security == nil {
 				// Said outright: this operation needs no bearer token.
 				op.Security = openapi3.NewSecurityRequirements()
@@ -264,7 +273,7 @@ func correctOperations(doc *openapi3.T) {
 			if method == "GET" && slices.Contains(conditionalReads, op.OperationID) {
 				addConditional(op)
 			}
-			for _, r := range op.Responses.Map() {
+			for code, r := range op.Responses.Map() {
 				if r.Value == nil {
 					continue
 				}
@@ -272,11 +281,32 @@ func correctOperations(doc *openapi3.T) {
 					if c.Schema != nil && c.Schema.Ref == problem.Ref {
 						delete(r.Value.Content, mediaType)
 						r.Value.Content[problemType] = c
+						describeProblem(r.Value, code)
 					}
 				}
 			}
 		}
 	}
+}
+
+// describeProblem says which problem type a response's body has.
+func describeProblem(r *openapi3.Response, code string) {
+	status, err := strconv.Atoi(code)
+	if err != nil {
+		return
+	}
+	kind := "Problem type " + api.ProblemTypeOf(status)
+	switch status {
+	case 400:
+		kind += ", or " + api.ProblemTypeBase + "validation with the invalid fields in errors"
+	case 422:
+		kind = "Problem type " + api.ProblemTypeBase + "invalid-{field}, naming the field in errors"
+	}
+	desc := http.StatusText(status)
+	if r.Description != nil {
+		desc = *r.Description
+	}
+	r.WithDescription(desc + ". " + kind + ".")
 }
 
 // addResponse documents status on op unless it is already.

@@ -63,17 +63,17 @@ type TransactionList struct {
 //	@ID				listTransactions
 //	@Tags			transactions
 //	@Produce		json
-//	@Param			address_id	query		int		false	"only this address (watch-list id)"	minimum(1)
-//	@Param			direction	query		string	false	"incoming, outgoing or self"		Enums(incoming, outgoing, self)
-//	@Param			status		query		string	false	"confirmed, pending, replaced or dropped; several comma-separated (default confirmed,pending)"
-//	@Param			from		query		string	false	"RFC 3339; on block time, or first seen while pending (inclusive)"	format(date-time)
-//	@Param			to			query		string	false	"RFC 3339 (exclusive)"												format(date-time)
-//	@Param			min_amount	query		int		false	"minimum absolute net sats"											minimum(0)
-//	@Param			max_amount	query		int		false	"maximum absolute net sats"											minimum(0)
-//	@Param			txid		query		string	false	"exact transaction id (64 hex characters)"
-//	@Param			sort		query		string	false	"newest (pending first) or oldest"	Enums(newest, oldest)	default(newest)
-//	@Param			limit		query		int		false	"page size"							minimum(1)				maximum(500)	default(50)
-//	@Param			cursor		query		string	false	"next_cursor of the previous page (same filters)"
+//	@Param			address_id	query		int			false	"only this address (watch-list id)"																minimum(1)
+//	@Param			direction	query		string		false	"incoming, outgoing or self"																	Enums(incoming, outgoing, self)
+//	@Param			status		query		[]string	false	"confirmed, pending, replaced or dropped; several comma-separated (default confirmed,pending)"	collectionFormat(csv)	Enums(confirmed,pending,replaced,dropped)
+//	@Param			from		query		string		false	"RFC 3339; on block time, or first seen while pending (inclusive)"								format(date-time)
+//	@Param			to			query		string		false	"RFC 3339 (exclusive)"																			format(date-time)
+//	@Param			min_amount	query		int			false	"minimum absolute net sats"																		minimum(0)
+//	@Param			max_amount	query		int			false	"maximum absolute net sats"																		minimum(0)
+//	@Param			txid		query		string		false	"exact transaction id (64 hex characters)"														minlength(64)			maxlength(64)
+//	@Param			sort		query		string		false	"newest (pending first) or oldest"																Enums(newest, oldest)	default(newest)
+//	@Param			limit		query		int			false	"page size"																						minimum(1)				maximum(500)	default(50)
+//	@Param			cursor		query		string		false	"next_cursor of the previous page (same filters)"
 //	@Success		200			{object}	TransactionList
 //	@Failure		400			{object}	Problem
 //	@Failure		503			{object}	Problem
@@ -93,17 +93,17 @@ func (s *Server) listTransactions(c *gin.Context) {
 //	@ID				listAddressTransactions
 //	@Tags			transactions
 //	@Produce		json
-//	@Param			id			path		int		true	"address id"
-//	@Param			direction	query		string	false	"incoming, outgoing or self"	Enums(incoming, outgoing, self)
-//	@Param			status		query		string	false	"confirmed, pending, replaced or dropped; several comma-separated"
-//	@Param			from		query		string	false	"RFC 3339 (inclusive)"		format(date-time)
-//	@Param			to			query		string	false	"RFC 3339 (exclusive)"		format(date-time)
-//	@Param			min_amount	query		int		false	"minimum absolute net sats"	minimum(0)
-//	@Param			max_amount	query		int		false	"maximum absolute net sats"	minimum(0)
-//	@Param			txid		query		string	false	"exact transaction id"
-//	@Param			sort		query		string	false	"newest or oldest"	Enums(newest, oldest)	default(newest)
-//	@Param			limit		query		int		false	"page size"			minimum(1)				maximum(500)	default(50)
-//	@Param			cursor		query		string	false	"next_cursor of the previous page"
+//	@Param			id			path		int			true	"address id"
+//	@Param			direction	query		string		false	"incoming, outgoing or self"										Enums(incoming, outgoing, self)
+//	@Param			status		query		[]string	false	"confirmed, pending, replaced or dropped; several comma-separated"	collectionFormat(csv)	Enums(confirmed,pending,replaced,dropped)
+//	@Param			from		query		string		false	"RFC 3339 (inclusive)"												format(date-time)
+//	@Param			to			query		string		false	"RFC 3339 (exclusive)"												format(date-time)
+//	@Param			min_amount	query		int			false	"minimum absolute net sats"											minimum(0)
+//	@Param			max_amount	query		int			false	"maximum absolute net sats"											minimum(0)
+//	@Param			txid		query		string		false	"exact transaction id"												minlength(64)			maxlength(64)
+//	@Param			sort		query		string		false	"newest or oldest"													Enums(newest, oldest)	default(newest)
+//	@Param			limit		query		int			false	"page size"															minimum(1)				maximum(500)	default(50)
+//	@Param			cursor		query		string		false	"next_cursor of the previous page"
 //	@Success		200			{object}	TransactionList
 //	@Failure		400			{object}	Problem
 //	@Failure		404			{object}	Problem
@@ -171,16 +171,16 @@ var errExportLimit = errors.New("export limit reached")
 //	@ID				exportTransactions
 //	@Tags			transactions
 //	@Produce		text/csv
-//	@Param			address_id	query		int		false	"only this address"				minimum(1)
-//	@Param			direction	query		string	false	"incoming, outgoing or self"	Enums(incoming, outgoing, self)
-//	@Param			status		query		string	false	"confirmed, pending, replaced or dropped; several comma-separated"
-//	@Param			from		query		string	false	"RFC 3339 (inclusive)"		format(date-time)
-//	@Param			to			query		string	false	"RFC 3339 (exclusive)"		format(date-time)
-//	@Param			min_amount	query		int		false	"minimum absolute net sats"	minimum(0)
-//	@Param			max_amount	query		int		false	"maximum absolute net sats"	minimum(0)
-//	@Param			txid		query		string	false	"exact transaction id"
-//	@Param			sort		query		string	false	"newest or oldest"	Enums(newest, oldest)	default(newest)
-//	@Success		200			{string}	string	"CSV"
+//	@Param			address_id	query		int			false	"only this address"													minimum(1)
+//	@Param			direction	query		string		false	"incoming, outgoing or self"										Enums(incoming, outgoing, self)
+//	@Param			status		query		[]string	false	"confirmed, pending, replaced or dropped; several comma-separated"	collectionFormat(csv)	Enums(confirmed,pending,replaced,dropped)
+//	@Param			from		query		string		false	"RFC 3339 (inclusive)"												format(date-time)
+//	@Param			to			query		string		false	"RFC 3339 (exclusive)"												format(date-time)
+//	@Param			min_amount	query		int			false	"minimum absolute net sats"											minimum(0)
+//	@Param			max_amount	query		int			false	"maximum absolute net sats"											minimum(0)
+//	@Param			txid		query		string		false	"exact transaction id"												minlength(64)			maxlength(64)
+//	@Param			sort		query		string		false	"newest or oldest"													Enums(newest, oldest)	default(newest)
+//	@Success		200			{string}	string		"CSV"
 //	@Failure		400			{object}	Problem
 //	@Failure		401			{object}	Problem	"missing or invalid bearer token"
 //	@Failure		429			{object}	Problem	"rate limited, or EXPORTS_PER_USER or EXPORTS_MAX exports already running; see Retry-After"

@@ -19,11 +19,11 @@ type Xpub struct {
 	ID int64 `json:"id" example:"7"`
 	// Xpub is the key as given (xpub/ypub/zpub, tpub/upub/vpub).
 	Xpub    string `json:"xpub" example:"zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"`
-	Network string `json:"network" example:"mainnet"`
+	Network string `json:"network" example:"mainnet" enums:"mainnet,testnet,signet,regtest"`
 	// Purpose is the BIP that fixes the derivation: 44, 49, 84 or 86.
 	Purpose int16 `json:"purpose" example:"84"`
 	// Type is the derived addresses' script type.
-	Type      string    `json:"type" example:"p2wpkh"`
+	Type      string    `json:"type" example:"p2wpkh" enums:"p2pkh,p2sh,p2wpkh,p2wsh,p2tr"`
 	Label     *string   `json:"label" example:"hardware wallet"`
 	GapLimit  int16     `json:"gap_limit" example:"20"`
 	CreatedAt time.Time `json:"created_at" example:"2026-11-24T12:00:00Z"`
@@ -56,7 +56,7 @@ type CreateXpubRequest struct {
 	Xpub  string  `json:"xpub" binding:"required" example:"zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"`
 	Label *string `json:"label" example:"hardware wallet"`
 	// Network is mainnet (default), testnet, signet or regtest.
-	Network *string `json:"network" example:"mainnet"`
+	Network *string `json:"network" example:"mainnet" enums:"mainnet,testnet,signet,regtest"`
 	// Purpose picks the derivation where the prefix does not: an xpub or
 	// tpub is BIP-44 (P2PKH) unless 86 (taproot) is given. ypub/zpub imply
 	// 49/84.

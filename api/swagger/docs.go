@@ -554,7 +554,17 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
-                        "type": "string",
+                        "type": "array",
+                        "items": {
+                            "enum": [
+                                "confirmed",
+                                "pending",
+                                "replaced",
+                                "dropped"
+                            ],
+                            "type": "string"
+                        },
+                        "collectionFormat": "csv",
                         "description": "confirmed, pending, replaced or dropped; several comma-separated",
                         "name": "status",
                         "in": "query"
@@ -588,6 +598,8 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
+                        "maxLength": 64,
+                        "minLength": 64,
                         "type": "string",
                         "description": "exact transaction id",
                         "name": "txid",
@@ -868,7 +880,17 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
-                        "type": "string",
+                        "type": "array",
+                        "items": {
+                            "enum": [
+                                "confirmed",
+                                "pending",
+                                "replaced",
+                                "dropped"
+                            ],
+                            "type": "string"
+                        },
+                        "collectionFormat": "csv",
                         "description": "confirmed, pending, replaced or dropped; several comma-separated (default confirmed,pending)",
                         "name": "status",
                         "in": "query"
@@ -902,6 +924,8 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
+                        "maxLength": 64,
+                        "minLength": 64,
                         "type": "string",
                         "description": "exact transaction id (64 hex characters)",
                         "name": "txid",
@@ -1004,7 +1028,17 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
-                        "type": "string",
+                        "type": "array",
+                        "items": {
+                            "enum": [
+                                "confirmed",
+                                "pending",
+                                "replaced",
+                                "dropped"
+                            ],
+                            "type": "string"
+                        },
+                        "collectionFormat": "csv",
                         "description": "confirmed, pending, replaced or dropped; several comma-separated",
                         "name": "status",
                         "in": "query"
@@ -1038,6 +1072,8 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
+                        "maxLength": 64,
+                        "minLength": 64,
                         "type": "string",
                         "description": "exact transaction id",
                         "name": "txid",
@@ -1374,6 +1410,12 @@ const docTemplate = `{
                 "network": {
                     "description": "Network is mainnet, testnet, signet or regtest.",
                     "type": "string",
+                    "enum": [
+                        "mainnet",
+                        "testnet",
+                        "signet",
+                        "regtest"
+                    ],
                     "example": "mainnet"
                 },
                 "sync": {
@@ -1387,6 +1429,13 @@ const docTemplate = `{
                 "type": {
                     "description": "Type is the output script type: p2pkh, p2sh, p2wpkh, p2wsh or p2tr.",
                     "type": "string",
+                    "enum": [
+                        "p2pkh",
+                        "p2sh",
+                        "p2wpkh",
+                        "p2wsh",
+                        "p2tr"
+                    ],
                     "example": "p2wpkh"
                 },
                 "xpub_id": {
@@ -1444,6 +1493,14 @@ const docTemplate = `{
                 "sync_status": {
                     "description": "SyncStatus says whether the balance is complete (\"done\") or not yet.",
                     "type": "string",
+                    "enum": [
+                        "new",
+                        "queued",
+                        "running",
+                        "done",
+                        "partial",
+                        "failed"
+                    ],
                     "example": "done"
                 },
                 "tx_count": {
@@ -1546,6 +1603,11 @@ const docTemplate = `{
             "properties": {
                 "interval": {
                     "type": "string",
+                    "enum": [
+                        "day",
+                        "week",
+                        "month"
+                    ],
                     "example": "month"
                 },
                 "points": {
@@ -1650,6 +1712,12 @@ const docTemplate = `{
                 "network": {
                     "description": "Network is mainnet (default), testnet, signet or regtest.",
                     "type": "string",
+                    "enum": [
+                        "mainnet",
+                        "testnet",
+                        "signet",
+                        "regtest"
+                    ],
                     "example": "mainnet"
                 },
                 "purpose": {
@@ -1697,6 +1765,10 @@ const docTemplate = `{
                 "status": {
                     "description": "Status is \"ok\", or \"unavailable\" when not ready.",
                     "type": "string",
+                    "enum": [
+                        "ok",
+                        "unavailable"
+                    ],
                     "example": "ok"
                 }
             }
@@ -1973,6 +2045,12 @@ const docTemplate = `{
                 },
                 "network": {
                     "type": "string",
+                    "enum": [
+                        "mainnet",
+                        "testnet",
+                        "signet",
+                        "regtest"
+                    ],
                     "example": "mainnet"
                 },
                 "purpose": {
@@ -1983,6 +2061,13 @@ const docTemplate = `{
                 "type": {
                     "description": "Type is the derived addresses' script type.",
                     "type": "string",
+                    "enum": [
+                        "p2pkh",
+                        "p2sh",
+                        "p2wpkh",
+                        "p2wsh",
+                        "p2tr"
+                    ],
                     "example": "p2wpkh"
                 },
                 "xpub": {
