@@ -11,6 +11,8 @@ BIN := bin/cointracker
 # The OpenAPI 3 description is converted from swag's output by a test
 # (api/openapi_test.go), which -update rewrites and otherwise checks.
 OPENAPI := $(GO) test ./api -run '^TestOpenAPIDocumentIsCurrent$$' -count=1
+# The Go client of the API, generated from the OpenAPI description.
+OAPI_CODEGEN := $(TOOL) oapi-codegen -config client/oapi-codegen.yaml
 REDOCLY_VERSION := 2.77.0
 SWAGGER_CLI_VERSION := 4.0.4
 SWAG_INIT := swag init -g server.go -d api --outputTypes go,json --parseInternal --quiet
@@ -52,12 +54,13 @@ lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, the API 
 	promtool check rules deploy/prometheus/alerts.yml
 
 .PHONY: gen
-gen: ## regenerate db/ (sqlc), db/schema.sql (the migrated schema), api/swagger/ (swag) and api/openapi.json (OpenAPI 3) from their sources
+gen: ## regenerate db/ (sqlc), db/schema.sql (the migrated schema), api/swagger/ (swag), api/openapi.json (OpenAPI 3) and client/ (oapi-codegen) from their sources
 	$(TOOL) sqlc generate
 	scripts/dump_schema.sh >db/schema.sql
 	$(TOOL) swag fmt -d api
 	$(TOOL) $(SWAG_INIT) -o api/swagger
 	$(OPENAPI) -update
+	$(OAPI_CODEGEN) -o client/client.gen.go api/openapi.json
 
 .PHONY: gen-check
 gen-check: ## fail when committed generated code differs from what make gen makes
@@ -67,6 +70,9 @@ gen-check: ## fail when committed generated code differs from what make gen make
 	  $(TOOL) $(SWAG_INIT) -o "$$tmp/swagger" && \
 	  diff -r "$$tmp/swagger" api/swagger || { echo "api/swagger is stale: run make gen"; exit 1; }
 	$(OPENAPI)
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  $(OAPI_CODEGEN) -o "$$tmp/client.gen.go" api/openapi.json && \
+	  diff "$$tmp/client.gen.go" client/client.gen.go || { echo "client/client.gen.go is stale: run make gen"; exit 1; }
 
 .PHONY: migrate
 migrate: ## apply pending migrations to the database

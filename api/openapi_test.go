@@ -39,8 +39,8 @@ import (
 //     route lists the statuses any /v1 route can answer (400 for an
 //     unknown parameter, 401, 413 for a body over 1 MiB, 429, 503 while
 //     the database is down);
-//   - the conditional reads list If-None-Match and 304, and a txid
-//     parameter its hex pattern.
+//   - the conditional reads list If-None-Match and 304, a txid
+//     parameter its hex pattern, and ids are int64.
 //
 // `make gen` runs this test with -update to rewrite the file; `make
 // gen-check` (and `make test`) run it without, failing when the file is
@@ -260,10 +260,16 @@ func correctOperations(doc *openapi3.T) {
 				addResponse(op, 503, "the database is unreachable; see Retry-After", problem)
 			}
 			for _, p := range op.Parameters {
-				// Swag has no pattern for parameters; the server decodes a
-				// txid as hex (either case).
-				if p.Value != nil && p.Value.Name == "txid" && p.Value.Schema != nil {
-					p.Value.Schema.Value.Pattern = "^[0-9a-fA-F]{64}$"
+				if p.Value == nil || p.Value.Schema == nil || p.Value.Schema.Value == nil {
+					continue
+				}
+				switch schema := p.Value.Schema.Value; p.Value.Name {
+				case "txid":
+					// Swag has no pattern for parameters; the server
+					// decodes a txid as hex (either case).
+					schema.Pattern = "^[0-9a-fA-F]{64}$"
+				case "id", "address_id":
+					schema.Format = "int64" // ids are bigint
 				}
 			}
 			if op.Security == nil {
