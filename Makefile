@@ -35,7 +35,7 @@ test: ## run every test against a real PostgreSQL (started if needed), race dete
 	TEST_DATABASE_URL="$$(scripts/start_db.sh)" $(GO) test -race -count=1 -artifacts -outputdir "$(CURDIR)/artifacts" ./...
 
 .PHONY: lint
-lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, the API descriptions (redocly, swagger-cli), generated code up to date
+lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, the API descriptions (redocly, swagger-cli, TypeScript types), generated code up to date
 	@unformatted=$$(find . -name '*.go' -not -path './.*' -not -path './bin/*' | xargs gofmt -l); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -49,6 +49,10 @@ lint: gen-check ## gofmt, go vet, golangci-lint, sqlc vet, alert rules, the API 
 	@command -v npx >/dev/null || scripts/install_packages.sh nodejs npm
 	npx --yes @redocly/cli@$(REDOCLY_VERSION) lint --format=summary api/openapi.json
 	npx --yes @apidevtools/swagger-cli@$(SWAGGER_CLI_VERSION) validate api/swagger/swagger.json
+	@# A front-end team's view: TypeScript types generated from the
+	@# description (openapi-typescript), and a typed script compiled
+	@# against them (tsc --noEmit); versions pinned in package-lock.json.
+	cd client/typescript && npm ci --silent --no-audit --no-fund && npm run check --silent
 	@# promtool comes with Debian's prometheus package.
 	@command -v promtool >/dev/null || scripts/install_packages.sh prometheus
 	promtool check rules deploy/prometheus/alerts.yml
@@ -111,4 +115,4 @@ db-down: ## stop the local database, keeping its data
 clean: ## stop the local database and delete it, with build output
 	scripts/stop_db.sh
 	if [ -f .data/pgdir ]; then rm -rf "$$(cat .data/pgdir)"; fi
-	rm -rf .data bin
+	rm -rf .data bin client/typescript/node_modules client/typescript/schema.d.ts
