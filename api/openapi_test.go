@@ -30,7 +30,8 @@ import (
 //   - schema names lose swag's package prefix (api.Address → Address);
 //   - a response schema's properties are required unless their Go field
 //     is omitempty, and nullable when the Go field is a pointer (the Go
-//     types are what encoding/json writes, so they are the truth);
+//     types are what encoding/json writes, so they are the truth); a
+//     request body allows no property beyond its own;
 //   - integers say their Go width (int64, int32), times that they are
 //     RFC 3339, and satoshi amounts that they are satoshis;
 //   - the server is relative (the origin that served the document), and
@@ -162,6 +163,10 @@ func correctSchema(schemas openapi3.Schemas, t reflect.Type, response bool) erro
 	fields := jsonFields(t)
 	if response {
 		s.Required = nil
+	} else {
+		// The server refuses a body with an unknown field (400).
+		no := false
+		s.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
 	}
 	for _, f := range fields {
 		prop, ok := s.Properties[f.name]
