@@ -213,7 +213,7 @@ func (s *Server) getBalanceHistory(c *gin.Context) {
 	minEntry, maxEntry := db.EntryRange(entry)
 	rows, err := s.reader(c).BalanceHistory(c.Request.Context(), db.BalanceHistoryParams{
 		Interval: interval, FromTime: from, ToTime: to,
-		UserID: currentUserID(c), MinEntryID: minEntry, MaxEntryID: maxEntry,
+		UserID: currentUserID(c), MinEntryID: minEntry, MaxEntryID: maxEntry, WholeWatchList: entry == 0,
 	})
 	if err != nil {
 		abortError(c, err)

@@ -14,23 +14,29 @@ const balanceHistory = `-- name: BalanceHistory :many
 WITH moves AS (
     SELECT date_trunc($1::text, d.day::timestamp) AT TIME ZONE 'UTC' AS bucket,
            sum(d.net_sats)::bigint AS net
-    FROM user_addresses ua
-    -- Each entry's days (or months, for a monthly history: address_months,
-    -- migration 00022) from its own range of the table's key, an
-    -- index-only scan (the key carries net_sats); only one of the two
-    -- branches runs. OFFSET 0 keeps the planner from hashing the whole
-    -- table for a heavy user.
-    CROSS JOIN LATERAL (
-        SELECT ad.day, ad.net_sats FROM address_days ad
-        WHERE ad.address_id = ua.address_id AND $1::text <> 'month'
+    FROM (
+        SELECT ud.day, ud.net_sats FROM user_days ud
+        WHERE ud.user_id = $4 AND $5::boolean
         UNION ALL
-        SELECT am.month, am.net_sats FROM address_months am
-        WHERE am.address_id = ua.address_id AND $1::text = 'month'
-        OFFSET 0
+        SELECT e.day, e.net_sats
+        FROM user_addresses ua
+        -- The entry's days (or months, for a monthly history), an
+        -- index-only scan of its range of the table's key (which carries
+        -- net_sats); only one of the two branches runs. OFFSET 0 keeps
+        -- the planner from hashing the whole table.
+        CROSS JOIN LATERAL (
+            SELECT ad.day, ad.net_sats FROM address_days ad
+            WHERE ad.address_id = ua.address_id AND $1::text <> 'month'
+            UNION ALL
+            SELECT am.month, am.net_sats FROM address_months am
+            WHERE am.address_id = ua.address_id AND $1::text = 'month'
+            OFFSET 0
+        ) e
+        WHERE ua.user_id = $4
+          AND ua.id BETWEEN $6::bigint AND $7::bigint
+          AND ua.revealed
+          AND NOT $5::boolean
     ) d
-    WHERE ua.user_id = $4
-      AND ua.id BETWEEN $5::bigint AND $6::bigint
-      AND ua.revealed
     GROUP BY 1
 ), points AS (
     SELECT b.bucket,
@@ -42,24 +48,33 @@ WITH moves AS (
 SELECT
     pt.bucket::timestamptz AS bucket,
     pt.balance_sats,
-    -- 0 when no price is known (stored prices are positive).
-    coalesce((SELECT p.close_usd_cents
-              FROM prices p
-              WHERE p.day < ((pt.bucket + ('1 ' || $1::text)::interval) AT TIME ZONE 'UTC')::date
+    -- The close of the interval's last priced day: its last day's, found
+    -- by a join (one probe a point cost more than the rest of a daily
+    -- series), or where that day has no price the last before it; 0 when
+    -- no price is known (stored prices are positive).
+    coalesce(last_day.close_usd_cents,
+             (SELECT p.close_usd_cents FROM prices p
+              WHERE p.day < pt.end_day
               ORDER BY p.day DESC
               LIMIT 1), 0)::bigint AS close_usd_cents
-FROM points pt
-WHERE pt.bucket >= $2::timestamptz AND pt.bucket < $3::timestamptz
+FROM (
+    SELECT points.bucket, points.balance_sats,
+           ((points.bucket + ('1 ' || $1::text)::interval) AT TIME ZONE 'UTC')::date AS end_day
+    FROM points
+    WHERE points.bucket >= $2::timestamptz AND points.bucket < $3::timestamptz
+) pt
+LEFT JOIN prices last_day ON last_day.day = pt.end_day - 1
 ORDER BY pt.bucket
 `
 
 type BalanceHistoryParams struct {
-	Interval   string
-	FromTime   time.Time
-	ToTime     time.Time
-	UserID     int64
-	MinEntryID int64
-	MaxEntryID int64
+	Interval       string
+	FromTime       time.Time
+	ToTime         time.Time
+	UserID         int64
+	WholeWatchList bool
+	MinEntryID     int64
+	MaxEntryID     int64
 }
 
 type BalanceHistoryRow struct {
@@ -70,18 +85,20 @@ type BalanceHistoryRow struct {
 
 // BalanceHistory serves GET /v1/balances/history: the balance (confirmed
 // and pending rows) at the end of every interval (day, week or month, in
-// UTC) from the user's first transaction to the last, for one entry or all
-// (entry id range), with the BTC/USD close of the interval's last priced
-// day. The movements come from the entries' stored days (address_days,
-// one row per address and day with activity), not their ledger rows, and
-// the running sum covers all history even when only [from, to) is
-// returned.
+// UTC) from the user's first transaction to the last, for the whole
+// watch-list or one entry (entry id range), with the BTC/USD close of the
+// interval's last priced day. The movements come from stored days, not
+// ledger rows: the user's own (user_days, migration 00026: O(days)) for
+// the whole watch-list, the entry's address's (address_days, or
+// address_months for a monthly series) for one entry. The running sum
+// covers all history even when only [from, to) is returned.
 func (q *Queries) BalanceHistory(ctx context.Context, arg BalanceHistoryParams) ([]BalanceHistoryRow, error) {
 	rows, err := q.db.Query(ctx, balanceHistory,
 		arg.Interval,
 		arg.FromTime,
 		arg.ToTime,
 		arg.UserID,
+		arg.WholeWatchList,
 		arg.MinEntryID,
 		arg.MaxEntryID,
 	)

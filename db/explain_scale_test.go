@@ -100,14 +100,26 @@ func TestHistoryUsesIndexesAtScale(t *testing.T) {
 			_, err := q.BalanceTotals(ctx, userID)
 			return err
 		}, "address_totals_pkey"},
+		// The whole watch-list's series reads the user's days (migration
+		// 00026); one entry's, its address's days or months.
 		"BalanceHistory by month": {func(q *db.Queries) error {
 			_, err := q.BalanceHistory(ctx, db.BalanceHistoryParams{Interval: "month", FromTime: lo, ToTime: hi,
-				UserID: userID, MinEntryID: 1, MaxEntryID: math.MaxInt64})
+				UserID: userID, MinEntryID: 1, MaxEntryID: math.MaxInt64, WholeWatchList: true})
 			return err
-		}, "address_months_pkey"},
+		}, "user_days_pkey"},
 		"BalanceHistory by day": {func(q *db.Queries) error {
 			_, err := q.BalanceHistory(ctx, db.BalanceHistoryParams{Interval: "day", FromTime: lo, ToTime: hi,
-				UserID: userID, MinEntryID: 1, MaxEntryID: math.MaxInt64})
+				UserID: userID, MinEntryID: 1, MaxEntryID: math.MaxInt64, WholeWatchList: true})
+			return err
+		}, "user_days_pkey"},
+		"BalanceHistory of an entry by month": {func(q *db.Queries) error {
+			_, err := q.BalanceHistory(ctx, db.BalanceHistoryParams{Interval: "month", FromTime: lo, ToTime: hi,
+				UserID: userID, MinEntryID: entryID, MaxEntryID: entryID})
+			return err
+		}, "address_months_pkey"},
+		"BalanceHistory of an entry by day": {func(q *db.Queries) error {
+			_, err := q.BalanceHistory(ctx, db.BalanceHistoryParams{Interval: "day", FromTime: lo, ToTime: hi,
+				UserID: userID, MinEntryID: entryID, MaxEntryID: entryID})
 			return err
 		}, "address_days_pkey"},
 	} {

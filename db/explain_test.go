@@ -31,7 +31,7 @@ var bigTables = map[string]bool{
 	"ledger_entries": true, "transactions": true, "user_addresses": true,
 	"addresses": true, "xpub_addresses": true, "sync_states": true,
 	"transaction_spends": true, "chain_blocks": true,
-	"address_totals": true, "address_days": true, "address_months": true, "address_stamps": true,
+	"address_totals": true, "address_days": true, "address_months": true, "address_stamps": true, "user_days": true,
 }
 
 // TestListQueriesUseIndexes EXPLAINs every list query with the arguments

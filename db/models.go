@@ -229,6 +229,14 @@ type UserAddressSummary struct {
 	LastActivity     *time.Time
 }
 
+// Per-user, per-UTC-day net movement of the counted ledger entries at the user's revealed watch-list entries: the sum of their address_days (migration 00026).
+type UserDay struct {
+	UserID  int64
+	Day     time.Time
+	NetSats int64
+	TxCount int64
+}
+
 // Per-user aggregates of the watch-list as a whole: repeats is the count of extra rows of transactions at several of the user's revealed entries.
 type UserTotal struct {
 	UserID  int64

@@ -15,7 +15,8 @@ import (
 // 00023) through each kind of write the sync makes: siblings inserted in
 // one statement and in separate ones, a transaction replaced and back, an
 // address's rows deleted, and watch-list changes (an entry revealed, one
-// removed). After every step the stored figure must equal the recount
+// removed). After every step the stored figures (the repeats and the
+// user's days) must equal the recount
 // (LedgerAggregateDifferences is empty), and the repeats must have been
 // above zero, so the test shows something.
 func TestUserRepeatsFollowEveryChange(t *testing.T) {
@@ -108,6 +109,12 @@ func TestUserRepeatsFollowEveryChange(t *testing.T) {
 	// A transaction at all three addresses, in one statement: 2 repeats.
 	ledger(ids, upsert("three", "confirmed"))
 	check("a transaction at three addresses in one statement", 2)
+	// The user's days (migration 00026) follow the same writes, checked by
+	// the same recount: the day of the write holds all three rows.
+	var days, rows int64
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*), coalesce(sum(tx_count), 0) FROM user_days WHERE user_id = $1", user.ID).Scan(&days, &rows); err != nil || days != 1 || rows != 3 {
+		t.Fatalf("user_days: %d days of %d rows (%v), want 1 of 3", days, rows, err)
+	}
 	// One at two addresses, a statement each: 1 more.
 	two := upsert("two", "pending")
 	ledger(ids[:1], two)

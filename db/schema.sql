@@ -59,6 +59,17 @@ CREATE TYPE public.river_job_state AS ENUM (
 
 
 --
+-- Name: watch_move; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.watch_move AS (
+	user_id bigint,
+	address_id bigint,
+	d integer
+);
+
+
+--
 -- Name: history_row_matches(timestamp with time zone, text, bigint, boolean, timestamp with time zone, timestamp with time zone, text[], bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -184,6 +195,7 @@ BEGIN
     END IF;
     IF cardinality(changes) > 0 THEN
         PERFORM ledger_aggregates_add(changes);
+        PERFORM user_days_add(changes);
     END IF;
     RETURN NULL;
 END;
@@ -470,6 +482,48 @@ COMMENT ON FUNCTION public.stamp_change() IS 'Stamps the row being written with 
 
 
 --
+-- Name: user_days_add(public.ledger_change[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.user_days_add(changes public.ledger_change[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT lock_users(ARRAY(
+        SELECT ua.user_id FROM user_addresses ua
+        WHERE ua.address_id IN (SELECT c.address_id FROM unnest(changes) c)));
+
+    INSERT INTO user_days AS u (user_id, day, net_sats, tx_count)
+    SELECT ua.user_id, d.day, sum(d.net_sats), sum(d.tx_count)
+    FROM (
+        SELECT c.address_id, (c.sort_time AT TIME ZONE 'UTC')::date AS day,
+               sum(c.sign * c.net_sats) AS net_sats, sum(c.sign) AS tx_count
+        FROM unnest(changes) c
+        GROUP BY 1, 2
+    ) d
+    JOIN user_addresses ua ON ua.address_id = d.address_id AND ua.revealed
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (user_id, day) DO UPDATE SET
+        net_sats = u.net_sats + EXCLUDED.net_sats,
+        tx_count = u.tx_count + EXCLUDED.tx_count;
+
+    DELETE FROM user_days u
+    USING (SELECT DISTINCT ua.user_id, (c.sort_time AT TIME ZONE 'UTC')::date AS day
+           FROM unnest(changes) c
+           JOIN user_addresses ua ON ua.address_id = c.address_id AND ua.revealed
+           WHERE c.sign < 0) gone
+    WHERE u.user_id = gone.user_id AND u.day = gone.day AND u.tx_count = 0;
+$$;
+
+
+--
+-- Name: FUNCTION user_days_add(changes public.ledger_change[]); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.user_days_add(changes public.ledger_change[]) IS 'Moves the user_days of every user watching the changed addresses (migration 00026).';
+
+
+--
 -- Name: user_repeats_of(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -491,6 +545,59 @@ $$;
 --
 
 COMMENT ON FUNCTION public.user_repeats_of(uid bigint) IS 'Recounts a user''s repeats from the ledger (migration 00023).';
+
+
+--
+-- Name: watch_list_days_follow(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.watch_list_days_follow() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    moved watch_move[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        moved := ARRAY(SELECT ROW(n.user_id, n.address_id, 1)::watch_move FROM new_rows n WHERE n.revealed);
+    ELSIF TG_OP = 'DELETE' THEN
+        moved := ARRAY(SELECT ROW(o.user_id, o.address_id, -1)::watch_move FROM old_rows o WHERE o.revealed);
+    ELSE
+        moved := ARRAY(
+            SELECT ROW(o.user_id, o.address_id, -1)::watch_move
+            FROM old_rows o JOIN new_rows n USING (id)
+            WHERE o.revealed AND (NOT n.revealed OR (o.address_id, o.user_id) IS DISTINCT FROM (n.address_id, n.user_id))
+            UNION ALL
+            SELECT ROW(n.user_id, n.address_id, 1)::watch_move
+            FROM old_rows o JOIN new_rows n USING (id)
+            WHERE n.revealed AND (NOT o.revealed OR (o.address_id, o.user_id) IS DISTINCT FROM (n.address_id, n.user_id)));
+    END IF;
+    IF cardinality(moved) = 0 THEN
+        RETURN NULL;
+    END IF;
+    PERFORM lock_users(ARRAY(SELECT m.user_id FROM unnest(moved) m));
+    INSERT INTO user_days AS u (user_id, day, net_sats, tx_count)
+    SELECT m.user_id, d.day, sum(m.d * d.net_sats), sum(m.d * d.tx_count)
+    FROM unnest(moved) m
+    JOIN address_days d ON d.address_id = m.address_id
+    JOIN users ON users.id = m.user_id -- a user deleted with the entry has no days to keep
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    ON CONFLICT (user_id, day) DO UPDATE SET
+        net_sats = u.net_sats + EXCLUDED.net_sats,
+        tx_count = u.tx_count + EXCLUDED.tx_count;
+    DELETE FROM user_days u
+    WHERE u.user_id IN (SELECT m.user_id FROM unnest(moved) m WHERE m.d < 0)
+      AND u.tx_count = 0;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION watch_list_days_follow(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.watch_list_days_follow() IS 'Adds or subtracts the address_days of watch-list entries revealed, added or removed to their users'' days (migration 00026).';
 
 
 --
@@ -888,6 +995,25 @@ COMMENT ON VIEW public.history_export_rows IS 'A watch-list entry''s history row
 
 
 --
+-- Name: user_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.user_days (
+    user_id bigint NOT NULL,
+    day date NOT NULL,
+    net_sats bigint NOT NULL,
+    tx_count bigint NOT NULL
+);
+
+
+--
+-- Name: TABLE user_days; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.user_days IS 'Per-user, per-UTC-day net movement of the counted ledger entries at the user''s revealed watch-list entries: the sum of their address_days (migration 00026).';
+
+
+--
 -- Name: user_totals; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -976,6 +1102,14 @@ CREATE VIEW public.ledger_aggregate_differences AS
             sum(days.tx_count) AS tx_count
            FROM days
           GROUP BY days.address_id, ((date_trunc('month'::text, (days.day)::timestamp without time zone))::date)
+        ), users_days AS (
+         SELECT ua.user_id,
+            d.day,
+            sum(d.net_sats) AS net_sats,
+            sum(d.tx_count) AS tx_count
+           FROM (days d
+             JOIN public.user_addresses ua ON (((ua.address_id = d.address_id) AND ua.revealed)))
+          GROUP BY ua.user_id, d.day
         )
  SELECT 'totals'::text AS aggregate,
     totals.address_id,
@@ -1010,7 +1144,16 @@ UNION ALL
     (ROW(public.user_repeats_of(u.id)))::text AS computed
    FROM (public.users u
      LEFT JOIN public.user_totals t ON ((t.user_id = u.id)))
-  WHERE (COALESCE(t.repeats, (0)::bigint) <> public.user_repeats_of(u.id));
+  WHERE (COALESCE(t.repeats, (0)::bigint) <> public.user_repeats_of(u.id))
+UNION ALL
+ SELECT 'user day'::text AS aggregate,
+    COALESCE(c.user_id, s.user_id) AS address_id,
+    COALESCE(c.day, s.day) AS day,
+    (ROW(s.net_sats, s.tx_count))::text AS stored,
+    (ROW(c.net_sats, c.tx_count))::text AS computed
+   FROM (users_days c
+     FULL JOIN public.user_days s ON (((s.user_id = c.user_id) AND (s.day = c.day))))
+  WHERE (((s.net_sats)::numeric IS DISTINCT FROM c.net_sats) OR ((s.tx_count)::numeric IS DISTINCT FROM c.tx_count));
 
 
 --
@@ -1615,6 +1758,14 @@ ALTER TABLE ONLY public.user_addresses
 
 
 --
+-- Name: user_days user_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_days
+    ADD CONSTRAINT user_days_pkey PRIMARY KEY (user_id, day) INCLUDE (net_sats);
+
+
+--
 -- Name: user_totals user_totals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1909,6 +2060,27 @@ CREATE TRIGGER transactions_ledger_sync AFTER UPDATE OF status, block_height, bl
 
 
 --
+-- Name: user_addresses user_addresses_days_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_days_delete AFTER DELETE ON public.user_addresses REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.watch_list_days_follow();
+
+
+--
+-- Name: user_addresses user_addresses_days_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_days_insert AFTER INSERT ON public.user_addresses REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.watch_list_days_follow();
+
+
+--
+-- Name: user_addresses user_addresses_days_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_addresses_days_update AFTER UPDATE ON public.user_addresses REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.watch_list_days_follow();
+
+
+--
 -- Name: user_addresses user_addresses_repeats_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2036,6 +2208,14 @@ ALTER TABLE ONLY public.user_addresses
 
 ALTER TABLE ONLY public.user_addresses
     ADD CONSTRAINT user_addresses_xpub_fkey FOREIGN KEY (xpub_id, user_id) REFERENCES public.xpubs(id, user_id) ON DELETE CASCADE;
+
+
+--
+-- Name: user_days user_days_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.user_days
+    ADD CONSTRAINT user_days_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --

@@ -29,32 +29,39 @@ JOIN address_totals t ON t.address_id = e.address_id;
 -- name: BalanceHistory :many
 -- BalanceHistory serves GET /v1/balances/history: the balance (confirmed
 -- and pending rows) at the end of every interval (day, week or month, in
--- UTC) from the user's first transaction to the last, for one entry or all
--- (entry id range), with the BTC/USD close of the interval's last priced
--- day. The movements come from the entries' stored days (address_days,
--- one row per address and day with activity), not their ledger rows, and
--- the running sum covers all history even when only [from, to) is
--- returned.
+-- UTC) from the user's first transaction to the last, for the whole
+-- watch-list or one entry (entry id range), with the BTC/USD close of the
+-- interval's last priced day. The movements come from stored days, not
+-- ledger rows: the user's own (user_days, migration 00026: O(days)) for
+-- the whole watch-list, the entry's address's (address_days, or
+-- address_months for a monthly series) for one entry. The running sum
+-- covers all history even when only [from, to) is returned.
 WITH moves AS (
     SELECT date_trunc(@interval::text, d.day::timestamp) AT TIME ZONE 'UTC' AS bucket,
            sum(d.net_sats)::bigint AS net
-    FROM user_addresses ua
-    -- Each entry's days (or months, for a monthly history: address_months,
-    -- migration 00022) from its own range of the table's key, an
-    -- index-only scan (the key carries net_sats); only one of the two
-    -- branches runs. OFFSET 0 keeps the planner from hashing the whole
-    -- table for a heavy user.
-    CROSS JOIN LATERAL (
-        SELECT ad.day, ad.net_sats FROM address_days ad
-        WHERE ad.address_id = ua.address_id AND @interval::text <> 'month'
+    FROM (
+        SELECT ud.day, ud.net_sats FROM user_days ud
+        WHERE ud.user_id = @user_id AND @whole_watch_list::boolean
         UNION ALL
-        SELECT am.month, am.net_sats FROM address_months am
-        WHERE am.address_id = ua.address_id AND @interval::text = 'month'
-        OFFSET 0
+        SELECT e.day, e.net_sats
+        FROM user_addresses ua
+        -- The entry's days (or months, for a monthly history), an
+        -- index-only scan of its range of the table's key (which carries
+        -- net_sats); only one of the two branches runs. OFFSET 0 keeps
+        -- the planner from hashing the whole table.
+        CROSS JOIN LATERAL (
+            SELECT ad.day, ad.net_sats FROM address_days ad
+            WHERE ad.address_id = ua.address_id AND @interval::text <> 'month'
+            UNION ALL
+            SELECT am.month, am.net_sats FROM address_months am
+            WHERE am.address_id = ua.address_id AND @interval::text = 'month'
+            OFFSET 0
+        ) e
+        WHERE ua.user_id = @user_id
+          AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
+          AND ua.revealed
+          AND NOT @whole_watch_list::boolean
     ) d
-    WHERE ua.user_id = @user_id
-      AND ua.id BETWEEN @min_entry_id::bigint AND @max_entry_id::bigint
-      AND ua.revealed
     GROUP BY 1
 ), points AS (
     SELECT b.bucket,
@@ -66,12 +73,20 @@ WITH moves AS (
 SELECT
     pt.bucket::timestamptz AS bucket,
     pt.balance_sats,
-    -- 0 when no price is known (stored prices are positive).
-    coalesce((SELECT p.close_usd_cents
-              FROM prices p
-              WHERE p.day < ((pt.bucket + ('1 ' || @interval::text)::interval) AT TIME ZONE 'UTC')::date
+    -- The close of the interval's last priced day: its last day's, found
+    -- by a join (one probe a point cost more than the rest of a daily
+    -- series), or where that day has no price the last before it; 0 when
+    -- no price is known (stored prices are positive).
+    coalesce(last_day.close_usd_cents,
+             (SELECT p.close_usd_cents FROM prices p
+              WHERE p.day < pt.end_day
               ORDER BY p.day DESC
               LIMIT 1), 0)::bigint AS close_usd_cents
-FROM points pt
-WHERE pt.bucket >= @from_time::timestamptz AND pt.bucket < @to_time::timestamptz
+FROM (
+    SELECT points.bucket, points.balance_sats,
+           ((points.bucket + ('1 ' || @interval::text)::interval) AT TIME ZONE 'UTC')::date AS end_day
+    FROM points
+    WHERE points.bucket >= @from_time::timestamptz AND points.bucket < @to_time::timestamptz
+) pt
+LEFT JOIN prices last_day ON last_day.day = pt.end_day - 1
 ORDER BY pt.bucket;
