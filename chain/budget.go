@@ -22,9 +22,14 @@ import (
 // Retry-After, banning clients that keep hitting it: so a 429 also empties
 // the token bucket, making every worker wait its turn at the new rate, and
 // a Retry-After, when one comes, holds every worker until it has passed.
+// A 429 also says the provider's burst is smaller than ours: requests
+// saved up while the workers were busy elsewhere would go out together and
+// meet it again, so the burst is one request until the rate is back at
+// the ceiling.
 type budget struct {
 	limiter        *rate.Limiter
 	ceiling, floor float64
+	burst          int // the configured burst, restored at the ceiling
 	metrics        *Metrics
 
 	mu          sync.Mutex
@@ -33,7 +38,7 @@ type budget struct {
 }
 
 func newBudget(ceiling float64, burst int, m *Metrics) *budget {
-	b := &budget{limiter: rate.NewLimiter(rate.Limit(ceiling), burst), ceiling: ceiling, floor: ceiling / 16, metrics: m}
+	b := &budget{limiter: rate.NewLimiter(rate.Limit(ceiling), burst), ceiling: ceiling, floor: ceiling / 16, burst: burst, metrics: m}
 	m.setRate(ceiling)
 	return b
 }
@@ -56,7 +61,8 @@ func (b *budget) wait(ctx context.Context) error {
 }
 
 // throttled takes a 429: the rate halves (once a second at most), the
-// bucket empties, and a Retry-After holds every worker.
+// bucket empties and holds one request, and a Retry-After holds every
+// worker.
 func (b *budget) throttled(retryAfter time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -70,6 +76,7 @@ func (b *budget) throttled(retryAfter time.Duration) {
 	b.lastChange = now
 	r := max(b.floor, float64(b.limiter.Limit())/2)
 	b.limiter.SetLimitAt(now, rate.Limit(r))
+	b.limiter.SetBurstAt(now, 1)
 	if tokens := int(b.limiter.TokensAt(now)); tokens > 0 {
 		b.limiter.ReserveN(now, tokens)
 	}
@@ -77,7 +84,8 @@ func (b *budget) throttled(retryAfter time.Duration) {
 }
 
 // succeeded takes a good answer: the rate grows back towards the ceiling,
-// a tenth of it a second.
+// a tenth of it a second, and at the ceiling the burst is the configured
+// one again.
 func (b *budget) succeeded() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -89,6 +97,9 @@ func (b *budget) succeeded() {
 	b.lastChange = now
 	r = min(b.ceiling, r+b.ceiling/10)
 	b.limiter.SetLimitAt(now, rate.Limit(r))
+	if r >= b.ceiling {
+		b.limiter.SetBurstAt(now, b.burst)
+	}
 	b.metrics.setRate(r)
 }
 

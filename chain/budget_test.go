@@ -23,6 +23,11 @@ func TestBudgetHalvesOnA429AndRecovers(t *testing.T) {
 	if tokens := b.limiter.Tokens(); tokens >= 1 {
 		t.Fatalf("%v tokens left after a 429: other workers would burst on", tokens)
 	}
+	// The provider's burst is smaller than ours: until the rate is back
+	// at the ceiling, requests saved up go out one at a time.
+	if burst := b.limiter.Burst(); burst != 1 {
+		t.Fatalf("burst %d after a 429, want 1", burst)
+	}
 	// Many workers meeting the same burst of 429s cut the rate once.
 	for range 5 {
 		b.throttled(0)
@@ -42,6 +47,9 @@ func TestBudgetHalvesOnA429AndRecovers(t *testing.T) {
 		b.succeeded()
 		if want := min(100, 50+10*float64(second+1)); b.rate() != want {
 			t.Fatalf("%d s after the cut the rate is %v, want %v", second+1, b.rate(), want)
+		}
+		if want := map[bool]int{true: 10, false: 1}[b.rate() == 100]; b.limiter.Burst() != want {
+			t.Fatalf("%d s after the cut, at %v a second, the burst is %d, want %d", second+1, b.rate(), b.limiter.Burst(), want)
 		}
 	}
 	// The floor: a sixteenth of the ceiling, however many 429s.
