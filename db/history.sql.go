@@ -421,7 +421,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND le.unconfirmed
+               AND le.unconfirmed = true
                AND $1::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    <= ($2::timestamptz, $3::integer, $4::bytea)
@@ -434,7 +434,7 @@ FROM (
                             ELSE false END,
                        $6::timestamptz, $7::timestamptz, $8::text[],
                        $9::bigint, $10::bigint, $11::text)
-             ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
+             ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
@@ -442,7 +442,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND NOT le.unconfirmed
+               AND le.unconfirmed = false
                AND $13::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    <= ($14::timestamptz, $15::integer, $16::bytea)
@@ -455,7 +455,7 @@ FROM (
                             ELSE false END,
                        $6::timestamptz, $7::timestamptz, $8::text[],
                        $9::bigint, $10::bigint, $11::text)
-             ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
+             ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT $12::integer)
         ) both_groups
         ORDER BY unconfirmed DESC, sort_time DESC, sort_height DESC, txid DESC
@@ -536,7 +536,12 @@ type TransactionHistoryNewestRow struct {
 // for a group the cursor has not reached, and closes a group it has passed
 // with a one-time filter, so every scan starts at its position in the
 // index, and "from" and "to" bound it by sort_time instead of filtering a
-// whole history. The filters (entry id range, then history_row_matches:
+// whole history. Each group is ordered by the whole sort key, its constant
+// unconfirmed (an equality, so the key stays the index's) included: the
+// planner then merges an entry's two groups (Merge Append) instead of
+// sorting both, and reads the second group only as far as the page needs.
+// When an entry's pending rows fill the page (an address with a full
+// mempool), its confirmed scan reads one row, not a page. The filters (entry id range, then history_row_matches:
 // time span, statuses, amount, direction) and the self-transfer test
 // (ledger_other_tracked, run only for entries flagged has_siblings) are
 // SQL functions of migration 00015 that PostgreSQL inlines, so each is
@@ -651,7 +656,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND NOT le.unconfirmed
+               AND le.unconfirmed = false
                AND $1::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    >= ($2::timestamptz, $3::integer, $4::bytea)
@@ -664,7 +669,7 @@ FROM (
                             ELSE false END,
                        $6::timestamptz, $7::timestamptz, $8::text[],
                        $9::bigint, $10::bigint, $11::text)
-             ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
+             ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT $12::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
@@ -672,7 +677,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND le.unconfirmed
+               AND le.unconfirmed = true
                AND $13::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    >= ($14::timestamptz, $15::integer, $16::bytea)
@@ -685,7 +690,7 @@ FROM (
                             ELSE false END,
                        $6::timestamptz, $7::timestamptz, $8::text[],
                        $9::bigint, $10::bigint, $11::text)
-             ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
+             ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT $12::integer)
         ) both_groups
         ORDER BY unconfirmed ASC, sort_time ASC, sort_height ASC, txid ASC

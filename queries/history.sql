@@ -19,7 +19,12 @@
 -- for a group the cursor has not reached, and closes a group it has passed
 -- with a one-time filter, so every scan starts at its position in the
 -- index, and "from" and "to" bound it by sort_time instead of filtering a
--- whole history. The filters (entry id range, then history_row_matches:
+-- whole history. Each group is ordered by the whole sort key, its constant
+-- unconfirmed (an equality, so the key stays the index's) included: the
+-- planner then merges an entry's two groups (Merge Append) instead of
+-- sorting both, and reads the second group only as far as the page needs.
+-- When an entry's pending rows fill the page (an address with a full
+-- mempool), its confirmed scan reads one row, not a page. The filters (entry id range, then history_row_matches:
 -- time span, statuses, amount, direction) and the self-transfer test
 -- (ledger_other_tracked, run only for entries flagged has_siblings) are
 -- SQL functions of migration 00015 that PostgreSQL inlines, so each is
@@ -75,7 +80,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND le.unconfirmed
+               AND le.unconfirmed = true
                AND @first_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    <= (@first_time::timestamptz, @first_height::integer, @first_txid::bytea)
@@ -88,7 +93,7 @@ FROM (
                             ELSE false END,
                        @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
                        @min_amount::bigint, @max_amount::bigint, @direction::text)
-             ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
+             ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
@@ -96,7 +101,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND NOT le.unconfirmed
+               AND le.unconfirmed = false
                AND @second_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    <= (@second_time::timestamptz, @second_height::integer, @second_txid::bytea)
@@ -109,7 +114,7 @@ FROM (
                             ELSE false END,
                        @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
                        @min_amount::bigint, @max_amount::bigint, @direction::text)
-             ORDER BY le.sort_time DESC, le.sort_height DESC, le.txid DESC
+             ORDER BY le.unconfirmed DESC, le.sort_time DESC, le.sort_height DESC, le.txid DESC
              LIMIT @max_rows::integer)
         ) both_groups
         ORDER BY unconfirmed DESC, sort_time DESC, sort_height DESC, txid DESC
@@ -163,7 +168,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND NOT le.unconfirmed
+               AND le.unconfirmed = false
                AND @first_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    >= (@first_time::timestamptz, @first_height::integer, @first_txid::bytea)
@@ -176,7 +181,7 @@ FROM (
                             ELSE false END,
                        @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
                        @min_amount::bigint, @max_amount::bigint, @direction::text)
-             ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
+             ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT @max_rows::integer)
             UNION ALL
             (SELECT le.address_id, le.transaction_id, le.txid, le.status, le.received_sats, le.sent_sats,
@@ -184,7 +189,7 @@ FROM (
                     le.first_seen, le.fee_sats
              FROM ledger_entries le
              WHERE le.address_id = ua.address_id
-               AND le.unconfirmed
+               AND le.unconfirmed = true
                AND @second_open::boolean
                AND (le.sort_time, le.sort_height, le.txid)
                    >= (@second_time::timestamptz, @second_height::integer, @second_txid::bytea)
@@ -197,7 +202,7 @@ FROM (
                             ELSE false END,
                        @from_time::timestamptz, @to_time::timestamptz, @statuses::text[],
                        @min_amount::bigint, @max_amount::bigint, @direction::text)
-             ORDER BY le.sort_time ASC, le.sort_height ASC, le.txid ASC
+             ORDER BY le.unconfirmed ASC, le.sort_time ASC, le.sort_height ASC, le.txid ASC
              LIMIT @max_rows::integer)
         ) both_groups
         ORDER BY unconfirmed ASC, sort_time ASC, sort_height ASC, txid ASC
