@@ -168,6 +168,11 @@ func Load() (Config, error) {
 		}
 		return Config{}, errors.Join(errs...)
 	}
+	// env applies a variable's default when it is set but empty; an empty
+	// ADMIN_ADDR is documented to turn the admin listener off.
+	if v, ok := os.LookupEnv("ADMIN_ADDR"); ok && v == "" {
+		cfg.AdminAddr = ""
+	}
 	return cfg, nil
 }
 

@@ -115,6 +115,23 @@ func TestLoadRejectsBadTypes(t *testing.T) {
 	}
 }
 
+// TestEmptyAdminAddrTurnsItOff: ADMIN_ADDR set to "" turns the admin
+// listener off, as documented; unset, it listens on its default.
+func TestEmptyAdminAddrTurnsItOff(t *testing.T) {
+	t.Chdir(t.TempDir()) // no .env
+	t.Setenv("ADMIN_ADDR", "")
+	cfg, err := Load()
+	if err != nil || cfg.AdminAddr != "" {
+		t.Fatalf("ADMIN_ADDR= gives %q (%v), want off", cfg.AdminAddr, err)
+	}
+	if err := os.Unsetenv("ADMIN_ADDR"); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = Load(); err != nil || cfg.AdminAddr != "127.0.0.1:6060" {
+		t.Fatalf("ADMIN_ADDR unset gives %q (%v), want the default", cfg.AdminAddr, err)
+	}
+}
+
 func TestIsLoopback(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:8000": true, "localhost:8000": true, "[::1]:8000": true, "127.5.5.5:1": true,
