@@ -98,6 +98,11 @@ func validatePair(r *http.Request, route *routers.Route, params map[string]strin
 	if reqErr != nil && res.status < 300 {
 		return fmt.Sprintf("the server accepted a request the description forbids: %v", reqErr)
 	}
+	// A read that tags its answer is a conditional one: its description
+	// must list the 304 an If-None-Match gets (conditionalReads).
+	if res.status == http.StatusOK && res.Header().Get("ETag") != "" && route.Operation.Responses.Status(http.StatusNotModified) == nil {
+		return "the response carries an ETag, but the description lists no 304 for it"
+	}
 	out := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in, Status: res.status, Header: res.Header(), Options: opts,
 	}

@@ -62,7 +62,9 @@ var (
 	requestSchemas = []any{api.CreateAddressRequest{}, api.UpdateAddressRequest{}, api.CreateXpubRequest{}}
 )
 
-// conditionalReads are the operations that answer 304 to If-None-Match.
+// conditionalReads are the operations that answer 304 to If-None-Match
+// (the routes of the conditional group in api/server.go); the contract
+// check fails any answer with an ETag whose operation is not listed.
 var conditionalReads = []string{
 	"getMe", "listAddresses", "getAddress", "listAddressTransactions", "listTransactions",
 	"listXpubs", "getXpub", "getBalances", "getBalanceHistory",
