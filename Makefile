@@ -15,7 +15,7 @@ OPENAPI := $(GO) test ./api -run '^TestOpenAPIDocumentIsCurrent$$' -count=1
 OAPI_CODEGEN := $(TOOL) oapi-codegen -config client/oapi-codegen.yaml
 REDOCLY_VERSION := 2.77.0
 SWAGGER_CLI_VERSION := 4.0.4
-SWAG_INIT := swag init -g server.go -d api --outputTypes go,json --parseInternal --quiet
+SWAG_INIT := swag init -g server.go -d api --outputTypes json --parseInternal --quiet
 
 .PHONY: help
 help: ## list the targets

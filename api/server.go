@@ -28,8 +28,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
-	// The generated OpenAPI document, registered with swag at init.
-	_ "github.com/cointracker/cointracker/api/swagger"
 	"github.com/cointracker/cointracker/db"
 )
 

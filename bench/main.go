@@ -465,12 +465,7 @@ func deepCursor(ctx context.Context, client *http.Client, base, token string, pa
 		if cursor != "" {
 			u += "&cursor=" + url.QueryEscape(cursor)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return "", db.HistoryPosition{}, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := client.Do(req)
+		res, err := do(ctx, client, u, token, "")
 		if err != nil {
 			return "", db.HistoryPosition{}, err
 		}

@@ -141,6 +141,7 @@ func get(ctx context.Context, client *http.Client, url, token, ifNoneMatch strin
 	}
 }
 
+// do GETs url as the token's user, with If-None-Match when one is given.
 func do(ctx context.Context, client *http.Client, url, token, ifNoneMatch string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
