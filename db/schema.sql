@@ -316,23 +316,29 @@ BEGIN
     -- seen once its transaction has committed, after this lock.
     PERFORM lock_users(ARRAY(SELECT ua.user_id FROM unnest(moved) m
                              JOIN user_addresses ua ON ua.address_id = m.address_id));
+    -- k: the transaction's rows counting now at the user's revealed
+    -- entries, read from the transaction's few rows (the primary key's
+    -- prefix) and checked against the watch-list's unique key. An
+    -- aggregate in LATERAL is computed once per (user, transaction); as a
+    -- scalar subquery used twice it was planned twice, each walking all of
+    -- the user's entries.
     INSERT INTO user_totals AS t (user_id, repeats)
-    SELECT c.user_id, sum(greatest(c.k - 1, 0) - greatest(c.k - c.d - 1, 0))
+    SELECT p.user_id, sum(greatest(c.k - 1, 0) - greatest(c.k - p.d - 1, 0))
     FROM (
-        SELECT p.user_id, p.d,
-               (SELECT count(*) FROM ledger_entries l
-                JOIN user_addresses ua ON ua.address_id = l.address_id AND ua.user_id = p.user_id AND ua.revealed
-                WHERE l.transaction_id = p.transaction_id AND l.status IN ('confirmed', 'pending')) AS k
-        FROM (
-            SELECT ua.user_id, m.transaction_id, sum(m.d) AS d
-            FROM unnest(moved) m
-            JOIN user_addresses ua ON ua.address_id = m.address_id AND ua.revealed
-            GROUP BY 1, 2
-        ) p
+        SELECT ua.user_id, m.transaction_id, sum(m.d) AS d
+        FROM unnest(moved) m
+        JOIN user_addresses ua ON ua.address_id = m.address_id AND ua.revealed
+        GROUP BY 1, 2
+    ) p
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS k FROM ledger_entries l
+        WHERE l.transaction_id = p.transaction_id AND l.status IN ('confirmed', 'pending')
+          AND EXISTS (SELECT 1 FROM user_addresses ua
+                      WHERE ua.user_id = p.user_id AND ua.address_id = l.address_id AND ua.revealed)
     ) c
-    JOIN users u ON u.id = c.user_id
-    GROUP BY c.user_id
-    ORDER BY c.user_id
+    JOIN users u ON u.id = p.user_id
+    GROUP BY p.user_id
+    ORDER BY p.user_id
     ON CONFLICT (user_id) DO UPDATE SET repeats = t.repeats + EXCLUDED.repeats
     WHERE EXCLUDED.repeats <> 0;
     RETURN NULL;
