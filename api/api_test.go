@@ -27,6 +27,7 @@ import (
 	"github.com/cointracker/cointracker/auth"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
+	"github.com/cointracker/cointracker/events"
 	"github.com/cointracker/cointracker/logging"
 	"github.com/cointracker/cointracker/migrations"
 )
@@ -112,7 +113,12 @@ func newServerOpts(t testing.TB, pool *pgxpool.Pool, edit func(*api.Options)) *t
 		RateBurst:   3,
 		// MetricsToken serves /metrics on the API's listener (testServer.metrics).
 		MetricsToken: testMetricsToken,
+		Events:       events.NewHub(pool, logging.New(logs, "debug", "json")),
+		Quotas:       api.Quotas{EventLongPolls: 2},
 	}
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	go opts.Events.Run(hubCtx)
+	t.Cleanup(stopHub)
 	edit(&opts)
 	h := api.New(opts).Handler()
 	srv := httptest.NewServer(withContract(t, h))

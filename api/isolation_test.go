@@ -23,6 +23,18 @@ func TestUsersAreSealedOff(t *testing.T) {
 	s := seeded(t) // user-1 (A) has fixture history
 	a := decode[api.Address](t, s.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "label": "A's"}`))
 	x := decode[api.Xpub](t, s.postJSON(t, http.MethodPost, "/v1/xpubs", `{"xpub": "`+zpub+`"}`))
+	// Fixtures write no events: a reorg of A's newest confirmed transaction
+	// (pending now, so first in A's history) gives A's feed some.
+	var reorged string
+	if err := s.store.Pool().QueryRow(t.Context(), `UPDATE transactions
+		SET status = 'pending', block_height = NULL, block_hash = NULL, block_time = NULL
+		WHERE id = (SELECT le.transaction_id FROM ledger_entries le
+		            JOIN user_addresses ua ON ua.address_id = le.address_id
+		            JOIN users u ON u.id = ua.user_id AND u.subject = 'user-1'
+		            WHERE le.status = 'confirmed' ORDER BY le.sort_time DESC LIMIT 1)
+		RETURNING encode(txid, 'hex')`).Scan(&reorged); err != nil {
+		t.Fatal(err)
+	}
 	aTxs := decode[api.TransactionList](t, s.get(t, "/v1/transactions?limit=5"))
 	if len(aTxs.Items) == 0 {
 		t.Fatal("user A has no history to hide")
@@ -120,6 +132,18 @@ func TestUsersAreSealedOff(t *testing.T) {
 		"GET /v1/transactions":               onlyB("/v1/transactions?address_id="+aEntry, noneOfA),
 		"GET /v1/transactions/export.csv":    onlyB("/v1/transactions/export.csv?address_id="+aEntry, noneOfA),
 		"GET /v1/balances":                   onlyB("/v1/balances", noneOfA),
+		"GET /v1/events": func(t *testing.T) {
+			// A's feed holds A's reorg, so B's could show it.
+			if mine := string(s.get(t, "/v1/events?limit=500").body); !strings.Contains(mine, reorged) {
+				t.Fatalf("A's feed lacks A's reorged transaction %s: %.300s", reorged, mine)
+			}
+			onlyB("/v1/events?limit=500", func(t *testing.T, body string) {
+				noneOfA(t, body)
+				if strings.Contains(body, reorged) {
+					t.Fatalf("B sees A's reorg: %.300s", body)
+				}
+			})(t)
+		},
 		"GET /v1/balances/history": onlyB("/v1/balances/history?address_id="+aEntry, func(t *testing.T, body string) {
 			if h := decodeString[api.BalanceHistory](t, body); len(h.Points) != 0 {
 				t.Fatalf("B sees A's balance history: %d points", len(h.Points))

@@ -29,9 +29,10 @@ import (
 //
 //   - schema names lose swag's package prefix (api.Address → Address);
 //   - a response schema's properties are required unless their Go field
-//     is omitempty, and nullable when the Go field is a pointer (the Go
-//     types are what encoding/json writes, so they are the truth); a
-//     request body allows no property beyond its own;
+//     is omitempty, and nullable when the Go field is a pointer (in an
+//     answer, one that is not omitempty: that one is left out instead);
+//     the Go types are what encoding/json writes, so they are the truth;
+//     a request body allows no property beyond its own;
 //   - integers say their Go width (int64, int32), times that they are
 //     RFC 3339, and satoshi amounts that they are satoshis;
 //   - the server is relative (the origin that served the document), and
@@ -57,7 +58,7 @@ var (
 		api.Address{}, api.SyncStatus{}, api.AddressList{}, api.Balance{}, api.AddressBalanceItem{},
 		api.Balances{}, api.BalancePoint{}, api.BalanceHistory{}, api.Health{}, api.Me{},
 		api.Problem{}, api.FieldError{}, api.Transaction{}, api.TransactionList{},
-		api.Xpub{}, api.XpubAddress{}, api.XpubList{},
+		api.Xpub{}, api.XpubAddress{}, api.XpubList{}, api.Event{}, api.EventList{},
 	}
 	requestSchemas = []any{api.CreateAddressRequest{}, api.UpdateAddressRequest{}, api.CreateXpubRequest{}}
 )
@@ -178,7 +179,9 @@ func correctSchema(schemas openapi3.Schemas, t reflect.Type, response bool) erro
 		if response && !f.omitempty {
 			s.Required = append(s.Required, f.name)
 		}
-		nullable := f.field.Type.Kind() == reflect.Pointer
+		// A pointer is null when nil, unless omitempty leaves it out of an
+		// answer instead.
+		nullable := f.field.Type.Kind() == reflect.Pointer && (!response || !f.omitempty)
 		if prop.Ref != "" {
 			if nullable {
 				// A $ref cannot carry nullable beside it in OpenAPI 3.0.

@@ -47,6 +47,7 @@ var problemTypes = map[int][2]string{
 	http.StatusNotFound:              {"not-found", "Not found"},
 	http.StatusMethodNotAllowed:      {"method-not-allowed", "Method not allowed"},
 	http.StatusConflict:              {"conflict", "Conflict"},
+	http.StatusGone:                  {"gone", "Gone"},
 	http.StatusRequestEntityTooLarge: {"too-large", "Request body too large"},
 	http.StatusUnsupportedMediaType:  {"unsupported-media-type", "Unsupported media type"},
 	http.StatusUnprocessableEntity:   {"unprocessable", "Unprocessable entity"},

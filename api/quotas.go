@@ -37,6 +37,9 @@ type Quotas struct {
 	ExportsMax        int
 	ExportMaxRows     int
 	ExportMaxDuration time.Duration
+	// EventLongPolls bounds the change feed's long-polls one user has
+	// waiting at once (429 beyond).
+	EventLongPolls int
 }
 
 // exportGate counts the running exports, each user's and all.

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/events"
 )
 
 // Options are the server's dependencies.
@@ -85,6 +86,9 @@ type Options struct {
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
 	CursorKey []byte
+	// Events wakes the change feed's long-polls (GET /v1/events?wait=);
+	// without it the feed answers at once.
+	Events *events.Hub
 }
 
 // Server holds the API's dependencies and builds its router.
@@ -108,6 +112,7 @@ type Server struct {
 	tracer       trace.TracerProvider
 	queryTimeout time.Duration
 	reads        *db.Reads
+	events       *events.Hub
 }
 
 // New returns a Server.
@@ -131,6 +136,7 @@ func New(opts Options) *Server {
 
 		queryTimeout: opts.QueryTimeout,
 		reads:        opts.Reads,
+		events:       opts.Events,
 	}
 }
 
@@ -172,6 +178,8 @@ func (s *Server) Handler() http.Handler {
 	v1 := r.Group("/v1", s.bounded(), s.authenticate(), s.trackWrites())
 	streamed := r.Group("/v1", s.authenticate())
 	streamed.GET("/transactions/export.csv", s.exportTransactions)
+	// The feed long-polls: it bounds each of its reads itself.
+	streamed.GET("/events", s.listEvents)
 	// Every read of lists, resources and balances is conditional: ETag,
 	// and 304 for a tag still current.
 	read := v1.Group("", s.conditional())

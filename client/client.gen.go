@@ -167,6 +167,57 @@ func (e CreateXpubRequestNetwork) Valid() bool {
 	}
 }
 
+// Defines values for EventSyncStatus.
+const (
+	EventSyncStatusDone    EventSyncStatus = "done"
+	EventSyncStatusPartial EventSyncStatus = "partial"
+)
+
+// Valid indicates whether the value is a known member of the EventSyncStatus enum.
+func (e EventSyncStatus) Valid() bool {
+	switch e {
+	case EventSyncStatusDone:
+		return true
+	case EventSyncStatusPartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventType.
+const (
+	AddressSynced        EventType = "address.synced"
+	BalanceChanged       EventType = "balance.changed"
+	TransactionConfirmed EventType = "transaction.confirmed"
+	TransactionDropped   EventType = "transaction.dropped"
+	TransactionReorged   EventType = "transaction.reorged"
+	TransactionReplaced  EventType = "transaction.replaced"
+	TransactionSeen      EventType = "transaction.seen"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case AddressSynced:
+		return true
+	case BalanceChanged:
+		return true
+	case TransactionConfirmed:
+		return true
+	case TransactionDropped:
+		return true
+	case TransactionReorged:
+		return true
+	case TransactionReplaced:
+		return true
+	case TransactionSeen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	Ok          HealthStatus = "ok"
@@ -862,6 +913,63 @@ type CreateXpubRequest struct {
 // Example: mainnet
 type CreateXpubRequestNetwork string
 
+// Event defines model for Event.
+type Event struct {
+	// Address Example: bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq
+	Address string `json:"address"`
+
+	// AddressId AddressID is the watch-list entry (GET /v1/addresses/{id}); it may
+	// since have been deleted.
+	//
+	// Example: 42
+	AddressId int64 `json:"address_id"`
+
+	// Balance Balance is the address's balance after the change (address.synced
+	// and balance.changed only), valued at the latest close.
+	Balance *Balance `json:"balance,omitempty"`
+
+	// Id ID increases with each of the user's events, in commit order: pass
+	// the last one seen as after.
+	//
+	// Example: 1042
+	Id int64 `json:"id"`
+
+	// SyncStatus SyncStatus is the outcome of the sync (address.synced only): partial
+	// when the provider's totals disagree with the history read.
+	SyncStatus *EventSyncStatus `json:"sync_status,omitempty"`
+
+	// Timestamp Timestamp is when the change was written.
+	//
+	// Example: 2026-12-08T10:15:00Z
+	Timestamp time.Time `json:"timestamp"`
+
+	// Transaction Transaction is the history item as it was at the event
+	// (transaction.* only), its confirmations and value as of now.
+	Transaction *Transaction `json:"transaction,omitempty"`
+
+	// Type Example: transaction.confirmed
+	Type EventType `json:"type"`
+}
+
+// EventSyncStatus SyncStatus is the outcome of the sync (address.synced only): partial
+// when the provider's totals disagree with the history read.
+type EventSyncStatus string
+
+// EventType Example: transaction.confirmed
+type EventType string
+
+// EventList defines model for EventList.
+type EventList struct {
+	Items []Event `json:"items"`
+
+	// NextCursor NextCursor is the id to pass as after for the events that follow
+	// (the last item's id; after itself when the page is empty). Never
+	// null: the feed has no end.
+	//
+	// Example: 1042
+	NextCursor string `json:"next_cursor"`
+}
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Code Code classifies the problem where clients may act on it, e.g.
@@ -1293,6 +1401,21 @@ type GetBalanceHistoryParams struct {
 // GetBalanceHistoryParamsInterval defines parameters for GetBalanceHistory.
 type GetBalanceHistoryParamsInterval string
 
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// After the last event id seen (next_cursor); 0 for the oldest kept
+	After *int `form:"after,omitempty" json:"after,omitempty"`
+
+	// Types comma-separated event types to return (all when absent)
+	Types *string `form:"types,omitempty" json:"types,omitempty"`
+
+	// Limit page size
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Wait long-poll: how long to wait for an event when there is none, as a duration (30s) or seconds (30), at most 60s
+	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
 	// IfNoneMatch an ETag this read answered before: 304 while the user's data is unchanged
@@ -1583,6 +1706,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/balances/history (the `GetBalanceHistory` operationId).
 	GetBalanceHistory(ctx context.Context, params *GetBalanceHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListEvents Change feed
+	//
+	// The user's events after an id, oldest first: transactions seen, confirmed, sent back to the mempool by a reorg (reorged), replaced or dropped; finished syncs (address.synced); balance changes. Each is written in the same database transaction as the change. With wait, an empty answer waits up to that long for the next event. Events older than the retention (EVENTS_RETENTION) are deleted; a cursor before them answers 410.
+	//
+	// Corresponds with GET /v1/events (the `ListEvents` operationId).
+	ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The current user
 	//
 	// Created on the first authenticated request from the token's issuer and subject; email and name follow the token's claims.
@@ -1866,6 +1996,23 @@ func (c *Client) GetBalances(ctx context.Context, params *GetBalancesParams, req
 // Corresponds with GET /v1/balances/history (the `GetBalanceHistory` operationId).
 func (c *Client) GetBalanceHistory(ctx context.Context, params *GetBalanceHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetBalanceHistoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEvents Change feed
+//
+// The user's events after an id, oldest first: transactions seen, confirmed, sent back to the mempool by a reorg (reorged), replaced or dropped; finished syncs (address.synced); balance changes. Each is written in the same database transaction as the change. With wait, an empty answer waits up to that long for the next event. Events older than the retention (EVENTS_RETENTION) are deleted; a cursor before them answers 410.
+//
+// Corresponds with GET /v1/events (the `ListEvents` operationId).
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEventsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2748,6 +2895,96 @@ func NewGetBalanceHistoryRequest(server string, params *GetBalanceHistoryParams)
 	return req, nil
 }
 
+// NewListEventsRequest constructs an http.Request for the ListEvents method
+func NewListEventsRequest(server string, params *ListEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Types != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "types", *params.Types, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) {
 	var err error
@@ -3492,6 +3729,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/balances/history (the `GetBalanceHistory` operationId).
 	GetBalanceHistoryWithResponse(ctx context.Context, params *GetBalanceHistoryParams, reqEditors ...RequestEditorFn) (*GetBalanceHistoryResponse, error)
+
+	// ListEventsWithResponse Change feed
+	//
+	// The user's events after an id, oldest first: transactions seen, confirmed, sent back to the mempool by a reorg (reorged), replaced or dropped; finished syncs (address.synced); balance changes. Each is written in the same database transaction as the change. With wait, an empty answer waits up to that long for the next event. Events older than the retention (EVENTS_RETENTION) are deleted; a cursor before them answers 410.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/events (the `ListEvents` operationId).
+	ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error)
 
 	// GetMeWithResponse The current user
 	//
@@ -4500,6 +4746,89 @@ func (r GetBalanceHistoryResponse) ContentType() string {
 	return ""
 }
 
+type ListEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON410 the response for an HTTP 410 `application/problem+json` response
+	ApplicationproblemJSON410 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEventsResponse) GetJSON200() *EventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON410 returns the response for an HTTP 410 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON410() *Problem {
+	return r.ApplicationproblemJSON410
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListEventsResponse) GetApplicationproblemJSON503() *Problem {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse200Headers the declared response headers of an HTTP 200 response for GetMe
 type GetMeResponse200Headers struct {
 	CacheControl *string
@@ -5290,6 +5619,21 @@ func (c *ClientWithResponses) GetBalanceHistoryWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetBalanceHistoryResponse(rsp)
+}
+
+// ListEventsWithResponse Change feed
+//
+// The user's events after an id, oldest first: transactions seen, confirmed, sent back to the mempool by a reorg (reorged), replaced or dropped; finished syncs (address.synced); balance changes. Each is written in the same database transaction as the change. With wait, an empty answer waits up to that long for the next event. Events older than the retention (EVENTS_RETENTION) are deleted; a cursor before them answers 410.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/events (the `ListEvents` operationId).
+func (c *ClientWithResponses) ListEventsWithResponse(ctx context.Context, params *ListEventsParams, reqEditors ...RequestEditorFn) (*ListEventsResponse, error) {
+	rsp, err := c.ListEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEventsResponse(rsp)
 }
 
 // GetMeWithResponse The current user
@@ -6245,6 +6589,74 @@ func ParseGetBalanceHistoryResponse(rsp *http.Response) (*GetBalanceHistoryRespo
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEventsResponse parses an HTTP response from a ListEventsWithResponse call
+func ParseListEventsResponse(rsp *http.Response) (*ListEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 410:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON410 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	}
 
 	return response, nil

@@ -130,6 +130,12 @@ type Config struct {
 	// either it breaks off.
 	ExportMaxRows     int           `env:"EXPORT_MAX_ROWS" envDefault:"1000000"`
 	ExportMaxDuration time.Duration `env:"EXPORT_MAX_DURATION" envDefault:"10m"`
+	// EventsRetention is how long the change feed keeps events; a cursor
+	// older than that answers 410.
+	EventsRetention time.Duration `env:"EVENTS_RETENTION" envDefault:"720h"`
+	// EventLongPollsPerUser bounds the feed's long-polls one user has
+	// waiting at once.
+	EventLongPollsPerUser int `env:"EVENTS_LONG_POLLS_PER_USER" envDefault:"4"`
 	// SyncCooldown is how long after an address's sync finished a manual
 	// sync request only answers the current status.
 	SyncCooldown time.Duration `env:"SYNC_COOLDOWN" envDefault:"1m"`
@@ -322,6 +328,9 @@ func (c Config) ValidateServe() error {
 		c.ExportsPerUser < 0 || c.ExportsMax < 0 || c.ExportMaxRows < 0 || c.ExportMaxDuration < 0 {
 		errs = append(errs, errors.New("MAX_ADDRESSES_PER_USER, MAX_XPUBS_PER_USER, SYNC_COOLDOWN and the EXPORT_* limits must not be negative (0: no bound)"))
 	}
+	if c.EventsRetention <= 0 || c.EventLongPollsPerUser < 0 {
+		errs = append(errs, errors.New("EVENTS_RETENTION must be positive and EVENTS_LONG_POLLS_PER_USER not negative (0: no long-polls)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -373,6 +382,7 @@ func (c Config) Redacted() map[string]any {
 		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout.String(), "MAX_ADDRESSES_PER_USER": c.MaxAddressesPerUser,
 		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),
 		"EXPORTS_PER_USER": c.ExportsPerUser, "EXPORTS_MAX": c.ExportsMax, "EXPORT_MAX_ROWS": c.ExportMaxRows, "EXPORT_MAX_DURATION": c.ExportMaxDuration.String(),
+		"EVENTS_RETENTION": c.EventsRetention.String(), "EVENTS_LONG_POLLS_PER_USER": c.EventLongPollsPerUser,
 	}
 }
 

@@ -27,6 +27,7 @@ func valid() Config {
 		TipInterval:          1,
 		MaxDerivedPerXpub:    2000,
 		UnauthRateLimitBurst: 1,
+		EventsRetention:      1,
 	}
 }
 

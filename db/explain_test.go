@@ -32,6 +32,7 @@ var bigTables = map[string]bool{
 	"addresses": true, "xpub_addresses": true, "sync_states": true,
 	"transaction_spends": true, "chain_blocks": true,
 	"address_totals": true, "address_days": true, "address_months": true, "address_stamps": true, "user_days": true,
+	"events": true,
 }
 
 // TestListQueriesUseIndexes EXPLAINs every list query with the arguments
@@ -47,6 +48,10 @@ func TestListQueriesUseIndexes(t *testing.T) {
 		call      func(q *db.Queries) error
 		wantIndex []string
 	}{
+		{"EventsList", func(q *db.Queries) error {
+			_, err := q.EventsList(ctx, db.EventsListParams{UserID: 1, AfterID: 10, Types: []string{"balance.changed"}, MaxRows: 100})
+			return err
+		}, []string{"events_pkey"}},
 		{"UserAddressList", func(q *db.Queries) error {
 			_, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: 1, AfterID: 0, MaxRows: 51})
 			return err

@@ -71,6 +71,41 @@ type ChainTip struct {
 	ChangedSeq int64
 }
 
+// The per-user change feed, written in the transaction of each change (migration 00028).
+type Event struct {
+	UserID            int64
+	ID                int64
+	Type              string
+	CreatedAt         time.Time
+	EntryID           int64
+	AddressID         int64
+	Txid              []byte
+	Status            *string
+	SelfTransfer      *bool
+	ReceivedSats      *int64
+	SentSats          *int64
+	FeeSats           *int64
+	FeeShareSats      *int64
+	BlockHeight       *int32
+	BlockTime         *time.Time
+	FirstSeen         *time.Time
+	SyncStatus        *string
+	ConfirmedSats     *int64
+	UnconfirmedSats   *int64
+	TotalReceivedSats *int64
+	TotalSentSats     *int64
+	TxCount           *int64
+	FirstActivity     *time.Time
+	LastActivity      *time.Time
+}
+
+// Per-user event id counter and retention mark (migration 00028).
+type EventCounter struct {
+	UserID        int64
+	LastID        int64
+	PrunedThrough int64
+}
+
 // A watch-list entry's history rows as the CSV export reads them (migration 00024).
 type HistoryExportRow struct {
 	EntryID       int64
@@ -153,6 +188,8 @@ type SyncState struct {
 	// The last finished sync ended done: the next may walk incrementally.
 	HistoryComplete bool
 	ChangedSeq      int64
+	EventStatus     *string
+	EventStamp      *int64
 }
 
 // Bitcoin transactions touching at least one tracked address, shared by all users.

@@ -17,6 +17,37 @@ SET client_min_messages = warning;
 SET row_security = off;
 
 --
+-- Name: event_draft; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.event_draft AS (
+	user_id bigint,
+	type text,
+	entry_id bigint,
+	address_id bigint,
+	ord bigint,
+	txid bytea,
+	status text,
+	self_transfer boolean,
+	received_sats bigint,
+	sent_sats bigint,
+	fee_sats bigint,
+	fee_share_sats bigint,
+	block_height integer,
+	block_time timestamp with time zone,
+	first_seen timestamp with time zone,
+	sync_status text,
+	confirmed_sats bigint,
+	unconfirmed_sats bigint,
+	total_received_sats bigint,
+	total_sent_sats bigint,
+	tx_count bigint,
+	first_activity timestamp with time zone,
+	last_activity timestamp with time zone
+);
+
+
+--
 -- Name: ledger_change; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -67,6 +98,80 @@ CREATE TYPE public.watch_move AS (
 	address_id bigint,
 	d integer
 );
+
+
+--
+-- Name: balance_events_add(bigint[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.balance_events_add(address_ids bigint[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT events_add(ARRAY(
+        SELECT ROW(ua.user_id, 'balance.changed', ua.id, ua.address_id, ua.id,
+                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                   coalesce(t.confirmed_sats, 0), coalesce(t.unconfirmed_sats, 0),
+                   coalesce(t.received_sats, 0), coalesce(t.sent_sats, 0), coalesce(t.tx_count, 0),
+                   t.first_activity, t.last_activity)::event_draft
+        FROM user_addresses ua
+        LEFT JOIN address_totals t ON t.address_id = ua.address_id
+        WHERE ua.address_id = ANY (address_ids) AND ua.revealed))
+    WHERE cardinality(address_ids) > 0;
+$$;
+
+
+--
+-- Name: events_add(public.event_draft[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.events_add(drafts public.event_draft[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH counts AS (
+        SELECT d.user_id, count(*) AS n FROM unnest(drafts) d GROUP BY 1
+    ), bumped AS (
+        INSERT INTO event_counters AS c (user_id, last_id)
+        SELECT user_id, n FROM counts ORDER BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET last_id = c.last_id + EXCLUDED.last_id
+        RETURNING c.user_id, c.last_id
+    ), numbered AS (
+        SELECT d.*, b.last_id - n.n + row_number() OVER (PARTITION BY d.user_id ORDER BY d.ord) AS id
+        FROM unnest(drafts) d
+        JOIN bumped b ON b.user_id = d.user_id
+        JOIN counts n ON n.user_id = d.user_id
+    ), written AS (
+        INSERT INTO events (user_id, id, type, entry_id, address_id, txid, status, self_transfer,
+                            received_sats, sent_sats, fee_sats, fee_share_sats, block_height, block_time,
+                            first_seen, sync_status, confirmed_sats, unconfirmed_sats,
+                            total_received_sats, total_sent_sats, tx_count, first_activity, last_activity)
+        SELECT user_id, id, type, entry_id, address_id, txid, status, self_transfer,
+               received_sats, sent_sats, fee_sats, fee_share_sats, block_height, block_time,
+               first_seen, sync_status, confirmed_sats, unconfirmed_sats,
+               total_received_sats, total_sent_sats, tx_count, first_activity, last_activity
+        FROM numbered
+        RETURNING user_id
+    )
+    SELECT pg_notify('cointracker_events', u.user_id::text)
+    FROM (SELECT DISTINCT user_id FROM written) u;
+$$;
+
+
+--
+-- Name: FUNCTION events_add(drafts public.event_draft[]); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.events_add(drafts public.event_draft[]) IS 'Numbers and writes a statement''s events, and wakes the feed (migration 00028).';
+
+
+--
+-- Name: events_enabled(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.events_enabled() RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(current_setting('cointracker.events', true), '') <> 'off'
+$$;
 
 
 --
@@ -260,6 +365,77 @@ $$;
 --
 
 COMMENT ON FUNCTION public.ledger_entries_mark_siblings() IS 'Sets has_siblings on the entries of transactions that gained an entry.';
+
+
+--
+-- Name: ledger_events_follow(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ledger_events_follow() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    drafts event_draft[];
+BEGIN
+    IF NOT events_enabled() THEN
+        RETURN NULL;
+    END IF;
+    -- The changed rows with their event type. A row first written
+    -- replaced or dropped (never seen by this service) is no event.
+    IF TG_OP = 'INSERT' THEN
+        drafts := ARRAY(
+            SELECT ROW(ua.user_id, transaction_event_type(NULL, NULL, n.status, n.block_height), ua.id,
+                       n.address_id,
+                       row_number() OVER (ORDER BY n.sort_time, n.sort_height, n.txid, n.address_id),
+                       n.txid, n.status,
+                       EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, n.transaction_id, n.address_id)),
+                       n.received_sats, n.sent_sats, n.fee_sats, n.fee_share_sats, n.block_height,
+                       n.block_time, n.first_seen,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::event_draft
+            FROM new_rows n
+            JOIN user_addresses ua ON ua.address_id = n.address_id AND ua.revealed
+            WHERE n.status IN ('pending', 'confirmed'));
+    ELSIF TG_OP = 'UPDATE' THEN
+        drafts := ARRAY(
+            SELECT ROW(ua.user_id, transaction_event_type(o.status, o.block_height, n.status, n.block_height), ua.id,
+                       n.address_id,
+                       row_number() OVER (ORDER BY n.sort_time, n.sort_height, n.txid, n.address_id),
+                       n.txid, n.status,
+                       EXISTS (SELECT 1 FROM ledger_other_tracked(ua.user_id, n.transaction_id, n.address_id)),
+                       n.received_sats, n.sent_sats, n.fee_sats, n.fee_share_sats, n.block_height,
+                       n.block_time, n.first_seen,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::event_draft
+            FROM old_rows o
+            JOIN new_rows n USING (transaction_id, address_id)
+            JOIN user_addresses ua ON ua.address_id = n.address_id AND ua.revealed
+            WHERE transaction_event_type(o.status, o.block_height, n.status, n.block_height) IS NOT NULL);
+    END IF;
+    -- A deleted row (its address or transaction deleted) is no event: the
+    -- entry that watched it is gone with it.
+    IF cardinality(drafts) > 0 THEN
+        PERFORM events_add(drafts);
+    END IF;
+    -- The addresses whose counted rows changed: their balance moved.
+    IF TG_OP = 'INSERT' THEN
+        PERFORM balance_events_add(ARRAY(
+            SELECT DISTINCT n.address_id FROM new_rows n WHERE n.status IN ('pending', 'confirmed')));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM balance_events_add(ARRAY(
+            SELECT DISTINCT n.address_id
+            FROM old_rows o JOIN new_rows n USING (transaction_id, address_id)
+            WHERE (o.status IN ('pending', 'confirmed') OR n.status IN ('pending', 'confirmed'))
+              AND (o.status, o.net_sats) IS DISTINCT FROM (n.status, n.net_sats)));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+
+--
+-- Name: FUNCTION ledger_events_follow(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.ledger_events_follow() IS 'Writes the transaction and balance events of a ledger statement (migration 00028).';
 
 
 --
@@ -485,6 +661,57 @@ $$;
 --
 
 COMMENT ON FUNCTION public.stamp_change() IS 'Stamps the row being written with the next data_change_seq (see migration 00021).';
+
+
+--
+-- Name: sync_states_synced_event(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.sync_states_synced_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    stamp bigint := (SELECT s.changed_seq FROM address_stamps s WHERE s.address_id = NEW.address_id);
+    news boolean;
+BEGIN
+    IF NOT events_enabled() THEN
+        RETURN NEW;
+    END IF;
+    news := (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.event_status
+             OR stamp IS DISTINCT FROM OLD.event_stamp);
+    PERFORM events_add(ARRAY(
+        SELECT ROW(ua.user_id, 'address.synced', ua.id, ua.address_id, ua.id,
+                   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NEW.status,
+                   coalesce(t.confirmed_sats, 0), coalesce(t.unconfirmed_sats, 0),
+                   coalesce(t.received_sats, 0), coalesce(t.sent_sats, 0), coalesce(t.tx_count, 0),
+                   t.first_activity, t.last_activity)::event_draft
+        FROM user_addresses ua
+        LEFT JOIN address_totals t ON t.address_id = ua.address_id
+        WHERE ua.address_id = NEW.address_id AND (news OR NOT ua.revealed)));
+    NEW.event_status := NEW.status;
+    NEW.event_stamp := stamp;
+    RETURN NEW;
+END;
+$$;
+
+
+--
+-- Name: transaction_event_type(text, integer, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.transaction_event_type(old_status text, old_height integer, new_status text, new_height integer) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN old_status IS NOT DISTINCT FROM new_status
+             AND (new_status <> 'confirmed' OR old_height IS NOT DISTINCT FROM new_height) THEN NULL
+        WHEN new_status = 'confirmed' THEN 'transaction.confirmed'
+        WHEN new_status = 'pending' AND old_status = 'confirmed' THEN 'transaction.reorged'
+        WHEN new_status = 'pending' THEN 'transaction.seen'
+        WHEN new_status = 'replaced' THEN 'transaction.replaced'
+        WHEN new_status = 'dropped' THEN 'transaction.dropped'
+    END
+$$;
 
 
 --
@@ -840,6 +1067,70 @@ COMMENT ON TABLE public.chain_tips IS 'The latest block height seen per network.
 --
 
 COMMENT ON COLUMN public.chain_tips.checked_at IS 'When the last complete reorg check began.';
+
+
+--
+-- Name: event_counters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.event_counters (
+    user_id bigint NOT NULL,
+    last_id bigint DEFAULT 0 NOT NULL,
+    pruned_through bigint DEFAULT 0 NOT NULL
+);
+
+
+--
+-- Name: TABLE event_counters; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.event_counters IS 'Per-user event id counter and retention mark (migration 00028).';
+
+
+--
+-- Name: events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.events (
+    user_id bigint NOT NULL,
+    id bigint NOT NULL,
+    type text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    entry_id bigint NOT NULL,
+    address_id bigint NOT NULL,
+    txid bytea,
+    status text,
+    self_transfer boolean,
+    received_sats bigint,
+    sent_sats bigint,
+    fee_sats bigint,
+    fee_share_sats bigint,
+    block_height integer,
+    block_time timestamp with time zone,
+    first_seen timestamp with time zone,
+    sync_status text,
+    confirmed_sats bigint,
+    unconfirmed_sats bigint,
+    total_received_sats bigint,
+    total_sent_sats bigint,
+    tx_count bigint,
+    first_activity timestamp with time zone,
+    last_activity timestamp with time zone,
+    CONSTRAINT events_check CHECK (((type ~~ 'transaction.%'::text) = ((txid IS NOT NULL) AND (status IS NOT NULL) AND (self_transfer IS NOT NULL) AND (received_sats IS NOT NULL) AND (sent_sats IS NOT NULL) AND (fee_sats IS NOT NULL) AND (fee_share_sats IS NOT NULL) AND (first_seen IS NOT NULL)))),
+    CONSTRAINT events_check1 CHECK (((type ~~ 'transaction.%'::text) <> ((confirmed_sats IS NOT NULL) AND (unconfirmed_sats IS NOT NULL) AND (total_received_sats IS NOT NULL) AND (total_sent_sats IS NOT NULL) AND (tx_count IS NOT NULL)))),
+    CONSTRAINT events_check2 CHECK (((type = 'address.synced'::text) = (sync_status IS NOT NULL))),
+    CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'confirmed'::text, 'replaced'::text, 'dropped'::text]))),
+    CONSTRAINT events_sync_status_check CHECK ((sync_status = ANY (ARRAY['done'::text, 'partial'::text]))),
+    CONSTRAINT events_txid_check CHECK ((octet_length(txid) = 32)),
+    CONSTRAINT events_type_check CHECK ((type = ANY (ARRAY['transaction.seen'::text, 'transaction.confirmed'::text, 'transaction.reorged'::text, 'transaction.replaced'::text, 'transaction.dropped'::text, 'address.synced'::text, 'balance.changed'::text])))
+);
+
+
+--
+-- Name: TABLE events; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.events IS 'The per-user change feed, written in the transaction of each change (migration 00028).';
 
 
 --
@@ -1338,6 +1629,8 @@ CREATE TABLE public.sync_states (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     history_complete boolean DEFAULT false NOT NULL,
     changed_seq bigint DEFAULT nextval('public.data_change_seq'::regclass) NOT NULL,
+    event_status text,
+    event_stamp bigint,
     CONSTRAINT sync_states_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT sync_states_last_seen_txid_check CHECK ((octet_length(last_seen_txid) = 32)),
     CONSTRAINT sync_states_last_synced_height_check CHECK ((last_synced_height >= 0)),
@@ -1644,6 +1937,22 @@ ALTER TABLE ONLY public.chain_tips
 
 
 --
+-- Name: event_counters event_counters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.event_counters
+    ADD CONSTRAINT event_counters_pkey PRIMARY KEY (user_id);
+
+
+--
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (user_id, id);
+
+
+--
 -- Name: goose_db_version goose_db_version_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1828,6 +2137,13 @@ ALTER TABLE ONLY public.xpubs
 
 
 --
+-- Name: events_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX events_created_at_idx ON public.events USING btree (created_at);
+
+
+--
 -- Name: ledger_entries_history_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1996,6 +2312,20 @@ CREATE TRIGGER ledger_entries_siblings AFTER INSERT ON public.ledger_entries REF
 
 
 --
+-- Name: ledger_entries ledger_events_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_events_insert AFTER INSERT ON public.ledger_entries REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_events_follow();
+
+
+--
+-- Name: ledger_entries ledger_events_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER ledger_events_update AFTER UPDATE ON public.ledger_entries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.ledger_events_follow();
+
+
+--
 -- Name: ledger_entries ledger_repeats_delete; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2056,6 +2386,13 @@ CREATE TRIGGER sync_states_reveal AFTER INSERT OR UPDATE OF finished_at ON publi
 --
 
 CREATE TRIGGER sync_states_stamp BEFORE UPDATE ON public.sync_states FOR EACH ROW WHEN ((old.* IS DISTINCT FROM new.*)) EXECUTE FUNCTION public.stamp_change();
+
+
+--
+-- Name: sync_states sync_states_synced_event; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sync_states_synced_event BEFORE INSERT OR UPDATE OF finished_at ON public.sync_states FOR EACH ROW WHEN (((new.finished_at IS NOT NULL) AND (new.status = ANY (ARRAY['done'::text, 'partial'::text])))) EXECUTE FUNCTION public.sync_states_synced_event();
 
 
 --
@@ -2158,6 +2495,30 @@ ALTER TABLE ONLY public.address_stamps
 
 ALTER TABLE ONLY public.address_totals
     ADD CONSTRAINT address_totals_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
+
+
+--
+-- Name: event_counters event_counters_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.event_counters
+    ADD CONSTRAINT event_counters_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: events events_address_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_address_id_fkey FOREIGN KEY (address_id) REFERENCES public.addresses(id) ON DELETE CASCADE;
+
+
+--
+-- Name: events events_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --

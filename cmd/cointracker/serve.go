@@ -22,6 +22,7 @@ import (
 	"github.com/cointracker/cointracker/chainsync"
 	"github.com/cointracker/cointracker/config"
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/events"
 	"github.com/cointracker/cointracker/migrations"
 	"github.com/cointracker/cointracker/telemetry"
 )
@@ -91,6 +92,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		_ = ln.Close()
 		return err
 	}
+	hub := events.NewHub(pool, log)
+	go hub.Run(ctx) // ends with the signal, answering every long-poll
+	startRetention(ctx, cfg, store, log)
 	srv := api.NewHTTPServer(cfg.HTTPAddr, api.New(api.Options{
 		Store:           store,
 		Reads:           reads,
@@ -109,7 +113,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 		MetricsToken:   cfg.MetricsToken,
 		Quotas: api.Quotas{AddressesPerUser: cfg.MaxAddressesPerUser, XpubsPerUser: cfg.MaxXpubsPerUser,
 			SyncCooldown: cfg.SyncCooldown, ExportsPerUser: cfg.ExportsPerUser, ExportsMax: cfg.ExportsMax, ExportMaxRows: cfg.ExportMaxRows,
-			ExportMaxDuration: cfg.ExportMaxDuration},
+			ExportMaxDuration: cfg.ExportMaxDuration, EventLongPolls: cfg.EventLongPollsPerUser},
+		Events: hub,
 	}).Handler())
 
 	admin, err := startAdmin(ctx, cfg, log, reg)
@@ -172,6 +177,7 @@ func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err != nil {
 		return err
 	}
+	startRetention(ctx, cfg, db.NewStore(pool), log)
 	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
@@ -180,6 +186,14 @@ func worker(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return runner.Stop(stopCtx)
+}
+
+// startRetention deletes the change feed's old events hourly, in a
+// process that runs sync workers (the background work), until ctx ends.
+func startRetention(ctx context.Context, cfg config.Config, store *db.Store, log *slog.Logger) {
+	if cfg.SyncWorkers > 0 {
+		go events.RunRetention(ctx, store, cfg.EventsRetention, time.Hour, log)
+	}
 }
 
 // newRunner builds the job runner: always able to queue syncs, and
