@@ -23,6 +23,8 @@ func TestUsersAreSealedOff(t *testing.T) {
 	s := seeded(t) // user-1 (A) has fixture history
 	a := decode[api.Address](t, s.postJSON(t, http.MethodPost, "/v1/addresses", `{"address": "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "label": "A's"}`))
 	x := decode[api.Xpub](t, s.postJSON(t, http.MethodPost, "/v1/xpubs", `{"xpub": "`+zpub+`"}`))
+	hook := decode[api.WebhookWithSecret](t, s.postJSON(t, http.MethodPost, "/v1/webhooks", `{"url": "https://example.com/a-hook"}`))
+	aHook := strconv.FormatInt(hook.ID, 10)
 	// Fixtures write no events: a reorg of A's newest confirmed transaction
 	// (pending now, so first in A's history) gives A's feed some.
 	var reorged string
@@ -57,7 +59,7 @@ func TestUsersAreSealedOff(t *testing.T) {
 			mine := b.postJSON(t, method, path, body)
 			p := problem(t, mine, http.StatusNotFound)
 			// The same answer as for an id nobody has.
-			missing := strings.NewReplacer("/"+aAddr, "/99999999", "/"+aXpub, "/99999999", "/"+aEntry, "/99999999").Replace(path)
+			missing := strings.NewReplacer("/"+aAddr, "/99999999", "/"+aXpub, "/99999999", "/"+aEntry, "/99999999", "/"+aHook, "/99999999").Replace(path)
 			q := problem(t, b.postJSON(t, method, missing, body), http.StatusNotFound)
 			if p.Title != q.Title || p.Detail != q.Detail || p.Type != q.Type {
 				t.Fatalf("%s %s: 404 differs from a missing id's: %+v vs %+v", method, path, p, q)
@@ -159,8 +161,23 @@ func TestUsersAreSealedOff(t *testing.T) {
 				t.Fatal("B sees A's xpub")
 			}
 		}),
-		"GET /v1/xpubs/:id":    notFound(http.MethodGet, "/v1/xpubs/"+aXpub, ""),
-		"DELETE /v1/xpubs/:id": notFound(http.MethodDelete, "/v1/xpubs/"+aXpub, ""),
+		"GET /v1/xpubs/:id": notFound(http.MethodGet, "/v1/xpubs/"+aXpub, ""),
+		"GET /v1/webhooks": onlyB("/v1/webhooks", func(t *testing.T, body string) {
+			if strings.Contains(body, "a-hook") {
+				t.Fatal("B sees A's webhook")
+			}
+		}),
+		"POST /v1/webhooks": func(t *testing.T) {
+			if r := b.postJSON(t, http.MethodPost, "/v1/webhooks", `{"url": "https://example.com/b-hook"}`); r.status != http.StatusCreated {
+				t.Fatalf("B registering a webhook: %d %s", r.status, r.body)
+			}
+		},
+		"GET /v1/webhooks/:id":         notFound(http.MethodGet, "/v1/webhooks/"+aHook, ""),
+		"PATCH /v1/webhooks/:id":       notFound(http.MethodPatch, "/v1/webhooks/"+aHook, `{"enabled": false}`),
+		"DELETE /v1/webhooks/:id":      notFound(http.MethodDelete, "/v1/webhooks/"+aHook, ""),
+		"POST /v1/webhooks/:id/secret": notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/secret", ""),
+		"POST /v1/webhooks/:id/ping":   notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/ping", ""),
+		"DELETE /v1/xpubs/:id":         notFound(http.MethodDelete, "/v1/xpubs/"+aXpub, ""),
 	}
 	// Reads first: B's own POSTs (run last) add to what B may then see.
 	routes := s.router.Routes()

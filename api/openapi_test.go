@@ -59,8 +59,10 @@ var (
 		api.Balances{}, api.BalancePoint{}, api.BalanceHistory{}, api.Health{}, api.Me{},
 		api.Problem{}, api.FieldError{}, api.Transaction{}, api.TransactionList{},
 		api.Xpub{}, api.XpubAddress{}, api.XpubList{}, api.Event{}, api.EventList{},
+		api.Webhook{}, api.WebhookWithSecret{}, api.WebhookList{}, api.PingResult{},
 	}
-	requestSchemas = []any{api.CreateAddressRequest{}, api.UpdateAddressRequest{}, api.CreateXpubRequest{}}
+	requestSchemas = []any{api.CreateAddressRequest{}, api.UpdateAddressRequest{}, api.CreateXpubRequest{},
+		api.CreateWebhookRequest{}, api.UpdateWebhookRequest{}}
 )
 
 // conditionalReads are the operations that answer 304 to If-None-Match

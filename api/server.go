@@ -30,6 +30,7 @@ import (
 
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/events"
+	"github.com/cointracker/cointracker/webhooks"
 )
 
 // Options are the server's dependencies.
@@ -86,6 +87,8 @@ type Options struct {
 	// need the same key; when empty, a random one is made (cursors then
 	// stop working when the process restarts).
 	CursorKey []byte
+	// Webhooks configure the webhook endpoints users register.
+	Webhooks WebhookOptions
 	// Events wakes the change feed's long-polls (GET /v1/events?wait=);
 	// without it the feed answers at once.
 	Events *events.Hub
@@ -93,26 +96,28 @@ type Options struct {
 
 // Server holds the API's dependencies and builds its router.
 type Server struct {
-	store        *db.Store
-	log          *slog.Logger
-	schemaCheck  func(context.Context) error
-	cursors      cursorCodec
-	verifier     TokenVerifier
-	users        userCache
-	tokens       tokenCache
-	limits       rateLimits[int64]
-	strangers    rateLimits[string]
-	proxies      []string
-	metrics      *metrics
-	sync         SyncQueue
-	quotas       Quotas
-	exports      exportGate
-	metricsToken string
-	ready        readyCache
-	tracer       trace.TracerProvider
-	queryTimeout time.Duration
-	reads        *db.Reads
-	events       *events.Hub
+	store         *db.Store
+	log           *slog.Logger
+	schemaCheck   func(context.Context) error
+	cursors       cursorCodec
+	verifier      TokenVerifier
+	users         userCache
+	tokens        tokenCache
+	limits        rateLimits[int64]
+	strangers     rateLimits[string]
+	proxies       []string
+	metrics       *metrics
+	sync          SyncQueue
+	quotas        Quotas
+	exports       exportGate
+	metricsToken  string
+	ready         readyCache
+	tracer        trace.TracerProvider
+	queryTimeout  time.Duration
+	reads         *db.Reads
+	events        *events.Hub
+	webhooks      WebhookOptions
+	webhookClient *http.Client
 }
 
 // New returns a Server.
@@ -122,7 +127,7 @@ func New(opts Options) *Server {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	return &Server{
+	srv := &Server{
 		store: opts.Store, log: opts.Logger, schemaCheck: opts.SchemaCheck,
 		cursors: cursorCodec{key: key}, verifier: opts.Verifier,
 		limits:       rateLimits[int64]{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
@@ -134,10 +139,16 @@ func New(opts Options) *Server {
 		metricsToken: opts.MetricsToken,
 		tracer:       opts.TracerProvider,
 
-		queryTimeout: opts.QueryTimeout,
-		reads:        opts.Reads,
-		events:       opts.Events,
+		queryTimeout:  opts.QueryTimeout,
+		reads:         opts.Reads,
+		events:        opts.Events,
+		webhooks:      opts.Webhooks,
+		webhookClient: opts.Webhooks.Client,
 	}
+	if srv.webhookClient == nil {
+		srv.webhookClient = webhooks.NewClient(webhooks.ClientOptions{Timeout: 10 * time.Second})
+	}
+	return srv
 }
 
 func init() {
@@ -178,8 +189,10 @@ func (s *Server) Handler() http.Handler {
 	v1 := r.Group("/v1", s.bounded(), s.authenticate(), s.trackWrites())
 	streamed := r.Group("/v1", s.authenticate())
 	streamed.GET("/transactions/export.csv", s.exportTransactions)
-	// The feed long-polls: it bounds each of its reads itself.
+	// The feed long-polls and a ping waits for the endpoint: each bounds
+	// its database work itself.
 	streamed.GET("/events", s.listEvents)
+	streamed.POST("/webhooks/:id/ping", s.pingWebhook)
 	// Every read of lists, resources and balances is conditional: ETag,
 	// and 304 for a tag still current.
 	read := v1.Group("", s.conditional())
@@ -198,6 +211,14 @@ func (s *Server) Handler() http.Handler {
 	v1.DELETE("/xpubs/:id", s.deleteXpub)
 	read.GET("/balances", s.getBalances)
 	read.GET("/balances/history", s.getBalanceHistory)
+	// Webhook endpoints are not in the data version: their reads are
+	// not conditional.
+	v1.POST("/webhooks", s.createWebhook)
+	v1.GET("/webhooks", s.listWebhooks)
+	v1.GET("/webhooks/:id", s.getWebhook)
+	v1.PATCH("/webhooks/:id", s.updateWebhook)
+	v1.DELETE("/webhooks/:id", s.deleteWebhook)
+	v1.POST("/webhooks/:id/secret", s.rotateWebhookSecret)
 	return r
 }
 

@@ -136,6 +136,20 @@ type Config struct {
 	// EventLongPollsPerUser bounds the feed's long-polls one user has
 	// waiting at once.
 	EventLongPollsPerUser int `env:"EVENTS_LONG_POLLS_PER_USER" envDefault:"4"`
+	// WebhooksAllowHTTP accepts plain http webhook URLs: a development
+	// setting, never for production (the body travels unencrypted).
+	WebhooksAllowHTTP bool `env:"WEBHOOKS_ALLOW_HTTP" envDefault:"false"`
+	// WebhooksAllowPrivate lets endpoints be on loopback and private
+	// networks: only for an install whose every user is trusted with
+	// reaching its network (a single-tenant install).
+	WebhooksAllowPrivate bool `env:"WEBHOOKS_ALLOW_PRIVATE" envDefault:"false"`
+	// WebhooksPerUser bounds the webhook endpoints one user registers.
+	WebhooksPerUser int32 `env:"WEBHOOKS_PER_USER" envDefault:"10"`
+	// WebhookTimeout bounds one delivery, connection to last byte.
+	WebhookTimeout time.Duration `env:"WEBHOOK_TIMEOUT" envDefault:"10s"`
+	// WebhookSecretGrace is how long a rotated secret keeps signing beside
+	// the new one.
+	WebhookSecretGrace time.Duration `env:"WEBHOOK_SECRET_GRACE" envDefault:"24h"`
 	// SyncCooldown is how long after an address's sync finished a manual
 	// sync request only answers the current status.
 	SyncCooldown time.Duration `env:"SYNC_COOLDOWN" envDefault:"1m"`
@@ -331,6 +345,9 @@ func (c Config) ValidateServe() error {
 	if c.EventsRetention <= 0 || c.EventLongPollsPerUser < 0 {
 		errs = append(errs, errors.New("EVENTS_RETENTION must be positive and EVENTS_LONG_POLLS_PER_USER not negative (0: no long-polls)"))
 	}
+	if c.WebhooksPerUser < 0 || c.WebhookTimeout <= 0 || c.WebhookSecretGrace < 0 {
+		errs = append(errs, errors.New("WEBHOOK_TIMEOUT must be positive, WEBHOOKS_PER_USER and WEBHOOK_SECRET_GRACE not negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -383,6 +400,8 @@ func (c Config) Redacted() map[string]any {
 		"MAX_XPUBS_PER_USER": c.MaxXpubsPerUser, "MAX_DERIVED_PER_XPUB": c.MaxDerivedPerXpub, "SYNC_COOLDOWN": c.SyncCooldown.String(),
 		"EXPORTS_PER_USER": c.ExportsPerUser, "EXPORTS_MAX": c.ExportsMax, "EXPORT_MAX_ROWS": c.ExportMaxRows, "EXPORT_MAX_DURATION": c.ExportMaxDuration.String(),
 		"EVENTS_RETENTION": c.EventsRetention.String(), "EVENTS_LONG_POLLS_PER_USER": c.EventLongPollsPerUser,
+		"WEBHOOKS_ALLOW_HTTP": c.WebhooksAllowHTTP, "WEBHOOKS_ALLOW_PRIVATE": c.WebhooksAllowPrivate, "WEBHOOKS_PER_USER": c.WebhooksPerUser,
+		"WEBHOOK_TIMEOUT": c.WebhookTimeout.String(), "WEBHOOK_SECRET_GRACE": c.WebhookSecretGrace.String(),
 	}
 }
 

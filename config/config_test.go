@@ -28,6 +28,7 @@ func valid() Config {
 		MaxDerivedPerXpub:    2000,
 		UnauthRateLimitBurst: 1,
 		EventsRetention:      1,
+		WebhookTimeout:       1,
 	}
 }
 

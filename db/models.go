@@ -280,6 +280,22 @@ type UserTotal struct {
 	Repeats int64
 }
 
+// Users' webhook endpoints for their events (migration 00029).
+type Webhook struct {
+	ID               int64
+	UserID           int64
+	Url              string
+	EventTypes       []string
+	Description      *string
+	Enabled          bool
+	DisabledReason   *string
+	SigningKey       []byte
+	PreviousKey      []byte
+	PreviousKeyUntil *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.
 type Xpub struct {
 	ID         int64

@@ -1795,6 +1795,53 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: webhooks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhooks (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    url text NOT NULL,
+    event_types text[] DEFAULT '{}'::text[] NOT NULL,
+    description text,
+    enabled boolean DEFAULT true NOT NULL,
+    disabled_reason text,
+    signing_key bytea NOT NULL,
+    previous_key bytea,
+    previous_key_until timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhooks_check CHECK (((previous_key IS NULL) = (previous_key_until IS NULL))),
+    CONSTRAINT webhooks_description_check CHECK ((char_length(description) <= 500)),
+    CONSTRAINT webhooks_event_types_check CHECK ((event_types <@ ARRAY['transaction.seen'::text, 'transaction.confirmed'::text, 'transaction.reorged'::text, 'transaction.replaced'::text, 'transaction.dropped'::text, 'address.synced'::text, 'balance.changed'::text])),
+    CONSTRAINT webhooks_previous_key_check CHECK (((octet_length(previous_key) >= 24) AND (octet_length(previous_key) <= 64))),
+    CONSTRAINT webhooks_signing_key_check CHECK (((octet_length(signing_key) >= 24) AND (octet_length(signing_key) <= 64))),
+    CONSTRAINT webhooks_url_check CHECK ((octet_length(url) <= 2048))
+);
+
+
+--
+-- Name: TABLE webhooks; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.webhooks IS 'Users'' webhook endpoints for their events (migration 00029).';
+
+
+--
+-- Name: webhooks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhooks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhooks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: xpub_addresses; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2105,6 +2152,14 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: webhooks webhooks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: xpub_addresses xpub_addresses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2260,6 +2315,13 @@ CREATE INDEX user_addresses_user_id_id_idx ON public.user_addresses USING btree 
 --
 
 CREATE INDEX user_addresses_xpub_id_idx ON public.user_addresses USING btree (xpub_id) WHERE (xpub_id IS NOT NULL);
+
+
+--
+-- Name: webhooks_user_id_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhooks_user_id_id_idx ON public.webhooks USING btree (user_id, id);
 
 
 --
@@ -2591,6 +2653,14 @@ ALTER TABLE ONLY public.user_days
 
 ALTER TABLE ONLY public.user_totals
     ADD CONSTRAINT user_totals_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: webhooks webhooks_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --

@@ -25,6 +25,7 @@ import (
 	"github.com/cointracker/cointracker/events"
 	"github.com/cointracker/cointracker/migrations"
 	"github.com/cointracker/cointracker/telemetry"
+	"github.com/cointracker/cointracker/webhooks"
 )
 
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
@@ -115,6 +116,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, args []stri
 			SyncCooldown: cfg.SyncCooldown, ExportsPerUser: cfg.ExportsPerUser, ExportsMax: cfg.ExportsMax, ExportMaxRows: cfg.ExportMaxRows,
 			ExportMaxDuration: cfg.ExportMaxDuration, EventLongPolls: cfg.EventLongPollsPerUser},
 		Events: hub,
+		Webhooks: api.WebhookOptions{PerUser: cfg.WebhooksPerUser, KeyGrace: cfg.WebhookSecretGrace,
+			URLs:   webhooks.URLRules{AllowHTTP: cfg.WebhooksAllowHTTP, AllowPrivate: cfg.WebhooksAllowPrivate},
+			Client: webhooks.NewClient(webhooks.ClientOptions{Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhooksAllowPrivate})},
 	}).Handler())
 
 	admin, err := startAdmin(ctx, cfg, log, reg)
