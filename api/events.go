@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/webhooks"
 )
 
 // Event types (migration 00028 writes them; the docs page lists them).
@@ -253,4 +254,20 @@ func parseWait(q *queryParams) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// EventMessage is the webhook body of an event (package deliveries sends
+// it): Standard Webhooks' type, timestamp and data, data being the event
+// as the feed shows it. centsPerBTC (nil without a price) values a
+// balance.
+func EventMessage(r *db.EventsListRow, centsPerBTC *int64) ([]byte, error) {
+	e, err := eventFromRow(r, centsPerBTC)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(webhooks.Message{Type: e.Type, Timestamp: e.Timestamp, Data: e})
+	if err != nil {
+		return nil, fmt.Errorf("encode event %d: %w", r.ID, err)
+	}
+	return b, nil
 }

@@ -172,12 +172,14 @@ func TestUsersAreSealedOff(t *testing.T) {
 				t.Fatalf("B registering a webhook: %d %s", r.status, r.body)
 			}
 		},
-		"GET /v1/webhooks/:id":         notFound(http.MethodGet, "/v1/webhooks/"+aHook, ""),
-		"PATCH /v1/webhooks/:id":       notFound(http.MethodPatch, "/v1/webhooks/"+aHook, `{"enabled": false}`),
-		"DELETE /v1/webhooks/:id":      notFound(http.MethodDelete, "/v1/webhooks/"+aHook, ""),
-		"POST /v1/webhooks/:id/secret": notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/secret", ""),
-		"POST /v1/webhooks/:id/ping":   notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/ping", ""),
-		"DELETE /v1/xpubs/:id":         notFound(http.MethodDelete, "/v1/xpubs/"+aXpub, ""),
+		"GET /v1/webhooks/:id":                                notFound(http.MethodGet, "/v1/webhooks/"+aHook, ""),
+		"PATCH /v1/webhooks/:id":                              notFound(http.MethodPatch, "/v1/webhooks/"+aHook, `{"enabled": false}`),
+		"DELETE /v1/webhooks/:id":                             notFound(http.MethodDelete, "/v1/webhooks/"+aHook, ""),
+		"POST /v1/webhooks/:id/secret":                        notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/secret", ""),
+		"POST /v1/webhooks/:id/ping":                          notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/ping", ""),
+		"GET /v1/webhooks/:id/deliveries":                     notFound(http.MethodGet, "/v1/webhooks/"+aHook+"/deliveries", ""),
+		"POST /v1/webhooks/:id/deliveries/:delivery_id/retry": notFound(http.MethodPost, "/v1/webhooks/"+aHook+"/deliveries/1/retry", ""),
+		"DELETE /v1/xpubs/:id":                                notFound(http.MethodDelete, "/v1/xpubs/"+aXpub, ""),
 	}
 	// Reads first: B's own POSTs (run last) add to what B may then see.
 	routes := s.router.Routes()

@@ -60,6 +60,7 @@ var (
 		api.Problem{}, api.FieldError{}, api.Transaction{}, api.TransactionList{},
 		api.Xpub{}, api.XpubAddress{}, api.XpubList{}, api.Event{}, api.EventList{},
 		api.Webhook{}, api.WebhookWithSecret{}, api.WebhookList{}, api.PingResult{},
+		api.Delivery{}, api.DeliveryList{},
 	}
 	requestSchemas = []any{api.CreateAddressRequest{}, api.UpdateAddressRequest{}, api.CreateXpubRequest{},
 		api.CreateWebhookRequest{}, api.UpdateWebhookRequest{}}

@@ -219,6 +219,8 @@ func (s *Server) Handler() http.Handler {
 	v1.PATCH("/webhooks/:id", s.updateWebhook)
 	v1.DELETE("/webhooks/:id", s.deleteWebhook)
 	v1.POST("/webhooks/:id/secret", s.rotateWebhookSecret)
+	v1.GET("/webhooks/:id/deliveries", s.listDeliveries)
+	v1.POST("/webhooks/:id/deliveries/:delivery_id/retry", s.retryDelivery)
 	return r
 }
 

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -420,4 +422,152 @@ func (s *Server) pingWebhook(c *gin.Context) {
 // signingKeys are the keys that sign a delivery to w at now.
 func signingKeys(w db.Webhook, now time.Time) [][]byte {
 	return webhooks.SigningKeys(w.SigningKey, w.PreviousKey, w.PreviousKeyUntil, now)
+}
+
+// Delivery is one event owed to an endpoint and what its attempts got.
+type Delivery struct {
+	ID int64 `json:"id" example:"981"`
+	// EventID is the event delivered (GET /v1/events); the webhook-id
+	// header is msg_ and this delivery's id, the same on every attempt.
+	EventID   int64  `json:"event_id" example:"1042"`
+	EventType string `json:"event_type" example:"transaction.confirmed"`
+	// AddressID is the watch-list entry: deliveries of one entry to one
+	// endpoint go in order.
+	AddressID int64  `json:"address_id" example:"42"`
+	Status    string `json:"status" example:"pending" enums:"pending,succeeded,failed"`
+	Attempts  int32  `json:"attempts" example:"2"`
+	// NextAttemptAt is when a pending delivery is tried next.
+	NextAttemptAt  *time.Time `json:"next_attempt_at"`
+	LastAttemptAt  *time.Time `json:"last_attempt_at"`
+	LastStatusCode *int32     `json:"last_status_code" example:"503"`
+	LastLatencyMS  *int32     `json:"last_latency_ms" example:"212"`
+	LastError      *string    `json:"last_error" example:"the endpoint answered 503"`
+	CreatedAt      time.Time  `json:"created_at"`
+	DeliveredAt    *time.Time `json:"delivered_at"`
+}
+
+// DeliveryList is a page of an endpoint's delivery log, newest first.
+type DeliveryList struct {
+	Items      []Delivery `json:"items"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+const deliveryListFilters = "deliveries"
+
+func deliveryFromRow(r db.DeliveryListRow) Delivery {
+	d := Delivery{ID: r.ID, EventID: r.EventID, EventType: r.EventType, AddressID: r.EntryID, Status: r.Status,
+		Attempts: r.Attempts, LastAttemptAt: r.LastAttemptAt, LastStatusCode: r.LastStatusCode, LastLatencyMS: r.LastLatencyMs,
+		LastError: r.LastError, CreatedAt: r.CreatedAt, DeliveredAt: r.DeliveredAt}
+	if r.Status == "pending" {
+		d.NextAttemptAt = &r.NextAttemptAt
+	}
+	return d
+}
+
+// listDeliveries godoc
+//
+//	@Summary		An endpoint's delivery log
+//	@Description	The endpoint's deliveries, newest first: status (pending, succeeded, failed after the whole retry schedule), attempts, and the last attempt's answer, latency and error.
+//	@ID				listDeliveries
+//	@Tags			webhooks
+//	@Produce		json
+//	@Param			id		path		int		true	"webhook id"
+//	@Param			limit	query		int		false	"page size"	minimum(1)	maximum(500)	default(50)
+//	@Param			cursor	query		string	false	"next_cursor of the previous page"
+//	@Success		200		{object}	DeliveryList
+//	@Failure		400		{object}	Problem
+//	@Failure		404		{object}	Problem
+//	@Failure		413		{object}	Problem
+//	@Failure		503		{object}	Problem
+//	@Failure		401		{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429		{object}	Problem	"rate limited; see Retry-After"
+//	@Security		BearerAuth
+//	@Router			/v1/webhooks/{id}/deliveries [get]
+func (s *Server) listDeliveries(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	before, limit, ok := s.idPage(c, deliveryListFilters)
+	if !ok {
+		return
+	}
+	uid := currentUserID(c)
+	if _, err := s.store.WebhookGet(c.Request.Context(), db.WebhookGetParams{UserID: uid, ID: id}); err != nil {
+		abortError(c, err)
+		return
+	}
+	if before.ID == 0 {
+		before.ID = math.MaxInt64
+	}
+	rows, err := s.store.DeliveryList(c.Request.Context(), db.DeliveryListParams{
+		WebhookID: id, UserID: uid, BeforeID: before.ID, MaxRows: int32(limit + 1),
+	})
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	page := DeliveryList{Items: make([]Delivery, 0, min(len(rows), int(limit)))}
+	for i, r := range rows {
+		if i == int(limit) {
+			next := s.cursors.encode(deliveryListFilters, idCursor{ID: rows[i-1].ID})
+			page.NextCursor = &next
+			break
+		}
+		page.Items = append(page.Items, deliveryFromRow(r))
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// retryDelivery godoc
+//
+//	@Summary		Retry a delivery now
+//	@Description	Makes a pending or failed delivery due now (a failed one pending again, its attempts kept); the next dispatch sends it, after the deliveries of its address queued before it. A delivered one is not sent again (409).
+//	@ID				retryDelivery
+//	@Tags			webhooks
+//	@Produce		json
+//	@Param			id			path		int	true	"webhook id"
+//	@Param			delivery_id	path		int	true	"delivery id"
+//	@Success		202			{object}	Delivery
+//	@Failure		400			{object}	Problem
+//	@Failure		404			{object}	Problem
+//	@Failure		409			{object}	Problem	"already delivered"
+//	@Failure		413			{object}	Problem
+//	@Failure		503			{object}	Problem
+//	@Failure		401			{object}	Problem	"missing or invalid bearer token"
+//	@Failure		429			{object}	Problem	"rate limited; see Retry-After"
+//	@Security		BearerAuth
+//	@Router			/v1/webhooks/{id}/deliveries/{delivery_id}/retry [post]
+func (s *Server) retryDelivery(c *gin.Context) {
+	id, ok := pathID(c)
+	if !ok {
+		return
+	}
+	deliveryID, err := strconv.ParseInt(c.Param("delivery_id"), 10, 64)
+	if err != nil || deliveryID <= 0 {
+		abortValidation(c, []FieldError{{Field: "delivery_id", Message: "must be a positive integer"}})
+		return
+	}
+	if !noQuery(c) {
+		return
+	}
+	uid := currentUserID(c)
+	row, err := s.store.DeliveryRetry(c.Request.Context(), db.DeliveryRetryParams{ID: deliveryID, WebhookID: id, UserID: uid})
+	if errors.Is(err, db.ErrNotFound) {
+		exists, xerr := s.store.DeliveryExists(c.Request.Context(), db.DeliveryExistsParams{ID: deliveryID, WebhookID: id, UserID: uid})
+		switch {
+		case xerr != nil:
+			abortError(c, xerr)
+		case exists:
+			abortStatus(c, http.StatusConflict, "the delivery succeeded already; it is not sent again")
+		default:
+			abortStatus(c, http.StatusNotFound, "no such resource")
+		}
+		return
+	}
+	if err != nil {
+		abortError(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, deliveryFromRow(db.DeliveryListRow(row)))
 }

@@ -186,3 +186,43 @@ func TestWebhookPingRefusesANameResolvingToLoopback(t *testing.T) {
 		t.Fatal("the loopback receiver was reached")
 	}
 }
+
+// TestWebhookDeliveriesFollowEventsAndTypes: an event written (a reorg)
+// owes a delivery to each enabled endpoint whose types take it, in the
+// event's own transaction; the log lists them and a retry answers as it
+// should.
+func TestWebhookDeliveriesFollowEventsAndTypes(t *testing.T) {
+	t.Parallel()
+	s := seeded(t)
+	all := decode[api.WebhookWithSecret](t, s.postJSON(t, http.MethodPost, "/v1/webhooks", `{"url": "https://example.com/all"}`))
+	some := decode[api.WebhookWithSecret](t, s.postJSON(t, http.MethodPost, "/v1/webhooks",
+		`{"url": "https://example.com/balances", "event_types": ["balance.changed"]}`))
+	off := decode[api.WebhookWithSecret](t, s.postJSON(t, http.MethodPost, "/v1/webhooks", `{"url": "https://example.com/off", "enabled": false}`))
+	reorgNewest(t, s)
+	feed := decode[api.EventList](t, s.get(t, "/v1/events"))
+	logOf := func(id int64) []api.Delivery {
+		return decode[api.DeliveryList](t, s.get(t, "/v1/webhooks/"+strconv.FormatInt(id, 10)+"/deliveries?limit=500")).Items
+	}
+	if got := logOf(all.ID); len(got) != len(feed.Items) || got[0].EventID != feed.Items[len(feed.Items)-1].ID || got[0].Status != "pending" {
+		t.Fatalf("the all-types endpoint owes %d deliveries for %d events: %+v", len(got), len(feed.Items), got)
+	}
+	for _, d := range logOf(some.ID) {
+		if d.EventType != "balance.changed" {
+			t.Fatalf("a balance.changed endpoint owes a %s", d.EventType)
+		}
+	}
+	if len(logOf(some.ID)) == 0 || len(logOf(off.ID)) != 0 {
+		t.Fatal("the typed endpoint owes nothing, or the disabled one owes something")
+	}
+	d := logOf(all.ID)[0]
+	path := "/v1/webhooks/" + strconv.FormatInt(all.ID, 10) + "/deliveries/" + strconv.FormatInt(d.ID, 10) + "/retry"
+	if r := s.postJSON(t, http.MethodPost, path, ""); r.status != http.StatusAccepted {
+		t.Fatalf("retry of a pending delivery: %d %s", r.status, r.body)
+	}
+	if _, err := s.store.Pool().Exec(t.Context(), "UPDATE webhook_deliveries SET status = 'succeeded' WHERE id = $1", d.ID); err != nil {
+		t.Fatal(err)
+	}
+	problem(t, s.postJSON(t, http.MethodPost, path, ""), http.StatusConflict)
+	// Another endpoint's delivery id is not found under this one.
+	problem(t, s.postJSON(t, http.MethodPost, "/v1/webhooks/"+strconv.FormatInt(some.ID, 10)+"/deliveries/"+strconv.FormatInt(d.ID, 10)+"/retry", ""), http.StatusNotFound)
+}

@@ -3,7 +3,10 @@ package chainsync_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +24,56 @@ func (e *env) feed(t *testing.T, after int64) ([]string, int64) {
 	page := getJSON[api.EventList](t, e, fmt.Sprintf("/v1/events?after=%d&limit=500", after))
 	var out []string
 	for _, ev := range page.Items {
-		switch {
-		case ev.Transaction != nil:
-			out = append(out, ev.Type+" "+ev.Transaction.Txid[:8])
-		case ev.SyncStatus != nil:
-			out = append(out, ev.Type+" "+*ev.SyncStatus)
-		default:
-			out = append(out, ev.Type)
-		}
+		out = append(out, eventLine(ev))
 		after = ev.ID
 	}
 	return out, after
+}
+
+// eventLine is an event as the tests compare them.
+func eventLine(ev api.Event) string {
+	switch {
+	case ev.Transaction != nil:
+		return ev.Type + " " + ev.Transaction.Txid[:8]
+	case ev.SyncStatus != nil:
+		return ev.Type + " " + *ev.SyncStatus
+	}
+	return ev.Type
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// postJSON POSTs body to an API path as the test user and returns a 2xx
+// answer's body.
+func postJSON(t *testing.T, e *env, path, body string) []byte {
+	t.Helper()
+	return sendJSON(t, e, http.MethodPost, path, body)
+}
+
+// patchJSON is postJSON with PATCH.
+func patchJSON(t *testing.T, e *env, path, body string) []byte {
+	t.Helper()
+	return sendJSON(t, e, http.MethodPatch, path, body)
+}
+
+func sendJSON(t *testing.T, e *env, method, path, body string) []byte {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, e.api.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := e.api.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = res.Body.Close() }()
+	out, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode/100 != 2 {
+		t.Fatalf("%s %s = %d %s (%v)", method, path, res.StatusCode, out, err)
+	}
+	return out
 }
 
 // expectFeed checks the events since *after, in order, and moves *after.

@@ -72,6 +72,18 @@ type Options struct {
 	StopGrace time.Duration
 	Metrics   *JobMetrics
 	Logger    *slog.Logger
+	// More is other work run on the same queue client, each on a queue of
+	// its own (webhook deliveries).
+	More []JobSet
+}
+
+// JobSet is work the runner's client runs beside the syncs: Register adds
+// its workers and returns its periodic job; it runs on queue Queue with
+// Workers at once.
+type JobSet struct {
+	Queue    string
+	Workers  int
+	Register func(*river.Workers) *river.PeriodicJob
 }
 
 // Runner owns the river client: it queues syncs and, with workers, runs
@@ -116,6 +128,10 @@ func NewRunner(pool *pgxpool.Pool, syncer *Syncer, opts Options) (*Runner, error
 			river.NewPeriodicJob(river.PeriodicInterval(opts.ResyncInterval/4),
 				func() (river.JobArgs, *river.InsertOpts) { return ResyncArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
+		}
+		for _, m := range opts.More {
+			cfg.PeriodicJobs = append(cfg.PeriodicJobs, m.Register(workers))
+			cfg.Queues[m.Queue] = river.QueueConfig{MaxWorkers: max(m.Workers, 1)}
 		}
 		cfg.JobTimeout = opts.JobTimeout
 		if opts.Metrics != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/cointracker/cointracker/chainsync"
 	"github.com/cointracker/cointracker/db"
 	"github.com/cointracker/cointracker/db/dbtest"
+	"github.com/cointracker/cointracker/webhooks"
 )
 
 // env is one test's database, fake provider and syncer, and the API
@@ -102,6 +103,8 @@ func (e *env) startAPI(t *testing.T, log *slog.Logger) {
 	}
 	e.api = httptest.NewServer(api.New(api.Options{
 		Store: e.store, Logger: log, Verifier: auth.NewStatic(auth.DevIssuer, auth.DevAudience, key.Public()),
+		// The webhook tests' receiver listens on loopback.
+		Webhooks: api.WebhookOptions{URLs: webhooks.URLRules{AllowPrivate: true}},
 	}).Handler())
 	t.Cleanup(e.api.Close)
 	e.userID = getJSON[api.Me](t, e, "/v1/me").ID

@@ -150,6 +150,11 @@ type Config struct {
 	// WebhookSecretGrace is how long a rotated secret keeps signing beside
 	// the new one.
 	WebhookSecretGrace time.Duration `env:"WEBHOOK_SECRET_GRACE" envDefault:"24h"`
+	// WebhookWorkers is how many deliveries a worker process sends at once.
+	WebhookWorkers int `env:"WEBHOOK_WORKERS" envDefault:"4"`
+	// WebhookDisableAfter disables an endpoint that has taken no delivery
+	// for this long while one fails.
+	WebhookDisableAfter time.Duration `env:"WEBHOOK_DISABLE_AFTER" envDefault:"120h"`
 	// SyncCooldown is how long after an address's sync finished a manual
 	// sync request only answers the current status.
 	SyncCooldown time.Duration `env:"SYNC_COOLDOWN" envDefault:"1m"`
@@ -345,8 +350,8 @@ func (c Config) ValidateServe() error {
 	if c.EventsRetention <= 0 || c.EventLongPollsPerUser < 0 {
 		errs = append(errs, errors.New("EVENTS_RETENTION must be positive and EVENTS_LONG_POLLS_PER_USER not negative (0: no long-polls)"))
 	}
-	if c.WebhooksPerUser < 0 || c.WebhookTimeout <= 0 || c.WebhookSecretGrace < 0 {
-		errs = append(errs, errors.New("WEBHOOK_TIMEOUT must be positive, WEBHOOKS_PER_USER and WEBHOOK_SECRET_GRACE not negative"))
+	if c.WebhooksPerUser < 0 || c.WebhookTimeout <= 0 || c.WebhookSecretGrace < 0 || c.WebhookWorkers <= 0 || c.WebhookDisableAfter <= 0 {
+		errs = append(errs, errors.New("WEBHOOK_TIMEOUT, WEBHOOK_WORKERS and WEBHOOK_DISABLE_AFTER must be positive, WEBHOOKS_PER_USER and WEBHOOK_SECRET_GRACE not negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -402,6 +407,7 @@ func (c Config) Redacted() map[string]any {
 		"EVENTS_RETENTION": c.EventsRetention.String(), "EVENTS_LONG_POLLS_PER_USER": c.EventLongPollsPerUser,
 		"WEBHOOKS_ALLOW_HTTP": c.WebhooksAllowHTTP, "WEBHOOKS_ALLOW_PRIVATE": c.WebhooksAllowPrivate, "WEBHOOKS_PER_USER": c.WebhooksPerUser,
 		"WEBHOOK_TIMEOUT": c.WebhookTimeout.String(), "WEBHOOK_SECRET_GRACE": c.WebhookSecretGrace.String(),
+		"WEBHOOK_WORKERS": c.WebhookWorkers, "WEBHOOK_DISABLE_AFTER": c.WebhookDisableAfter.String(),
 	}
 }
 

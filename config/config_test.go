@@ -29,6 +29,8 @@ func valid() Config {
 		UnauthRateLimitBurst: 1,
 		EventsRetention:      1,
 		WebhookTimeout:       1,
+		WebhookWorkers:       1,
+		WebhookDisableAfter:  1,
 	}
 }
 

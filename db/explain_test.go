@@ -32,7 +32,7 @@ var bigTables = map[string]bool{
 	"addresses": true, "xpub_addresses": true, "sync_states": true,
 	"transaction_spends": true, "chain_blocks": true,
 	"address_totals": true, "address_days": true, "address_months": true, "address_stamps": true, "user_days": true,
-	"events": true,
+	"events": true, "webhooks": true, "webhook_deliveries": true,
 }
 
 // TestListQueriesUseIndexes EXPLAINs every list query with the arguments
@@ -52,6 +52,25 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			_, err := q.EventsList(ctx, db.EventsListParams{UserID: 1, AfterID: 10, Types: []string{"balance.changed"}, MaxRows: 100})
 			return err
 		}, []string{"events_pkey"}},
+		{"WebhookList", func(q *db.Queries) error {
+			_, err := q.WebhookList(ctx, db.WebhookListParams{UserID: 1, AfterID: 0, MaxRows: 51})
+			return err
+		}, []string{"webhooks_user_id_id_idx"}},
+		{"DeliveryList", func(q *db.Queries) error {
+			_, err := q.DeliveryList(ctx, db.DeliveryListParams{WebhookID: 1, UserID: 1, BeforeID: math.MaxInt64, MaxRows: 51})
+			return err
+		}, []string{"webhook_deliveries_webhook_id_id_idx"}},
+		{"DeliveriesDueLanes", func(q *db.Queries) error {
+			_, err := q.DeliveriesDueLanes(ctx, 1000)
+			return err
+		}, []string{"webhook_deliveries_due_idx"}},
+		{"DeliveryLaneHead", func(q *db.Queries) error {
+			_, err := q.DeliveryLaneHead(ctx, db.DeliveryLaneHeadParams{WebhookID: 1, EntryID: 1})
+			if errors.Is(err, db.ErrNotFound) {
+				return nil
+			}
+			return err
+		}, []string{"webhook_deliveries_lane_idx"}},
 		{"UserAddressList", func(q *db.Queries) error {
 			_, err := q.UserAddressList(ctx, db.UserAddressListParams{UserID: 1, AfterID: 0, MaxRows: 51})
 			return err

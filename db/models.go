@@ -294,6 +294,27 @@ type Webhook struct {
 	PreviousKeyUntil *time.Time
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	LastSuccessAt    *time.Time
+}
+
+// Events owed to webhook endpoints and what each attempt got (migration 00030).
+type WebhookDelivery struct {
+	ID             int64
+	WebhookID      int64
+	UserID         int64
+	EventID        int64
+	EntryID        int64
+	EventType      string
+	Status         string
+	Attempts       int32
+	NextAttemptAt  time.Time
+	Payload        []byte
+	LastAttemptAt  *time.Time
+	LastStatusCode *int32
+	LastLatencyMs  *int32
+	LastError      *string
+	CreatedAt      time.Time
+	DeliveredAt    *time.Time
 }
 
 // Extended public keys tracked by a user; their derived addresses are in xpub_addresses.

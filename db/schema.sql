@@ -175,6 +175,25 @@ $$;
 
 
 --
+-- Name: events_to_webhooks(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.events_to_webhooks() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    INSERT INTO webhook_deliveries (webhook_id, user_id, event_id, entry_id, event_type)
+    SELECT w.id, n.user_id, n.id, n.entry_id, n.type
+    FROM new_rows n
+    JOIN webhooks w ON w.user_id = n.user_id AND w.enabled
+                   AND (cardinality(w.event_types) = 0 OR n.type = ANY (w.event_types))
+    ORDER BY w.id, n.id;
+    RETURN NULL;
+END;
+$$;
+
+
+--
 -- Name: history_row_matches(timestamp with time zone, text, bigint, boolean, timestamp with time zone, timestamp with time zone, text[], bigint, bigint, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1795,6 +1814,53 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    id bigint NOT NULL,
+    webhook_id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    entry_id bigint NOT NULL,
+    event_type text NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    payload bytea,
+    last_attempt_at timestamp with time zone,
+    last_status_code integer,
+    last_latency_ms integer,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_last_error_check CHECK ((char_length(last_error) <= 500)),
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: TABLE webhook_deliveries; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.webhook_deliveries IS 'Events owed to webhook endpoints and what each attempt got (migration 00030).';
+
+
+--
+-- Name: webhook_deliveries_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: webhooks; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1811,6 +1877,7 @@ CREATE TABLE public.webhooks (
     previous_key_until timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_success_at timestamp with time zone,
     CONSTRAINT webhooks_check CHECK (((previous_key IS NULL) = (previous_key_until IS NULL))),
     CONSTRAINT webhooks_description_check CHECK ((char_length(description) <= 500)),
     CONSTRAINT webhooks_event_types_check CHECK ((event_types <@ ARRAY['transaction.seen'::text, 'transaction.confirmed'::text, 'transaction.reorged'::text, 'transaction.replaced'::text, 'transaction.dropped'::text, 'address.synced'::text, 'balance.changed'::text])),
@@ -2152,6 +2219,14 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: webhooks webhooks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2318,6 +2393,27 @@ CREATE INDEX user_addresses_xpub_id_idx ON public.user_addresses USING btree (xp
 
 
 --
+-- Name: webhook_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due_idx ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: webhook_deliveries_lane_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_lane_idx ON public.webhook_deliveries USING btree (webhook_id, entry_id, id) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: webhook_deliveries_webhook_id_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_webhook_id_id_idx ON public.webhook_deliveries USING btree (webhook_id, id);
+
+
+--
 -- Name: webhooks_user_id_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2343,6 +2439,13 @@ CREATE INDEX xpubs_user_id_id_idx ON public.xpubs USING btree (user_id, id);
 --
 
 CREATE TRIGGER chain_tips_stamp BEFORE UPDATE OF height, block_hash ON public.chain_tips FOR EACH ROW WHEN (((old.height IS DISTINCT FROM new.height) OR (old.block_hash IS DISTINCT FROM new.block_hash))) EXECUTE FUNCTION public.stamp_change();
+
+
+--
+-- Name: events events_to_webhooks; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER events_to_webhooks AFTER INSERT ON public.events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.events_to_webhooks();
 
 
 --
@@ -2653,6 +2756,22 @@ ALTER TABLE ONLY public.user_days
 
 ALTER TABLE ONLY public.user_totals
     ADD CONSTRAINT user_totals_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_user_id_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_user_id_event_id_fkey FOREIGN KEY (user_id, event_id) REFERENCES public.events(user_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_webhook_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_webhook_id_fkey FOREIGN KEY (webhook_id) REFERENCES public.webhooks(id) ON DELETE CASCADE;
 
 
 --

@@ -21,7 +21,7 @@ INSERT INTO webhooks (user_id, url, event_types, description, enabled, signing_k
 SELECT l.id, $1, $2::text[], $3, $4, $5
 FROM locked l, counted c
 WHERE $6::integer = 0 OR c.n < $6::integer
-RETURNING id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at
+RETURNING id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at, last_success_at
 `
 
 type WebhookCreateParams struct {
@@ -63,6 +63,7 @@ func (q *Queries) WebhookCreate(ctx context.Context, arg WebhookCreateParams) (W
 		&i.PreviousKeyUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastSuccessAt,
 	)
 	return i, err
 }
@@ -85,7 +86,7 @@ func (q *Queries) WebhookDelete(ctx context.Context, arg WebhookDeleteParams) (i
 }
 
 const webhookGet = `-- name: WebhookGet :one
-SELECT id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at FROM webhooks WHERE user_id = $1 AND id = $2
+SELECT id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at, last_success_at FROM webhooks WHERE user_id = $1 AND id = $2
 `
 
 type WebhookGetParams struct {
@@ -109,12 +110,13 @@ func (q *Queries) WebhookGet(ctx context.Context, arg WebhookGetParams) (Webhook
 		&i.PreviousKeyUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastSuccessAt,
 	)
 	return i, err
 }
 
 const webhookList = `-- name: WebhookList :many
-SELECT id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at FROM webhooks
+SELECT id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at, last_success_at FROM webhooks
 WHERE user_id = $1 AND id > $2
 ORDER BY id
 LIMIT $3
@@ -150,6 +152,7 @@ func (q *Queries) WebhookList(ctx context.Context, arg WebhookListParams) ([]Web
 			&i.PreviousKeyUntil,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.LastSuccessAt,
 		); err != nil {
 			return nil, err
 		}
@@ -168,7 +171,7 @@ UPDATE webhooks SET
     signing_key = $2,
     updated_at = now()
 WHERE user_id = $3 AND id = $4
-RETURNING id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at
+RETURNING id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at, last_success_at
 `
 
 type WebhookRotateKeyParams struct {
@@ -201,6 +204,7 @@ func (q *Queries) WebhookRotateKey(ctx context.Context, arg WebhookRotateKeyPara
 		&i.PreviousKeyUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastSuccessAt,
 	)
 	return i, err
 }
@@ -214,7 +218,7 @@ UPDATE webhooks SET
     disabled_reason = CASE WHEN coalesce($5, enabled) THEN NULL ELSE disabled_reason END,
     updated_at = now()
 WHERE user_id = $6 AND id = $7
-RETURNING id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at
+RETURNING id, user_id, url, event_types, description, enabled, disabled_reason, signing_key, previous_key, previous_key_until, created_at, updated_at, last_success_at
 `
 
 type WebhookUpdateParams struct {
@@ -254,6 +258,7 @@ func (q *Queries) WebhookUpdate(ctx context.Context, arg WebhookUpdateParams) (W
 		&i.PreviousKeyUntil,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.LastSuccessAt,
 	)
 	return i, err
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/cointracker/cointracker/chainsync"
 	"github.com/cointracker/cointracker/config"
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/deliveries"
 	"github.com/cointracker/cointracker/events"
 	"github.com/cointracker/cointracker/migrations"
 	"github.com/cointracker/cointracker/telemetry"
@@ -219,9 +220,15 @@ func newRunner(cfg config.Config, pool *pgxpool.Pool, log *slog.Logger, reg *pro
 	} else {
 		log.Info("SYNC_WORKERS=0: syncs are queued for a worker process, none run here")
 	}
+	// Webhook deliveries run wherever syncs do, on a queue of their own.
+	d := deliveries.New(store, deliveries.Options{
+		Client:       webhooks.NewClient(webhooks.ClientOptions{Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhooksAllowPrivate}),
+		DisableAfter: cfg.WebhookDisableAfter, Metrics: deliveries.NewMetrics(reg), Log: log,
+	})
 	return chainsync.NewRunner(pool, syncer, chainsync.Options{
 		Workers: cfg.SyncWorkers, ResyncInterval: cfg.SyncInterval, TipInterval: cfg.TipInterval,
 		Metrics: chainsync.NewJobMetrics(reg, store), Logger: log,
+		More: []chainsync.JobSet{{Queue: deliveries.Queue, Workers: cfg.WebhookWorkers, Register: d.Register}},
 	})
 }
 
