@@ -150,8 +150,9 @@ func drained(t *testing.T, e *env) {
 }
 
 // TestWebhooksDeliverAPaymentsLife registers an endpoint that fails its
-// first three attempts, runs a payment's life through the sync with the
-// delivery workers restarted midway, and checks the endpoint verified
+// first three attempts, runs a payment's life through the sync (seen,
+// confirmed, reorged, confirmed again, then an RBF replacement and a drop)
+// with the delivery workers restarted midway, and checks the endpoint verified
 // every event of the feed, in order, each under one webhook-id (a repeat
 // only ever with the same id).
 func TestWebhooksDeliverAPaymentsLife(t *testing.T) {
@@ -187,6 +188,14 @@ func TestWebhooksDeliverAPaymentsLife(t *testing.T) {
 	<-e.queued
 	e.sync(t, id)
 	startDeliveries(t, e, rcv)
+	// An RBF replacement and a drop, delivered while the workers run.
+	rbf := e.fake.Send([]chaintest.In{{Address: alice, Value: 40_000}}, []chaintest.Out{{Address: "bc1qshop", Value: 35_000}})
+	expired := e.fake.Send([]chaintest.In{{Address: "bc1qsomeone", Value: 5_000}}, []chaintest.Out{{Address: alice, Value: 4_000}})
+	e.sync(t, id)
+	e.fake.Mine(e.fake.Replace(rbf, []chaintest.Out{{Address: "bc1qshop", Value: 30_000}}))
+	e.fake.Drop(expired)
+	e.age(t, expired, time.Hour)
+	e.sync(t, id)
 	drained(t, e)
 
 	feed, _ := e.feed(t, 0)
@@ -200,6 +209,11 @@ func TestWebhooksDeliverAPaymentsLife(t *testing.T) {
 			continue
 		}
 		ids, lines = append(ids, d.id), append(lines, d.line)
+	}
+	for _, want := range []string{"transaction.replaced " + rbf[:8], "transaction.dropped " + expired[:8], "transaction.reorged " + pay[:8]} {
+		if !slices.Contains(feed, want) {
+			t.Fatalf("the feed lacks %q: %v", want, feed)
+		}
 	}
 	if !slices.Equal(lines, feed) {
 		t.Fatalf("delivered\n%s\nwant the feed\n%s", strings.Join(lines, "\n"), strings.Join(feed, "\n"))
