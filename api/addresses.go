@@ -83,6 +83,22 @@ type idCursor struct {
 	ID int64
 }
 
+// idPageItems converts the rows of a page read with one row beyond limit:
+// at most limit items, and, when the extra row came (another page
+// follows), the cursor after the last item.
+func idPageItems[R, T any](s *Server, filters string, rows []R, limit int64, id func(*R) int64, item func(*R) T) ([]T, *string) {
+	n := min(len(rows), int(limit))
+	items := make([]T, n)
+	for i := range n {
+		items[i] = item(&rows[i])
+	}
+	if len(rows) <= n {
+		return items, nil
+	}
+	next := s.cursors.encode(filters, idCursor{ID: id(&rows[n-1])})
+	return items, &next
+}
+
 // idPage reads the limit and cursor of a list paged by id, writing a 400
 // and returning false when either (or another parameter) is wrong.
 func (s *Server) idPage(c *gin.Context, filters string) (idCursor, int64, bool) {
@@ -142,15 +158,10 @@ func (s *Server) listAddresses(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	page := AddressList{Items: make([]Address, 0, min(len(rows), int(limit)))}
-	for i, r := range rows {
-		if i == int(limit) {
-			next := s.cursors.encode(addressListFilters, idCursor{ID: rows[i-1].ID})
-			page.NextCursor = &next
-			break
-		}
-		page.Items = append(page.Items, addressFromRow(r, price))
-	}
+	var page AddressList
+	page.Items, page.NextCursor = idPageItems(s, addressListFilters, rows, limit,
+		func(r *db.UserAddressSummary) int64 { return r.ID },
+		func(r *db.UserAddressSummary) Address { return addressFromRow(*r, price) })
 	c.JSON(http.StatusOK, page)
 }
 

@@ -144,19 +144,13 @@ func (s *Server) getBalances(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	out := Balances{Addresses: make([]AddressBalanceItem, 0, min(len(rows), int(limit))), PriceDay: day,
+	out := Balances{PriceDay: day,
 		Total: newBalance(totals{t.ConfirmedSats, t.UnconfirmedSats, t.ReceivedSats, t.SentSats, t.TxCount, t.FirstActivity, t.LastActivity}, price)}
-	for i, r := range rows {
-		if i == int(limit) {
-			next := s.cursors.encode(balancesFilters, idCursor{ID: rows[i-1].ID})
-			out.NextCursor = &next
-			break
-		}
-		out.Addresses = append(out.Addresses, AddressBalanceItem{
-			AddressID: r.ID, Address: r.Address, SyncStatus: r.SyncStatus,
-			Balance: newBalance(totalsOf(r), price),
+	out.Addresses, out.NextCursor = idPageItems(s, balancesFilters, rows, limit,
+		func(r *db.UserAddressSummary) int64 { return r.ID },
+		func(r *db.UserAddressSummary) AddressBalanceItem {
+			return AddressBalanceItem{AddressID: r.ID, Address: r.Address, SyncStatus: r.SyncStatus, Balance: newBalance(totalsOf(*r), price)}
 		})
-	}
 	c.JSON(http.StatusOK, out)
 }
 

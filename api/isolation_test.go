@@ -27,16 +27,7 @@ func TestUsersAreSealedOff(t *testing.T) {
 	aHook := strconv.FormatInt(hook.ID, 10)
 	// Fixtures write no events: a reorg of A's newest confirmed transaction
 	// (pending now, so first in A's history) gives A's feed some.
-	var reorged string
-	if err := s.store.Pool().QueryRow(t.Context(), `UPDATE transactions
-		SET status = 'pending', block_height = NULL, block_hash = NULL, block_time = NULL
-		WHERE id = (SELECT le.transaction_id FROM ledger_entries le
-		            JOIN user_addresses ua ON ua.address_id = le.address_id
-		            JOIN users u ON u.id = ua.user_id AND u.subject = 'user-1'
-		            WHERE le.status = 'confirmed' ORDER BY le.sort_time DESC LIMIT 1)
-		RETURNING encode(txid, 'hex')`).Scan(&reorged); err != nil {
-		t.Fatal(err)
-	}
+	reorged := reorgNewest(t, s)
 	aTxs := decode[api.TransactionList](t, s.get(t, "/v1/transactions?limit=5"))
 	if len(aTxs.Items) == 0 {
 		t.Fatal("user A has no history to hide")

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/events"
 )
 
 // metrics holds the server's Prometheus registry and request metrics. Each
@@ -24,7 +25,7 @@ type metrics struct {
 	refused  *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool, reads *db.Reads) *metrics {
+func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool, reads *db.Reads, hub *events.Hub) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -54,6 +55,12 @@ func newMetrics(reg *prometheus.Registry, pool *pgxpool.Pool, reads *db.Reads) *
 	}
 	if reads != nil {
 		m.registry.MustRegister(readsCollector{reads})
+	}
+	if hub != nil {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "events_long_polls_waiting",
+			Help: "Change feed long-polls (GET /v1/events?wait=) waiting for an event.",
+		}, func() float64 { return float64(hub.WaitingTotal()) }))
 	}
 	return m
 }

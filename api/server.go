@@ -133,7 +133,7 @@ func New(opts Options) *Server {
 		limits:       rateLimits[int64]{rps: rate.Limit(opts.RateLimit), burst: max(opts.RateBurst, 1)},
 		strangers:    rateLimits[string]{rps: rate.Limit(opts.UnauthRateLimit), burst: max(opts.UnauthRateBurst, 1)},
 		proxies:      opts.TrustedProxies,
-		metrics:      newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads),
+		metrics:      newMetrics(opts.Registry, opts.Store.Pool(), opts.Reads, opts.Events),
 		sync:         opts.Sync,
 		quotas:       opts.Quotas,
 		metricsToken: opts.MetricsToken,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cointracker/cointracker/api"
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/db/dbtest"
 	"github.com/cointracker/cointracker/fixtures"
 	"github.com/cointracker/cointracker/sats"
 )
@@ -23,7 +24,13 @@ import (
 // seeded is a server whose development user (user-1) has demo history.
 func seeded(t *testing.T) *testServer {
 	t.Helper()
-	s := migratedServer(t)
+	return seededWith(t, func(*api.Options) {})
+}
+
+// seededWith is seeded with the server's options changed by edit.
+func seededWith(t *testing.T, edit func(*api.Options)) *testServer {
+	t.Helper()
+	s := newServerOpts(t, dbtest.NewPool(t, dbtest.NewURL(t)), edit)
 	o := fixtures.Options{Seed: 3, Users: 4, Addresses: 24, Transactions: 1_500}
 	if _, err := fixtures.Seed(ctx, s.store, o, nil); err != nil {
 		t.Fatal(err)

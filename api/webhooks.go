@@ -123,7 +123,7 @@ func (s *Server) checkWebhookFields(url *string, types []string, description *st
 		}
 	}
 	if len(types) > len(eventTypes) {
-		errs = append(errs, FieldError{Field: "event_types", Message: "lists a type more than once"})
+		errs = append(errs, FieldError{Field: "event_types", Message: fmt.Sprintf("lists more than the %d types there are", len(eventTypes))})
 	}
 	if description != nil {
 		switch {
@@ -219,15 +219,9 @@ func (s *Server) listWebhooks(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	page := WebhookList{Items: make([]Webhook, 0, min(len(rows), int(limit)))}
-	for i, r := range rows {
-		if i == int(limit) {
-			next := s.cursors.encode(webhookListFilters, idCursor{ID: rows[i-1].ID})
-			page.NextCursor = &next
-			break
-		}
-		page.Items = append(page.Items, webhookFromRow(r))
-	}
+	var page WebhookList
+	page.Items, page.NextCursor = idPageItems(s, webhookListFilters, rows, limit,
+		func(r *db.Webhook) int64 { return r.ID }, func(r *db.Webhook) Webhook { return webhookFromRow(*r) })
 	c.JSON(http.StatusOK, page)
 }
 
@@ -507,15 +501,9 @@ func (s *Server) listDeliveries(c *gin.Context) {
 		abortError(c, err)
 		return
 	}
-	page := DeliveryList{Items: make([]Delivery, 0, min(len(rows), int(limit)))}
-	for i, r := range rows {
-		if i == int(limit) {
-			next := s.cursors.encode(deliveryListFilters, idCursor{ID: rows[i-1].ID})
-			page.NextCursor = &next
-			break
-		}
-		page.Items = append(page.Items, deliveryFromRow(r))
-	}
+	var page DeliveryList
+	page.Items, page.NextCursor = idPageItems(s, deliveryListFilters, rows, limit,
+		func(r *db.DeliveryListRow) int64 { return r.ID }, func(r *db.DeliveryListRow) Delivery { return deliveryFromRow(*r) })
 	c.JSON(http.StatusOK, page)
 }
 

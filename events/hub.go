@@ -78,6 +78,17 @@ func (h *Hub) Stopped() bool {
 	return h.stopped
 }
 
+// WaitingTotal is how many long-polls are waiting, all users'.
+func (h *Hub) WaitingTotal() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.waiters {
+		n += len(set)
+	}
+	return n
+}
+
 // Waiting is how many long-polls of the user are waiting.
 func (h *Hub) Waiting(userID int64) int {
 	h.mu.Lock()
