@@ -106,6 +106,19 @@ func TestClientRefusesPrivateAddressesAfterResolution(t *testing.T) {
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("the loopback receiver got %d requests", n)
 	}
+	// Private, link-local (cloud metadata), carrier-grade NAT and unique
+	// local addresses are refused by the dialer itself, before any packet
+	// leaves (so without a network to reach them here).
+	dial := strict.Transport.(*http.Transport).DialContext
+	for _, addr := range []string{"10.0.0.1:443", "192.168.1.1:443", "172.16.0.1:443", "169.254.169.254:80",
+		"100.64.0.1:443", "[fd00::1]:443", "[fe80::1]:443", "0.0.0.0:443"} {
+		if conn, err := dial(context.Background(), "tcp", addr); !errors.Is(err, webhooks.ErrRefusedAddress) {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			t.Errorf("dial %s: %v, want a refused address", addr, err)
+		}
+	}
 
 	// A redirect is an answer, not a way elsewhere.
 	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
