@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cointracker/cointracker/db"
+	"github.com/cointracker/cointracker/events"
 	"github.com/cointracker/cointracker/webhooks"
 )
 
@@ -88,28 +89,27 @@ func (s *Server) listEvents(c *gin.Context) {
 		return
 	}
 	uid := currentUserID(c)
-	var woken <-chan struct{}
-	done := func() {}
-	subscribe := func() {}
 	if s.events == nil {
 		wait = 0 // no hub to wake it (Options.Events)
 	}
+	var waiter *events.Waiter
 	if wait > 0 {
-		if n := s.quotas.EventLongPolls; s.events.Waiting(uid) >= n {
+		var ok bool
+		if waiter, ok = s.events.Join(uid, s.quotas.EventLongPolls); !ok {
 			c.Header("Retry-After", "1")
-			abortStatus(c, http.StatusTooManyRequests,
-				fmt.Sprintf("you have %d long-polls waiting, the most at once (EVENTS_LONG_POLLS_PER_USER)", n))
+			abortStatus(c, http.StatusTooManyRequests, fmt.Sprintf(
+				"you have %d long-polls waiting, the most at once (EVENTS_LONG_POLLS_PER_USER)", s.quotas.EventLongPolls))
 			return
 		}
-		// Subscribed before each read, so an event committed between the
-		// read and the wait still wakes it.
-		subscribe = func() { done(); woken, done = s.events.Subscribe(uid) }
-		defer func() { done() }()
+		defer waiter.Leave()
 	}
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {
-		subscribe()
+		var woken <-chan struct{}
+		if waiter != nil {
+			woken = waiter.Arm() // before the read: a commit after it wakes the wait
+		}
 		rows, ok := s.readEvents(c, uid, after, types, limit)
 		if !ok {
 			return

@@ -136,11 +136,12 @@ func (s *Server) checkWebhookFields(url *string, types []string, description *st
 	return errs
 }
 
-// dedupTypes sorts types and drops repeats ([]: every type).
+// dedupTypes sorts types and drops repeats; never nil ([] is every type,
+// and the column takes no NULL).
 func dedupTypes(types []string) []string {
-	out := slices.Clone(types)
+	out := append([]string{}, types...)
 	slices.Sort(out)
-	return slices.Compact(append([]string{}, out...))
+	return slices.Compact(out)
 }
 
 // createWebhook godoc

@@ -271,3 +271,44 @@ func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
 		t.Fatalf("after enabling: %+v", d)
 	}
 }
+
+// TestIdleWebhookIsNotDisabledByOneFailure: an endpoint registered long
+// ago that fails its first delivery has not been failing for long.
+func TestIdleWebhookIsNotDisabledByOneFailure(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	rcv := newFlakyReceiver(t, 1_000_000)
+	var hook api.WebhookWithSecret
+	if err := json.Unmarshal(postJSON(t, e, "/v1/webhooks", `{"url": "`+rcv.URL+`/hook"}`), &hook); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Pool().Exec(context.Background(),
+		"UPDATE webhooks SET created_at = now() - interval '30 days' WHERE id = $1", hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	startDeliveries(t, e, rcv, func(o *deliveries.Options) {
+		o.DisableAfter = time.Hour
+		o.Schedule = []time.Duration{time.Hour}
+	})
+	e.fake.History(alice, 2, 1)
+	e.sync(t, e.track(t, alice))
+	// Until the lane job that made the attempt has finished (the disable
+	// would come in it, after the attempt is recorded).
+	for range 200 {
+		var done bool
+		if err := e.store.Pool().QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM river_job
+			WHERE kind = 'webhook_lane' AND state = 'completed')`).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if log := getJSON[api.DeliveryList](t, e, "/v1/webhooks/"+itoa(hook.ID)+"/deliveries"); len(log.Items) != 1 || log.Items[0].Attempts != 1 {
+		t.Fatalf("deliveries %+v, want one attempted once", log.Items)
+	}
+	if got := getJSON[api.Webhook](t, e, "/v1/webhooks/"+itoa(hook.ID)); !got.Enabled || got.DisabledReason != nil {
+		t.Fatalf("an idle endpoint disabled by its first failure: %+v", got)
+	}
+}

@@ -264,9 +264,15 @@ func (d *Deliverer) record(ctx context.Context, hook db.Webhook, head db.Webhook
 	if res.OK() {
 		return true, d.store.WebhookRecordSuccess(ctx, hook.ID)
 	}
+	// Failing since the later of its last success (or creation) and when
+	// this delivery became owed: an endpoint idle for weeks is not
+	// disabled by one failure.
 	since := hook.CreatedAt
 	if hook.LastSuccessAt != nil {
 		since = *hook.LastSuccessAt
+	}
+	if head.CreatedAt.After(since) {
+		since = head.CreatedAt
 	}
 	if time.Since(since) > d.o.DisableAfter {
 		reason := fmt.Sprintf("no delivery succeeded since %s; the last attempt: %s", since.UTC().Format(time.RFC3339), *p.LastError)

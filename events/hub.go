@@ -27,46 +27,70 @@ type Hub struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	waiters map[int64]map[chan struct{}]struct{}
+	waiters map[int64]map[*Waiter]struct{}
 	stopped bool // Run has returned: nothing wakes a waiter any more
 }
 
 // NewHub returns a hub listening through pool once Run runs.
 func NewHub(pool *pgxpool.Pool, log *slog.Logger) *Hub {
-	return &Hub{pool: pool, log: log, waiters: make(map[int64]map[chan struct{}]struct{})}
+	return &Hub{pool: pool, log: log, waiters: make(map[int64]map[*Waiter]struct{})}
 }
 
-// Subscribe returns a channel that is closed at the next commit of the
-// user's events (or when the hub reconnects: a notification may have
-// been missed), and a function to call when done waiting. Subscribe
-// before reading the feed, so an event committed between the read and
-// the wait still wakes it.
-func (h *Hub) Subscribe(userID int64) (<-chan struct{}, func()) {
-	ch := make(chan struct{})
+// Waiter is one long-poll's place at the hub, from Join to Leave.
+type Waiter struct {
+	h      *Hub
+	userID int64
+	ch     chan struct{} // closed when woken; Arm makes a new one
+}
+
+// Join gives a long-poll of the user a place, unless the user already has
+// max waiting (then ok is false: the caller refuses the request). The
+// count and the place are taken under one lock, so concurrent requests
+// cannot pass the bound together.
+func (h *Hub) Join(userID int64, max int) (w *Waiter, ok bool) {
 	h.mu.Lock()
-	if h.stopped {
-		h.mu.Unlock()
-		close(ch)
-		return ch, func() {}
-	}
+	defer h.mu.Unlock()
 	set := h.waiters[userID]
+	if len(set) >= max {
+		return nil, false
+	}
 	if set == nil {
-		set = make(map[chan struct{}]struct{})
+		set = make(map[*Waiter]struct{})
 		h.waiters[userID] = set
 	}
-	set[ch] = struct{}{}
-	h.mu.Unlock()
-	return ch, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if set, ok := h.waiters[userID]; ok {
-			if _, ok := set[ch]; ok {
-				delete(set, ch)
-				if len(set) == 0 {
-					delete(h.waiters, userID)
-				}
-			}
+	w = &Waiter{h: h, userID: userID, ch: make(chan struct{})}
+	if h.stopped {
+		close(w.ch)
+	}
+	set[w] = struct{}{}
+	return w, true
+}
+
+// Arm returns a channel closed at the next commit of the user's events
+// (or when the hub reconnects: a notification may have been missed; or
+// stops). Arm before reading the feed, so an event committed between the
+// read and the wait still wakes it.
+func (w *Waiter) Arm() <-chan struct{} {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	select {
+	case <-w.ch:
+		if !w.h.stopped {
+			w.ch = make(chan struct{})
 		}
+	default:
+	}
+	return w.ch
+}
+
+// Leave gives the place up.
+func (w *Waiter) Leave() {
+	w.h.mu.Lock()
+	defer w.h.mu.Unlock()
+	set := w.h.waiters[w.userID]
+	delete(set, w)
+	if len(set) == 0 {
+		delete(w.h.waiters, w.userID)
 	}
 }
 
@@ -89,33 +113,32 @@ func (h *Hub) WaitingTotal() int {
 	return n
 }
 
-// Waiting is how many long-polls of the user are waiting.
-func (h *Hub) Waiting(userID int64) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.waiters[userID])
+// wakeLocked closes the channels of the set's waiters not yet woken.
+func wakeLocked(set map[*Waiter]struct{}) {
+	for w := range set {
+		select {
+		case <-w.ch:
+		default:
+			close(w.ch)
+		}
+	}
 }
 
-// wake closes the user's waiters' channels.
+// wake wakes the user's waiters.
 func (h *Hub) wake(userID int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.waiters[userID] {
-		close(ch)
-	}
-	delete(h.waiters, userID)
+	wakeLocked(h.waiters[userID])
 }
 
-// wakeAll closes every waiter's channel; stop also marks the hub stopped.
+// wakeAll wakes every waiter; stop also marks the hub stopped, so no
+// waiter is armed again.
 func (h *Hub) wakeAll(stop bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stopped = h.stopped || stop
-	for uid, set := range h.waiters {
-		for ch := range set {
-			close(ch)
-		}
-		delete(h.waiters, uid)
+	for _, set := range h.waiters {
+		wakeLocked(set)
 	}
 }
 
