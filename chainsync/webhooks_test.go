@@ -72,6 +72,21 @@ func newFlakyReceiver(t *testing.T, failures int) *flakyReceiver {
 	return r
 }
 
+// register makes the receiver the test user's webhook endpoint and
+// trusts the secret the API gave.
+func (r *flakyReceiver) register(t *testing.T, e *env) api.WebhookWithSecret {
+	t.Helper()
+	res := postJSON(t, e, "/v1/webhooks", `{"url": "`+r.URL+`/hook"}`)
+	var hook api.WebhookWithSecret
+	if err := json.Unmarshal(res, &hook); err != nil || !strings.HasPrefix(hook.Secret, "whsec_") {
+		t.Fatalf("register: %s (%v)", res, err)
+	}
+	r.mu.Lock()
+	r.secret = hook.Secret
+	r.mu.Unlock()
+	return hook
+}
+
 func (r *flakyReceiver) deliveries() []delivered {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -159,15 +174,7 @@ func TestWebhooksDeliverAPaymentsLife(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	rcv := newFlakyReceiver(t, 3)
-	body := `{"url": "` + rcv.URL + `/hook"}`
-	res := postJSON(t, e, "/v1/webhooks", body)
-	var hook api.WebhookWithSecret
-	if err := json.Unmarshal(res, &hook); err != nil || !strings.HasPrefix(hook.Secret, "whsec_") {
-		t.Fatalf("register: %s (%v)", res, err)
-	}
-	rcv.mu.Lock()
-	rcv.secret = hook.Secret
-	rcv.mu.Unlock()
+	hook := rcv.register(t, e)
 	stop := startDeliveries(t, e, rcv)
 
 	e.fake.History(alice, 4, 2)
@@ -233,13 +240,7 @@ func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	rcv := newFlakyReceiver(t, 1_000_000)
-	var hook api.WebhookWithSecret
-	if err := json.Unmarshal(postJSON(t, e, "/v1/webhooks", `{"url": "`+rcv.URL+`/hook"}`), &hook); err != nil {
-		t.Fatal(err)
-	}
-	rcv.mu.Lock()
-	rcv.secret = hook.Secret
-	rcv.mu.Unlock()
+	hook := rcv.register(t, e)
 	startDeliveries(t, e, rcv, func(o *deliveries.Options) { o.DisableAfter = time.Millisecond })
 	e.fake.History(alice, 2, 1)
 	id := e.track(t, alice)
@@ -278,10 +279,7 @@ func TestIdleWebhookIsNotDisabledByOneFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	rcv := newFlakyReceiver(t, 1_000_000)
-	var hook api.WebhookWithSecret
-	if err := json.Unmarshal(postJSON(t, e, "/v1/webhooks", `{"url": "`+rcv.URL+`/hook"}`), &hook); err != nil {
-		t.Fatal(err)
-	}
+	hook := rcv.register(t, e)
 	if _, err := e.store.Pool().Exec(context.Background(),
 		"UPDATE webhooks SET created_at = now() - interval '30 days' WHERE id = $1", hook.ID); err != nil {
 		t.Fatal(err)
